@@ -1,0 +1,78 @@
+/* buf: growable byte buffer with formatted and escaped appends. */
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static void reserve(buf *b, size_t extra) {
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra)
+        cap *= 2;
+    b->p = xrealloc(b->p, cap);
+    b->cap = cap;
+}
+
+void buf_append(buf *b, const void *s, size_t n) {
+    if (n == 0)
+        return;
+    reserve(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void buf_puts(buf *b, const char *s) {
+    buf_append(b, s, strlen(s));
+}
+
+void buf_printf(buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void buf_html(buf *b, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': buf_puts(b, "&amp;"); break;
+        case '<': buf_puts(b, "&lt;"); break;
+        case '>': buf_puts(b, "&gt;"); break;
+        case '"': buf_puts(b, "&quot;"); break;
+        case '\'': buf_puts(b, "&#39;"); break;
+        default: buf_append(b, s, 1);
+        }
+    }
+}
+
+void buf_json(buf *b, const char *s) {
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            char e[2] = {'\\', (char)ch};
+            buf_append(b, e, 2);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            buf_printf(b, "\\u%04x", ch);
+        } else {
+            buf_append(b, s, 1);
+        }
+    }
+}
+
+void buf_free(buf *b) {
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}

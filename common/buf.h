@@ -1,0 +1,27 @@
+/* buf: a growable byte buffer, the one container the core uses for request
+ * heads, bodies, pipelined leftovers and responses. */
+#ifndef HTTPMODES_BUF_H
+#define HTTPMODES_BUF_H
+
+#include <stddef.h>
+
+typedef struct buf {
+    char *p;    /* heap bytes (NULL until the first append); owned */
+    size_t len; /* bytes in use */
+    size_t cap; /* bytes allocated */
+} buf;
+
+/* Appends n bytes of s; grows as needed (aborts on OOM). */
+void buf_append(buf *b, const void *s, size_t n);
+/* Appends a NUL-terminated string. */
+void buf_puts(buf *b, const char *s);
+/* Appends printf-formatted text (no terminating NUL is counted in len). */
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s with &, <, >, " and ' replaced by HTML entities. */
+void buf_html(buf *b, const char *s);
+/* Appends s as the inside of a JSON string (quotes, backslashes, controls escaped). */
+void buf_json(buf *b, const char *s);
+/* Frees the memory and leaves an empty buffer. */
+void buf_free(buf *b);
+
+#endif

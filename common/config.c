@@ -1,0 +1,232 @@
+/* config: one table of options drives the command line, the environment
+ * variables, the defaults' range checks and the --help text. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "util.h"
+
+typedef enum { OPT_MODE, OPT_UINT, OPT_SIZE, OPT_U64, OPT_ONOFF, OPT_ADDR, OPT_PATH, OPT_FLAG } opt_kind;
+
+typedef struct option_def {
+    const char *name;  /* long option without the dashes */
+    const char *env;   /* environment variable, or NULL */
+    opt_kind kind;     /* how the value is parsed */
+    uint64_t min, max; /* allowed range for numbers */
+    size_t offset;     /* where the value goes in struct config */
+} option_def;
+
+#define OFF(f) offsetof(config, f)
+static const option_def options[] = {
+    {"mode", "HTTPMODES_MODE", OPT_MODE, 0, 0, OFF(mode)},
+    {"port", "HTTPMODES_PORT", OPT_UINT, 0, 65535, OFF(port)},
+    {"bind", "HTTPMODES_BIND", OPT_ADDR, 0, 0, OFF(bind)},
+    {"workers", "HTTPMODES_WORKERS", OPT_UINT, 1, 1024, OFF(workers)},
+    {"db-delay", "HTTPMODES_DB_DELAY", OPT_UINT, 0, 600000, OFF(db_delay_ms)},
+    {"access-log", "HTTPMODES_ACCESS_LOG", OPT_PATH, 0, 0, OFF(access_log)},
+    {"keep-alive", "HTTPMODES_KEEP_ALIVE", OPT_ONOFF, 0, 0, OFF(keep_alive)},
+    {"max-header-size", "HTTPMODES_MAX_HEADER_SIZE", OPT_SIZE, 256, 1048576, OFF(max_header_size)},
+    {"max-body-size", "HTTPMODES_MAX_BODY_SIZE", OPT_SIZE, 0, 1073741824, OFF(max_body_size)},
+    {"header-timeout", "HTTPMODES_HEADER_TIMEOUT", OPT_UINT, 1, 3600, OFF(header_timeout_s)},
+    {"keep-alive-timeout", "HTTPMODES_KEEP_ALIVE_TIMEOUT", OPT_UINT, 1, 3600,
+     OFF(keepalive_timeout_s)},
+    {"max-delay", "HTTPMODES_MAX_DELAY", OPT_UINT, 0, 600000, OFF(max_delay_ms)},
+    {"max-queries", "HTTPMODES_MAX_QUERIES", OPT_UINT, 1, 10000, OFF(max_queries)},
+    {"cpu-iterations", "HTTPMODES_CPU_ITERATIONS", OPT_U64, 1, 1000000000, OFF(cpu_iterations)},
+    {"max-iterations", "HTTPMODES_MAX_ITERATIONS", OPT_U64, 1, 1000000000, OFF(max_iterations)},
+    {"help", NULL, OPT_FLAG, 0, 0, 0},
+    {"version", NULL, OPT_FLAG, 0, 0, 0},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+static const char *mode_names[] = {"iterative", "threads", "prefork", "event"};
+
+const char *config_mode_name(server_mode m) {
+    return (unsigned)m < 4 ? mode_names[m] : "?";
+}
+
+void config_defaults(config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = MODE_EVENT;
+    strcpy(cfg->bind, "127.0.0.1");
+    cfg->port = 8080;
+    cfg->workers = 8;
+    cfg->db_delay_ms = 100;
+    cfg->keep_alive = 1;
+    cfg->max_header_size = 8192;
+    cfg->max_body_size = 1048576;
+    cfg->header_timeout_s = 10;
+    cfg->keepalive_timeout_s = 5;
+    cfg->max_delay_ms = 10000;
+    cfg->max_queries = 100;
+    cfg->cpu_iterations = 150000;
+    cfg->max_iterations = 10000000;
+}
+
+const char *config_usage(void) {
+    return "Usage: httpmodes [OPTION]...\n"
+           "An HTTP/1.1 server whose one request-handling core runs under a chosen\n"
+           "concurrency model, with demo pages for load-testing each model.\n"
+           "\n"
+           "  --mode MODE              iterative | threads | prefork | event  (default event)\n"
+           "  --port N                 TCP port, 0 = any free port            (default 8080)\n"
+           "  --bind ADDR              listen address, IPv4 or IPv6           (default 127.0.0.1)\n"
+           "  --workers N              prefork: worker processes, 1-1024      (default 8)\n"
+           "  --db-delay MS            simulated query time, ms               (default 100)\n"
+           "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
+           "  --keep-alive on|off      keep connections open between requests\n"
+           "                           (default: on for threads and event, off for\n"
+           "                           iterative and prefork, whose bounded workers a\n"
+           "                           keep-alive client would hold)\n"
+           "  --max-header-size BYTES  request line + headers limit, 431/414  (default 8192)\n"
+           "  --max-body-size BYTES    request body limit, 413                (default 1048576)\n"
+           "  --header-timeout S       time to send a request head, 408       (default 10)\n"
+           "  --keep-alive-timeout S   idle time between requests             (default 5)\n"
+           "  --max-delay MS           largest delay= a client may ask for    (default 10000)\n"
+           "  --max-queries N          largest queries= / widgets=            (default 100)\n"
+           "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
+           "  --max-iterations N       largest iterations=                    (default 10000000)\n"
+           "  -h, --help               show this help and exit\n"
+           "  -V, --version            show the version and exit\n"
+           "\n"
+           "Every option can also be set with an environment variable: HTTPMODES_ and\n"
+           "the option's name in capitals with '_' for '-' (HTTPMODES_MODE=threads,\n"
+           "HTTPMODES_DB_DELAY=50). Command-line options override the environment.\n";
+}
+
+/* Stores value into the field that d describes. Returns 0, or -1 with err set. */
+static int set_value(config *cfg, const option_def *d, const char *what, const char *value,
+                     char *err, size_t errlen) {
+    char *field = (char *)cfg + d->offset;
+    uint64_t v;
+    switch (d->kind) {
+    case OPT_MODE:
+        for (unsigned i = 0; i < 4; i++) {
+            if (strcmp(value, mode_names[i]) == 0) {
+                cfg->mode = (server_mode)i;
+                return 0;
+            }
+        }
+        snprintf(err, errlen, "%s: unknown mode '%.40s' (expected iterative, threads, prefork or event)",
+                 what, value);
+        return -1;
+    case OPT_ONOFF:
+        if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+            cfg->keep_alive = value[1] == 'n';
+            cfg->keep_alive_set = 1;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected on or off, got '%.40s'", what, value);
+        return -1;
+    case OPT_ADDR: {
+        unsigned char tmp[16];
+        if (strlen(value) < sizeof cfg->bind &&
+            (strcmp(value, "localhost") == 0 || inet_pton(AF_INET, value, tmp) == 1 ||
+             inet_pton(AF_INET6, value, tmp) == 1)) {
+            strcpy(field, value);
+            return 0;
+        }
+        snprintf(err, errlen, "%s: '%.40s' is not a numeric IPv4 or IPv6 address", what, value);
+        return -1;
+    }
+    case OPT_PATH:
+        if (value[0] && strlen(value) < sizeof cfg->access_log) {
+            strcpy(field, value);
+            return 0;
+        }
+        snprintf(err, errlen, "%s: expected a file path (at most %zu bytes) or -", what,
+                 sizeof cfg->access_log - 1);
+        return -1;
+    case OPT_UINT:
+    case OPT_SIZE:
+    case OPT_U64:
+        if (util_parse_u64(value, strlen(value), d->max, &v) != 0 || v < d->min) {
+            snprintf(err, errlen, "%s: expected a whole number from %llu to %llu, got '%.40s'", what,
+                     (unsigned long long)d->min, (unsigned long long)d->max, value);
+            return -1;
+        }
+        if (d->kind == OPT_UINT)
+            *(unsigned *)field = (unsigned)v;
+        else if (d->kind == OPT_SIZE)
+            *(size_t *)field = (size_t)v;
+        else
+            *(uint64_t *)field = v;
+        return 0;
+    case OPT_FLAG:
+        break;
+    }
+    return 0;
+}
+
+/* Cross-option checks that no single value can catch. */
+static int check(const config *cfg, char *err, size_t errlen) {
+    if (cfg->db_delay_ms > cfg->max_delay_ms) {
+        snprintf(err, errlen, "--db-delay: %u ms is above --max-delay (%u ms)", cfg->db_delay_ms,
+                 cfg->max_delay_ms);
+        return -1;
+    }
+    if (cfg->cpu_iterations > cfg->max_iterations) {
+        snprintf(err, errlen, "--cpu-iterations: %llu is above --max-iterations (%llu)",
+                 (unsigned long long)cfg->cpu_iterations, (unsigned long long)cfg->max_iterations);
+        return -1;
+    }
+    return 0;
+}
+
+config_result config_load(config *cfg, int argc, char **argv, const char *(*getenv_fn)(const char *),
+                          char *err, size_t errlen) {
+    config_defaults(cfg);
+    for (size_t i = 0; getenv_fn && i < N_OPTIONS; i++) {
+        const char *v = options[i].env ? getenv_fn(options[i].env) : NULL;
+        if (v && set_value(cfg, &options[i], options[i].env, v, err, errlen) != 0)
+            return CONFIG_ERROR;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "-h") == 0)
+            return CONFIG_HELP;
+        if (strcmp(arg, "-V") == 0)
+            return CONFIG_VERSION;
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%.40s' (see --help)", arg);
+            return CONFIG_ERROR;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const option_def *d = NULL;
+        for (size_t i = 0; i < N_OPTIONS; i++)
+            if (strlen(options[i].name) == nlen && strncmp(options[i].name, name, nlen) == 0)
+                d = &options[i];
+        if (!d) {
+            snprintf(err, errlen, "unknown option '--%.*s' (see --help)", (int)(nlen > 40 ? 40 : nlen),
+                     name);
+            return CONFIG_ERROR;
+        }
+        char what[48];
+        snprintf(what, sizeof what, "--%s", d->name);
+        if (d->kind == OPT_FLAG) {
+            if (eq) {
+                snprintf(err, errlen, "%s takes no value", what);
+                return CONFIG_ERROR;
+            }
+            return strcmp(d->name, "help") == 0 ? CONFIG_HELP : CONFIG_VERSION;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (a + 1 >= argc) {
+                snprintf(err, errlen, "%s needs a value (see --help)", what);
+                return CONFIG_ERROR;
+            }
+            value = argv[++a];
+        }
+        if (set_value(cfg, d, what, value, err, errlen) != 0)
+            return CONFIG_ERROR;
+    }
+    if (!cfg->keep_alive_set)
+        cfg->keep_alive = cfg->mode == MODE_THREADS || cfg->mode == MODE_EVENT;
+    return check(cfg, err, errlen) == 0 ? CONFIG_OK : CONFIG_ERROR;
+}

@@ -1,0 +1,52 @@
+/* config: the server's settings, read from the command line and from
+ * HTTPMODES_* environment variables (the command line wins). */
+#ifndef HTTPMODES_CONFIG_H
+#define HTTPMODES_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { MODE_ITERATIVE, MODE_THREADS, MODE_PREFORK, MODE_EVENT } server_mode;
+
+typedef struct config {
+    server_mode mode;            /* concurrency model */
+    char bind[64];               /* listen address (numeric IPv4/IPv6 or "localhost") */
+    unsigned port;               /* listen port; 0 picks a free one */
+    unsigned workers;            /* prefork: number of worker processes */
+    unsigned db_delay_ms;        /* default simulated query time */
+    char access_log[256];        /* "" = off, "-" = stdout, else a file path */
+    int keep_alive;              /* 1 = keep connections open between requests */
+    int keep_alive_set;          /* 1 when --keep-alive was given (else the mode's default) */
+    size_t max_header_size;      /* request line + headers limit (431/414) */
+    size_t max_body_size;        /* request body limit (413) */
+    unsigned header_timeout_s;   /* time to receive a whole request head (408) */
+    unsigned keepalive_timeout_s; /* idle time allowed between requests */
+    unsigned max_delay_ms;       /* largest delay a client may ask for */
+    unsigned max_queries;        /* largest queries= / widgets= */
+    uint64_t cpu_iterations;     /* default PBKDF2 iterations of /cpu */
+    uint64_t max_iterations;     /* largest iterations= */
+} config;
+
+typedef enum {
+    CONFIG_OK = 0,      /* run the server */
+    CONFIG_HELP = 1,    /* --help was asked: print config_usage() and exit 0 */
+    CONFIG_VERSION = 2, /* --version was asked */
+    CONFIG_ERROR = -1   /* bad option or value: err holds a one-line message; exit 2 */
+} config_result;
+
+/* Fills *cfg with the defaults. */
+void config_defaults(config *cfg);
+
+/* Reads settings: first from the environment through getenv_fn (may be NULL:
+ * no environment), then from argv. Returns a config_result; on CONFIG_ERROR
+ * err (errlen bytes) names the option or variable and what is allowed. */
+config_result config_load(config *cfg, int argc, char **argv, const char *(*getenv_fn)(const char *),
+                          char *err, size_t errlen);
+
+/* Returns the usage text printed by --help (static storage). */
+const char *config_usage(void);
+
+/* Returns the name of a mode ("event", ...). */
+const char *config_mode_name(server_mode m);
+
+#endif

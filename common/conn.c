@@ -1,0 +1,621 @@
+/* conn: the per-connection state machine. llhttp parses; callbacks copy the
+ * few parts of the head the pages need (target, Host, Accept) and the body;
+ * after each complete message the parser pauses, the request is routed to a
+ * page, and the response is serialised into one buffer for the driver. */
+#include "conn.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "accesslog.h"
+#include "metrics.h"
+#include "util.h"
+
+enum { HDR_NONE, HDR_HOST, HDR_ACCEPT, HDR_EXPECT };
+#define NO_OFF UINT32_MAX
+#define FIELD_TOO_LONG 255
+
+static const char CONTINUE_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static uint64_t now(const conn *c) {
+    return c->env->now_us ? c->env->now_us() : util_now_us();
+}
+
+static conn *of(llhttp_t *p) {
+    return (conn *)p->data;
+}
+
+/* Adds n bytes to the head size; past the limit decides on status
+ * (414 while in the target, else 431). Returns 0 or -1 (stop parsing). */
+static int count_head(conn *c, size_t n, int status) {
+    c->head_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
+    if (c->head_bytes > c->env->cfg->max_header_size) {
+        c->err_status = (uint16_t)status;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- llhttp callbacks ---------------------------------------------------- */
+
+static int on_message_begin(llhttp_t *p) {
+    conn *c = of(p);
+    c->in_message = 1;
+    c->begin_us = now(c);
+    return 0;
+}
+
+static int on_method(llhttp_t *p, const char *at, size_t n) {
+    (void)at;
+    return count_head(of(p), n, 431);
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n) {
+    conn *c = of(p);
+    if (count_head(c, n, 414) != 0)
+        return -1;
+    buf_append(&c->head, at, n);
+    return 0;
+}
+
+static int on_url_complete(llhttp_t *p) {
+    buf_append(&of(p)->head, "", 1);
+    return 0;
+}
+
+static int on_version(llhttp_t *p, const char *at, size_t n) {
+    (void)at;
+    return count_head(of(p), n + 4, 431); /* + spaces and CRLF of the request line */
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n) {
+    conn *c = of(p);
+    if (count_head(c, n + 4, 431) != 0) /* + ": " and CRLF */
+        return -1;
+    for (size_t i = 0; i < n && c->field_len != FIELD_TOO_LONG; i++) {
+        if (c->field_len == sizeof c->field)
+            c->field_len = FIELD_TOO_LONG;
+        else
+            c->field[c->field_len++] = (char)tolower((unsigned char)at[i]);
+    }
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *p) {
+    conn *c = of(p);
+    size_t n = c->field_len;
+    c->cur_header = HDR_NONE;
+    if (n == 4 && memcmp(c->field, "host", 4) == 0) {
+        c->cur_header = HDR_HOST;
+        if (c->host_count < 255)
+            c->host_count++;
+        c->host_off = (uint32_t)c->head.len;
+    } else if (n == 6 && memcmp(c->field, "accept", 6) == 0 && c->accept_off == NO_OFF) {
+        c->cur_header = HDR_ACCEPT;
+        c->accept_off = (uint32_t)c->head.len;
+    } else if (n == 6 && memcmp(c->field, "expect", 6) == 0) {
+        c->cur_header = HDR_EXPECT;
+    }
+    c->field_len = 0;
+    /* an Expect value is kept only until it is checked */
+    if (c->cur_header == HDR_EXPECT)
+        c->field[0] = 0;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n) {
+    conn *c = of(p);
+    if (count_head(c, n, 431) != 0)
+        return -1;
+    if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
+        buf_append(&c->head, at, n);
+    } else if (c->cur_header == HDR_EXPECT) {
+        /* keep up to 7 lower-cased bytes past "100-continue" detection in field[] */
+        for (size_t i = 0; i < n; i++) {
+            if (c->field_len < sizeof c->field)
+                c->field[c->field_len] = (char)tolower((unsigned char)at[i]);
+            if (c->field_len < 254)
+                c->field_len++;
+        }
+    }
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+    conn *c = of(p);
+    if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
+        buf_append(&c->head, "", 1);
+    } else if (c->cur_header == HDR_EXPECT) {
+        /* "100-continue" is 12 bytes; field[] holds its first 8 */
+        if (c->field_len == 12 && memcmp(c->field, "100-cont", 8) == 0)
+            c->expect_continue = 1;
+        else
+            c->bad_expect = 1;
+    }
+    c->cur_header = HDR_NONE;
+    c->field_len = 0;
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+    conn *c = of(p);
+    c->head_done = 1;
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size) {
+        c->err_status = 413;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+    conn *c = of(p);
+    if (c->body.len + n > c->env->cfg->max_body_size) {
+        c->err_status = 413;
+        return -1;
+    }
+    buf_append(&c->body, at, n);
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+    of(p)->in_message = 0;
+    return HPE_PAUSED; /* one request at a time: resume after the response */
+}
+
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_method = on_method,
+    .on_url = on_url,
+    .on_url_complete = on_url_complete,
+    .on_version = on_version,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- request validation ---------------------------------------------------- */
+
+/* Returns 1 for a valid dotted-quad IPv4 address (no leading zeros). */
+static int ipv4_valid(const char *s, size_t n) {
+    int parts = 0;
+    size_t i = 0;
+    while (i <= n) {
+        size_t j = i;
+        while (j < n && s[j] != '.')
+            j++;
+        uint64_t v;
+        if (j - i > 3 || (j - i > 1 && s[i] == '0') || util_parse_u64(s + i, j - i, 255, &v) != 0)
+            return 0;
+        parts++;
+        i = j + 1;
+    }
+    return parts == 4;
+}
+
+/* Returns 1 when s[0..n) is a valid authority: host[:port] with host a
+ * registered name, a dotted-quad IPv4 address or a bracketed IPv6 address.
+ * Numeric-looking hosts must be exact dotted quads (no 0x7f.1 or 017700000001). */
+static int authority_valid(const char *s, size_t n) {
+    size_t host_end = n;
+    if (n && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        char tmp[64];
+        unsigned char addr[16];
+        size_t alen = close ? (size_t)(close - s - 1) : 0;
+        if (!close || alen == 0 || alen >= sizeof tmp)
+            return 0;
+        memcpy(tmp, s + 1, alen);
+        tmp[alen] = 0;
+        if (inet_pton(AF_INET6, tmp, addr) != 1)
+            return 0;
+        host_end = (size_t)(close - s) + 1;
+        if (host_end < n && s[host_end] != ':')
+            return 0;
+    } else {
+        const char *colon = memchr(s, ':', n);
+        if (colon)
+            host_end = (size_t)(colon - s);
+        int numeric = host_end > 0;
+        for (size_t i = 0; i < host_end; i++) {
+            unsigned char ch = (unsigned char)s[i];
+            if (!isalnum(ch) && !strchr("-._~!$&'()*+,;=", ch))
+                return 0;
+            if (!isxdigit(ch) && ch != '.' && ch != 'x' && ch != 'X')
+                numeric = 0;
+        }
+        /* a name whose last label starts with a digit is an IPv4 address */
+        size_t last = host_end;
+        while (last > 0 && s[last - 1] != '.')
+            last--;
+        if (numeric && last < host_end && isdigit((unsigned char)s[last]) && !ipv4_valid(s, host_end))
+            return 0;
+    }
+    if (host_end < n) { /* ":port" */
+        uint64_t port;
+        if (host_end + 1 == n)
+            return 1; /* empty port is allowed */
+        if (util_parse_u64(s + host_end + 1, n - host_end - 1, 65535, &port) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Splits the target into path and query copies appended to head (so they are
+ * NUL-terminated). Returns 0, or -1 for a target that is not origin-form,
+ * absolute-form or "*". Offsets are returned through *path_off / *query_off. */
+static int split_target(conn *c, size_t *path_off, size_t *query_off) {
+    const char *t = c->head.p;
+    size_t n = strlen(t);
+    const char *path;
+    if (t[0] == '/' || strcmp(t, "*") == 0) {
+        path = t;
+    } else {
+        size_t scheme = strncasecmp(t, "http://", 7) == 0 ? 7 : strncasecmp(t, "https://", 8) == 0 ? 8 : 0;
+        if (!scheme)
+            return -1;
+        const char *auth = t + scheme;
+        size_t alen = strcspn(auth, "/?#");
+        if (alen == 0 || !authority_valid(auth, alen))
+            return -1;
+        path = auth + alen;
+    }
+    size_t plen = strcspn(path, "?#");
+    size_t qlen = path[plen] == '?' ? strcspn(path + plen + 1, "#") : 0;
+    size_t pstart = (size_t)(path - t), qstart = pstart + plen + 1;
+    *path_off = c->head.len;
+    if (plen == 0)
+        buf_append(&c->head, "/", 1);
+    else
+        buf_append(&c->head, c->head.p + pstart, plen);
+    buf_append(&c->head, "", 1);
+    *query_off = c->head.len;
+    if (qlen)
+        buf_append(&c->head, c->head.p + qstart, qlen);
+    buf_append(&c->head, "", 1);
+    (void)n;
+    return 0;
+}
+
+/* ---- responses ------------------------------------------------------------- */
+
+/* Serialises resp into out and moves to CS_WRITING. */
+static conn_want send_response(conn *c) {
+    http_resp *r = &c->resp;
+    const config *cfg = c->env->cfg;
+    if (!c->close_after) {
+        int keep = cfg->keep_alive && llhttp_should_keep_alive(&c->parser) && !c->peer_eof &&
+                   !(c->env->stopping && *c->env->stopping);
+        c->close_after = !keep;
+    }
+    uint64_t end = now(c);
+    char date[40];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    c->out.len = 0;
+    c->out_off = 0;
+    buf_printf(&c->out,
+               "HTTP/1.1 %d %s\r\nServer: httpmodes/%s\r\nDate: %s\r\nContent-Type: %s\r\n"
+               "Content-Length: %zu\r\nConnection: %s\r\nX-Content-Type-Options: nosniff\r\n"
+               "X-Mode: %s\r\nX-Worker: %ld\r\nX-Request-Start-Us: %llu\r\n"
+               "X-Request-End-Us: %llu\r\n",
+               r->status, http_reason(r->status), HTTPMODES_VERSION, date,
+               r->content_type ? r->content_type : "text/plain; charset=utf-8", r->body.len,
+               c->close_after ? "close" : "keep-alive", config_mode_name(cfg->mode),
+               util_worker_id(), (unsigned long long)c->start_us, (unsigned long long)end);
+    if (r->allow)
+        buf_printf(&c->out, "Allow: %s\r\n", r->allow);
+    if (r->has_db_wait)
+        buf_printf(&c->out, "X-DB-Wait-Us: %llu\r\nServer-Timing: db;dur=%.3f\r\n",
+                   (unsigned long long)r->db_wait_us, (double)r->db_wait_us / 1000.0);
+    buf_append(&c->out, "\r\n", 2);
+    if (!c->req.is_head)
+        buf_append(&c->out, r->body.p, r->body.len);
+    c->state = CS_WRITING;
+    return CONN_WANT_WRITE;
+}
+
+/* Starts a response (counted in flight until it is written). */
+static void begin_response(conn *c, page_id page) {
+    c->state = CS_WRITING;
+    c->page = page;
+    c->start_us = now(c);
+    metrics_add(&c->env->metrics->in_flight, 1);
+}
+
+/* Answers an error and closes the connection after it. */
+static conn_want send_error(conn *c, int status, const char *msg) {
+    if (c->state == CS_READING)
+        begin_response(c, PAGE_OTHER);
+    c->close_after = 1;
+    route_error(&c->resp, status, "%s", msg);
+    return send_response(c);
+}
+
+/* The page's work is done: render (if it has a finish step) and send. */
+static conn_want finish_page(conn *c) {
+    if (c->route && c->route->finish && c->resp.status == 0)
+        c->route->finish(&c->call);
+    if (c->resp.status == 0)
+        route_error(&c->resp, 500, "the page produced no response");
+    return send_response(c);
+}
+
+/* Routes the complete request in head/body to its page. */
+static conn_want dispatch(conn *c) {
+    begin_response(c, PAGE_OTHER);
+    size_t path_off, query_off;
+    http_req *q = &c->req;
+    q->method = llhttp_method_name((llhttp_method_t)c->parser.method);
+    q->is_head = c->parser.method == HTTP_HEAD;
+    q->http_major = c->parser.http_major;
+    q->http_minor = c->parser.http_minor;
+    if (q->http_major == 0)
+        return send_error(c, 400, "HTTP/0.9 is not served here");
+    if (c->host_count > 1)
+        return send_error(c, 400, "more than one Host header");
+    if (c->host_count == 0 && (q->http_major > 1 || q->http_minor >= 1))
+        return send_error(c, 400, "HTTP/1.1 requests need a Host header");
+    if (c->bad_expect)
+        return send_error(c, 417, "the only expectation supported is 100-continue");
+    if (split_target(c, &path_off, &query_off) != 0)
+        return send_error(c, 400, "the request target must be a path or an http:// URL");
+    /* resolve offsets into pointers now that head will not grow again */
+    q->target = c->head.p;
+    q->path = c->head.p + path_off;
+    q->query = c->head.p + query_off;
+    q->host = c->host_off != NO_OFF ? c->head.p + c->host_off : NULL;
+    q->accept = c->accept_off != NO_OFF ? c->head.p + c->accept_off : NULL;
+    q->body = c->body.p;
+    q->body_len = c->body.len;
+    if (q->host && *q->host && !authority_valid(q->host, strlen(q->host)))
+        return send_error(c, 400, "the Host header is not a valid host[:port]");
+    c->route = route_find(q->path);
+    if (!c->route) {
+        route_error(&c->resp, 404, "no page at this path; see / for the list");
+        return send_response(c);
+    }
+    c->page = c->route->id;
+    if (!route_allows(c->route, q->method)) {
+        route_error(&c->resp, 405, "this page allows %s", c->route->allow);
+        c->resp.allow = c->route->allow;
+        return send_response(c);
+    }
+    c->call = (page_call){.env = c->env, .req = q, .resp = &c->resp};
+    c->route->start(&c->call);
+    if (c->resp.status == 0 && c->call.plan.batches > 0) {
+        c->state = CS_DB;
+        c->db_batches = 0;
+        c->db_start_us = now(c);
+        return CONN_WANT_DB;
+    }
+    return finish_page(c);
+}
+
+/* Clears the per-request state. Buffers are freed when the connection goes
+ * idle, so an idle keep-alive connection holds only the struct. */
+static void reset_request(conn *c, int free_buffers) {
+    c->head.len = c->body.len = c->out.len = 0;
+    c->out_off = 0;
+    if (free_buffers) {
+        buf_free(&c->head);
+        buf_free(&c->body);
+        buf_free(&c->out);
+    }
+    buf_free(&c->resp.body);
+    memset(&c->req, 0, sizeof c->req);
+    memset(&c->resp, 0, sizeof c->resp);
+    memset(&c->call, 0, sizeof c->call);
+    c->route = NULL;
+    c->page = PAGE_OTHER;
+    c->head_done = c->expect_continue = c->bad_expect = 0;
+    c->cur_header = HDR_NONE;
+    c->field_len = 0;
+    c->host_count = 0;
+    c->err_status = 0;
+    c->head_bytes = 0;
+    c->host_off = c->accept_off = NO_OFF;
+}
+
+/* ---- parsing --------------------------------------------------------------- */
+
+/* Returns a short description of a parse error for the 400 page. */
+static const char *parse_error_text(const conn *c) {
+    const char *reason = llhttp_get_error_reason(&c->parser);
+    return reason && *reason ? reason : "malformed request";
+}
+
+/* Runs the parser over in[0..n). from_pending: in points into c->pending. */
+static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
+    llhttp_errno_t e = llhttp_execute(&c->parser, in, n);
+    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+        size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - in);
+        if (e == HPE_PAUSED_UPGRADE) {
+            /* no protocol upgrades here: answer this request, then close */
+            c->close_after = 1;
+            used = n;
+        }
+        if (from_pending) {
+            c->pending_off += used;
+        } else if (used < n) {
+            buf_append(&c->pending, in + used, n - used);
+            c->pending_off = 0;
+        }
+        return dispatch(c);
+    }
+    if (from_pending) { /* everything left was consumed */
+        buf_free(&c->pending);
+        c->pending_off = 0;
+    }
+    if (e != HPE_OK) {
+        if (c->err_status == 413)
+            return send_error(c, 413, "the request body is larger than --max-body-size");
+        if (c->err_status == 414)
+            return send_error(c, 414, "the request target is longer than --max-header-size");
+        if (c->err_status == 431)
+            return send_error(c, 431, "the request head is larger than --max-header-size");
+        return send_error(c, 400, parse_error_text(c));
+    }
+    if (c->head_done && c->in_message && c->bad_expect) {
+        return send_error(c, 417, "the only expectation supported is 100-continue");
+    }
+    if (c->head_done && c->in_message && c->expect_continue && c->body.len == 0) {
+        c->expect_continue = 0; /* once per request */
+        c->out.len = 0;
+        buf_append(&c->out, CONTINUE_100, sizeof CONTINUE_100 - 1);
+        c->out_off = 0;
+        c->state = CS_INTERIM;
+        return CONN_WANT_WRITE;
+    }
+    if (!c->in_message && c->head.len == 0) /* idle: keep nothing allocated */
+        reset_request(c, 1);
+    return CONN_WANT_READ;
+}
+
+/* ---- public interface ------------------------------------------------------ */
+
+conn_want conn_init(conn *c, const server_env *env, const char *peer) {
+    memset(c, 0, sizeof *c);
+    c->env = env;
+    llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+    c->parser.data = c;
+    if (peer)
+        snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->state = CS_READING;
+    c->opened_us = c->active_us = now(c);
+    reset_request(c, 1);
+    metrics_add(&env->metrics->accepted, 1);
+    metrics_add(&env->metrics->open, 1);
+    return CONN_WANT_READ;
+}
+
+void conn_destroy(conn *c) {
+    if (!c->env)
+        return; /* already destroyed */
+    if (c->state == CS_DB || c->state == CS_WRITING)
+        metrics_add(&c->env->metrics->in_flight, -1);
+    metrics_add(&c->env->metrics->open, -1);
+    reset_request(c, 1);
+    buf_free(&c->pending);
+    c->state = CS_CLOSED;
+    c->env = NULL;
+}
+
+conn_want conn_feed(conn *c, const char *in, size_t n) {
+    if (c->state != CS_READING)
+        return CONN_CLOSE; /* a driver bug; never feed outside WANT_READ */
+    c->active_us = now(c);
+    return parse(c, in, n, 0);
+}
+
+conn_want conn_eof(conn *c) {
+    c->peer_eof = 1;
+    if (c->state != CS_READING)
+        return CONN_CLOSE;
+    if (c->in_message) /* the client stopped in the middle of a request */
+        return send_error(c, 400, "the connection was closed before the request was complete");
+    return CONN_CLOSE;
+}
+
+const char *conn_out(const conn *c, size_t *len) {
+    *len = c->out.len - c->out_off;
+    return c->out.p + c->out_off;
+}
+
+conn_want conn_wrote(conn *c, size_t n) {
+    if (c->state != CS_WRITING && c->state != CS_INTERIM)
+        return CONN_CLOSE;
+    c->out_off += n;
+    c->active_us = now(c);
+    if (c->out_off < c->out.len)
+        return CONN_WANT_WRITE;
+    if (c->state == CS_INTERIM) { /* 100 Continue sent: read the body */
+        c->out.len = c->out_off = 0;
+        c->state = CS_READING;
+        return CONN_WANT_READ;
+    }
+    /* the response is complete */
+    metrics_add(&c->env->metrics->in_flight, -1);
+    metrics_count_response(c->env->metrics, c->page, c->resp.status);
+    if (c->env->log)
+        access_log_write(c->env->log, c->peer, c->req.method, c->req.target, c->req.http_major,
+                         c->req.http_minor, c->resp.status, c->req.is_head ? 0 : c->resp.body.len);
+    c->requests++;
+    c->state = CS_READING;
+    if (c->close_after) {
+        c->state = CS_CLOSED;
+        return CONN_CLOSE;
+    }
+    size_t left = c->pending.len - c->pending_off;
+    reset_request(c, left == 0);
+    if (left == 0) {
+        buf_free(&c->pending);
+        c->pending_off = 0;
+    }
+    llhttp_resume(&c->parser);
+    if (left > 0)
+        return parse(c, c->pending.p + c->pending_off, left, 1);
+    return c->peer_eof ? CONN_CLOSE : CONN_WANT_READ;
+}
+
+const db_plan *conn_db(const conn *c) {
+    return &c->call.plan;
+}
+
+conn_want conn_db_done(conn *c) {
+    if (c->state != CS_DB)
+        return CONN_CLOSE;
+    metrics_add(&c->env->metrics->db_queries, c->call.plan.per_batch);
+    if (++c->db_batches < c->call.plan.batches)
+        return CONN_WANT_DB;
+    c->call.db_wait_us = now(c) - c->db_start_us;
+    metrics_add(&c->env->metrics->db_wait_us, (int64_t)c->call.db_wait_us);
+    return finish_page(c);
+}
+
+uint64_t conn_deadline(const conn *c) {
+    const config *cfg = c->env->cfg;
+    uint64_t header = (uint64_t)cfg->header_timeout_s * 1000000u;
+    switch ((conn_state)c->state) {
+    case CS_READING:
+        if (c->in_message && !c->head_done)
+            return c->begin_us + header; /* the whole head within the timeout */
+        if (c->in_message)
+            return c->active_us + header; /* the body must keep coming */
+        if (c->requests == 0 && c->pending.len == 0)
+            return c->opened_us + header; /* the first request */
+        return c->active_us + (uint64_t)cfg->keepalive_timeout_s * 1000000u;
+    case CS_WRITING:
+    case CS_INTERIM:
+        return c->active_us + header; /* the client must keep reading */
+    case CS_DB:
+    case CS_CLOSED:
+        break;
+    }
+    return 0;
+}
+
+conn_want conn_timed_out(conn *c) {
+    if (c->state == CS_READING && c->in_message)
+        return send_error(c, 408, "the request took too long to arrive (--header-timeout)");
+    return CONN_CLOSE;
+}
+
+conn_want conn_refuse(conn *c, int status, const char *why) {
+    if (c->state != CS_READING)
+        return CONN_CLOSE;
+    return send_error(c, status, why);
+}
+
+int conn_idle(const conn *c) {
+    return c->state == CS_READING && !c->in_message && c->pending.len == c->pending_off;
+}

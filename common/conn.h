@@ -1,0 +1,127 @@
+/* conn: the I/O-free per-connection state machine — the one request-handling
+ * core every concurrency model runs. It is fed bytes and says what it wants
+ * next; it never sees a socket, a thread, a process or an event watcher.
+ *
+ *   driver                               core
+ *   ------                               ----
+ *   read() -> conn_feed(c, bytes)    ->  CONN_WANT_READ / _WRITE / _DB / _CLOSE
+ *   write(conn_out(c)) -> conn_wrote ->  ...
+ *   wait conn_db(c) -> conn_db_done  ->  ...
+ *   read() == 0 -> conn_eof          ->  ...
+ *   now > conn_deadline(c) -> conn_timed_out
+ *
+ * One request is handled at a time: llhttp pauses after each complete
+ * message and the bytes after it (pipelined requests) wait in the
+ * connection until the response has been written. */
+#ifndef HTTPMODES_CONN_H
+#define HTTPMODES_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llhttp.h>
+
+#include "buf.h"
+#include "route.h"
+
+typedef enum {
+    CONN_WANT_READ,  /* give me bytes (conn_feed / conn_eof) */
+    CONN_WANT_WRITE, /* write conn_out() and report with conn_wrote() */
+    CONN_WANT_DB,    /* carry out conn_db() and report with conn_db_done() */
+    CONN_CLOSE       /* close the connection and conn_destroy() it */
+} conn_want;
+
+typedef enum {
+    CS_READING,  /* reading a request (or idle between requests) */
+    CS_DB,       /* waiting for the simulated database */
+    CS_WRITING,  /* writing a final response */
+    CS_INTERIM,  /* writing "100 Continue", then back to reading */
+    CS_CLOSED    /* nothing more to do */
+} conn_state;
+
+typedef struct conn {
+    llhttp_t parser;        /* llhttp state; parser.data points back here */
+    const server_env *env;  /* settings, counters, log (borrowed) */
+    char peer[48];          /* client address for the access log */
+    uint8_t state;          /* a conn_state */
+    uint8_t in_message;     /* 1 between the first byte of a request and its end */
+    uint8_t head_done;      /* 1 once the request head is complete */
+    uint8_t peer_eof;       /* 1 after the client closed its sending side */
+    uint8_t close_after;    /* 1 to close once the current response is written */
+    uint8_t expect_continue; /* 1 when the request asked for 100-continue */
+    uint8_t cur_header;     /* which header the value being parsed belongs to */
+    uint8_t field_len;      /* bytes in field (255 = longer than kept) */
+    char field[8];          /* lower-cased start of the header name being parsed */
+    uint8_t host_count;     /* Host headers seen */
+    uint8_t bad_expect;     /* 1 when Expect had a value other than 100-continue */
+    uint16_t err_status;    /* status a parser callback decided on (413, 414, 431) */
+    uint32_t head_bytes;    /* request line + header bytes so far */
+    uint32_t host_off;      /* offset of the Host value in head (UINT32_MAX: none) */
+    uint32_t accept_off;    /* offset of the Accept value in head (UINT32_MAX: none) */
+    uint32_t requests;      /* responses completed on this connection */
+    buf head;               /* target, NUL, then the Host and Accept values, NUL-ended */
+    buf body;               /* request body */
+    buf pending;            /* unparsed bytes after the current request (pipelining) */
+    size_t pending_off;     /* first unparsed byte in pending */
+    buf out;                /* response bytes being written */
+    size_t out_off;         /* bytes of out already written */
+    uint64_t opened_us;     /* when the connection was set up */
+    uint64_t active_us;     /* last progress: bytes read or written */
+    uint64_t begin_us;      /* first byte of the current request */
+    uint64_t start_us;      /* the request was dispatched to its page */
+    uint64_t db_start_us;   /* the current page started waiting on the database */
+    unsigned db_batches;    /* database batches done for the current page */
+    const route *route;     /* the page handling the current request, or NULL */
+    page_id page;           /* counter bucket of the current request */
+    http_req req;           /* the current request, as pages see it */
+    http_resp resp;         /* the current response */
+    page_call call;         /* the current page's parameters and plan */
+} conn;
+
+/* Sets up c (caller-owned storage) for a new connection from peer (may be
+ * NULL). Counts it in env->metrics. Returns what the driver should do first
+ * (always CONN_WANT_READ). */
+conn_want conn_init(conn *c, const server_env *env, const char *peer);
+
+/* Releases everything c holds (c itself is the caller's). Safe in any state. */
+void conn_destroy(conn *c);
+
+/* Bytes arrived (n > 0; copied as needed, in is not kept). Only valid while
+ * the last want was CONN_WANT_READ. */
+conn_want conn_feed(conn *c, const char *in, size_t n);
+
+/* The client closed its sending side (read returned 0). */
+conn_want conn_eof(conn *c);
+
+/* Returns the bytes waiting to be written and their count in *len
+ * (borrowed: valid until the next call on c). */
+const char *conn_out(const conn *c, size_t *len);
+
+/* n bytes of conn_out() were written. */
+conn_want conn_wrote(conn *c, size_t n);
+
+/* Returns the database work to carry out now: per_batch independent queries
+ * of delay_ms each (batches is the page's total; the core asks once per batch). */
+const db_plan *conn_db(const conn *c);
+
+/* The work from conn_db() is done. */
+conn_want conn_db_done(conn *c);
+
+/* Returns the monotonic time (µs) by which the current wait must end — the
+ * header timeout while a request is arriving or a response is leaving, the
+ * keep-alive timeout between requests — or 0 for no limit (database waits). */
+uint64_t conn_deadline(const conn *c);
+
+/* The deadline passed: answers 408 if a request was under way (then close),
+ * else closes. */
+conn_want conn_timed_out(conn *c);
+
+/* Refuses the connection with status (e.g. 503 when no thread could be
+ * created): queues an error response and closes after it. */
+conn_want conn_refuse(conn *c, int status, const char *why);
+
+/* Returns 1 when c holds no partial request, no response and no pipelined
+ * bytes: it may be closed at shutdown without losing anything. */
+int conn_idle(const conn *c);
+
+#endif

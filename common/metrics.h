@@ -1,0 +1,44 @@
+/* metrics: request and connection counters kept in shared memory, so one
+ * /stats answer is right across every thread and every prefork worker. */
+#ifndef HTTPMODES_METRICS_H
+#define HTTPMODES_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "route.h"
+
+#define METRICS_STATUS_MIN 100
+#define METRICS_STATUS_SLOTS 500 /* codes 100..599 */
+
+typedef struct metrics {
+    uint64_t start_us;                 /* util_now_us() at creation */
+    _Atomic uint64_t accepted;         /* connections accepted */
+    _Atomic uint64_t open;             /* connections open now */
+    _Atomic uint64_t in_flight;        /* requests being handled now */
+    _Atomic uint64_t requests;         /* responses finished */
+    _Atomic uint64_t db_queries;       /* simulated queries completed */
+    _Atomic uint64_t db_wait_us;       /* total time requests spent waiting on them */
+    _Atomic uint64_t cpu_iterations;   /* PBKDF2 iterations computed */
+    _Atomic uint64_t worker_restarts;  /* prefork workers restarted after dying */
+    _Atomic uint64_t by_page_status[PAGE_COUNT][METRICS_STATUS_SLOTS]; /* responses */
+} metrics;
+
+/* Returns zeroed counters in anonymous shared memory (inherited by fork),
+ * or NULL if the mapping fails. Free with metrics_destroy(). */
+metrics *metrics_create(void);
+void metrics_destroy(metrics *m);
+
+/* Adds delta (may be negative for gauges) to a counter, thread- and process-safe. */
+void metrics_add(_Atomic uint64_t *counter, int64_t delta);
+
+/* Counts one finished response. Status codes outside 100..599 are ignored. */
+void metrics_count_response(metrics *m, page_id page, int status);
+
+/* Appends the counters as a JSON object / Prometheus text to out. */
+void metrics_render_json(const metrics *m, const config *cfg, buf *out);
+void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out);
+
+#endif

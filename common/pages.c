@@ -1,0 +1,291 @@
+/* pages: /, /hello, /db, /dashboard, /cpu, /stats, /metrics and /echo.
+ * The same code runs in every concurrency model: pages that need the
+ * simulated database return a plan and render in a finish step. */
+#include "pages.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "metrics.h"
+#include "util.h"
+
+static const char *TEXT = "text/plain; charset=utf-8";
+static const char *HTML = "text/html; charset=utf-8";
+static const char *JSON = "application/json";
+
+/* Parses the optional numeric parameter key into *out (default def).
+ * Returns 0; on a bad value sets a 400 response naming the parameter and
+ * its range, and returns -1. */
+static int param_u64(page_call *pc, const char *key, uint64_t def, uint64_t min, uint64_t max,
+                     const char *unit, uint64_t *out) {
+    const char *v;
+    size_t len;
+    *out = def;
+    if (!route_query_get(pc->req->query, key, &v, &len))
+        return 0;
+    if (util_parse_u64(v, len, max, out) == 0 && *out >= min)
+        return 0;
+    char shown[40];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < sizeof shown - 4; i++)
+        shown[n++] = isprint((unsigned char)v[i]) ? v[i] : '?';
+    if (len > n)
+        shown[n++] = '.', shown[n++] = '.', shown[n++] = '.';
+    shown[n] = 0;
+    route_error(pc->resp, 400, "parameter '%s' must be a whole number from %llu to %llu%s, got '%s'",
+                key, (unsigned long long)min, (unsigned long long)max, unit, shown);
+    return -1;
+}
+
+/* Decides JSON or HTML from ?format= and Accept. Returns 0, or -1 with a 400 set. */
+static int want_format(page_call *pc) {
+    const char *v;
+    size_t len;
+    pc->json = pc->req->accept && strstr(pc->req->accept, "application/json") != NULL;
+    if (!route_query_get(pc->req->query, "format", &v, &len))
+        return 0;
+    if (util_ieq(v, len, "json") || util_ieq(v, len, "html")) {
+        pc->json = util_ieq(v, len, "json");
+        return 0;
+    }
+    route_error(pc->resp, 400, "parameter 'format' must be json or html");
+    return -1;
+}
+
+static void ok(page_call *pc, const char *type) {
+    pc->resp->status = 200;
+    pc->resp->content_type = type;
+}
+
+static void html_head(buf *b, const char *title) {
+    buf_printf(b,
+               "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+               "<title>%s</title><style>"
+               "body{font-family:system-ui,sans-serif;max-width:58rem;margin:2rem auto;padding:0 1rem;"
+               "line-height:1.5;color:#1d2430}code,pre{background:#f2f4f7;padding:.1rem .3rem;"
+               "border-radius:4px}pre{padding:.6rem;overflow-x:auto}table{border-collapse:collapse}"
+               "td,th{border:1px solid #ccd;padding:.25rem .6rem;text-align:left}"
+               "th{background:#eef1f6}.k{color:#556}</style></head><body>\n",
+               title);
+}
+
+/* Base URL for examples: the Host the client used when it looks sane, else
+ * the configured address (a wildcard bind shown as loopback). */
+static void base_url(page_call *pc, buf *b) {
+    const char *h = pc->req->host;
+    int sane = h && *h && strlen(h) < 100;
+    for (const char *p = h; sane && *p; p++)
+        sane = isalnum((unsigned char)*p) || strchr(".-:[]", *p);
+    if (sane) {
+        buf_printf(b, "http://%s", h);
+        return;
+    }
+    const config *c = pc->env->cfg;
+    int wild = strcmp(c->bind, "0.0.0.0") == 0 || strcmp(c->bind, "::") == 0;
+    int v6 = strchr(c->bind, ':') != NULL && !wild;
+    buf_printf(b, "http://%s%s%s:%u", v6 ? "[" : "", wild ? "127.0.0.1" : c->bind, v6 ? "]" : "",
+               c->port);
+}
+
+void page_index(page_call *pc) {
+    const config *c = pc->env->cfg;
+    buf url = {0};
+    base_url(pc, &url);
+    buf_append(&url, "", 1);
+    buf *b = &pc->resp->body;
+    ok(pc, HTML);
+    html_head(b, "httpmodes");
+    buf_printf(b,
+               "<h1>httpmodes</h1>\n"
+               "<p>An HTTP/1.1 server whose <em>one</em> request-handling core runs under four "
+               "concurrency models. Load-test it with <code>wrk</code> in each model and watch how "
+               "latency and throughput change.</p>\n"
+               "<h2>This server</h2>\n<table>"
+               "<tr><th>mode</th><td id=\"mode\">%s</td></tr>"
+               "<tr><th>workers</th><td>%u</td></tr>"
+               "<tr><th>keep-alive</th><td>%s</td></tr>"
+               "<tr><th>db delay (default)</th><td>%u ms</td></tr>"
+               "<tr><th>cpu iterations (default)</th><td>%llu PBKDF2-HMAC-SHA256 iterations "
+               "(about 30 ms of one core)</td></tr>"
+               "<tr><th>limits</th><td>head %zu bytes, body %zu bytes, header timeout %u s, "
+               "keep-alive timeout %u s, delay &le; %u ms, queries &le; %u, iterations &le; "
+               "%llu</td></tr>"
+               "<tr><th>served by</th><td>worker %ld</td></tr></table>\n",
+               config_mode_name(c->mode), c->mode == MODE_PREFORK ? c->workers : 1,
+               c->keep_alive ? "on" : "off (Connection: close after each response)", c->db_delay_ms,
+               (unsigned long long)c->cpu_iterations, c->max_header_size, c->max_body_size,
+               c->header_timeout_s, c->keepalive_timeout_s, c->max_delay_ms, c->max_queries,
+               (unsigned long long)c->max_iterations, util_worker_id());
+    buf_puts(b,
+             "<h2>The four models</h2>\n<table><tr><th>mode</th><th>how it works</th>"
+             "<th>I/O-bound pages (/db)</th><th>CPU-bound pages (/cpu)</th></tr>\n"
+             "<tr><td>iterative</td><td>one connection at a time, in one thread</td>"
+             "<td>everyone queues: about 1/delay requests per second</td>"
+             "<td>one core; everyone queues</td></tr>\n"
+             "<tr><td>threads</td><td>a new thread for each connection</td>"
+             "<td>waits overlap: throughput grows with connections</td>"
+             "<td>uses every core</td></tr>\n"
+             "<tr><td>prefork</td><td>a master and a fixed pool of worker processes</td>"
+             "<td>at most <em>workers</em> waits at once: workers/delay per second</td>"
+             "<td>uses every core (up to workers)</td></tr>\n"
+             "<tr><td>event</td><td>one thread, a libev event loop, non-blocking sockets; "
+             "database waits are timers</td>"
+             "<td>thousands of waits overlap in one thread: connections/delay per second</td>"
+             "<td>one core, and a request burning CPU stalls every other connection</td></tr>"
+             "</table>\n<p>I/O-bound work favours asynchronous models; CPU-bound work favours "
+             "parallel ones; an iterative server queues everyone.</p>\n");
+    buf_puts(b, "<h2>Pages</h2>\n<table><tr><th>page</th><th>what it does</th>"
+                "<th>try it under load</th></tr>\n");
+    static const struct {
+        const char *path, *what, *wrk;
+    } pages[] = {
+        {"/hello", "a tiny plain-text response: the baseline", "-c 100 -d 10s"},
+        {"/db?delay=100", "N simulated queries one after another, each taking delay ms "
+                          "(<code>queries=N</code>, default 1)", "-c 100 -d 10s"},
+        {"/dashboard?delay=100&widgets=4", "N independent queries: a blocking worker runs them "
+                                           "one after another (N&times;delay), the event loop "
+                                           "at once (delay)", "-c 50 -d 10s"},
+        {"/cpu", "CPU-bound: PBKDF2-HMAC-SHA256 (<code>iterations=N</code>)", "-c 8 -d 10s"},
+        {"/stats", "counters as JSON: connections, requests by page and status", NULL},
+        {"/metrics", "the same counters in Prometheus text format", NULL},
+        {"/echo", "any method: echoes the request body", NULL},
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        buf_puts(b, "<tr><td><a href=\"");
+        buf_html(b, pages[i].path);
+        buf_puts(b, "\">");
+        buf_html(b, pages[i].path);
+        buf_printf(b, "</a></td><td>%s</td><td>", pages[i].what);
+        if (pages[i].wrk) {
+            buf_printf(b, "<code>wrk -t2 %s '", pages[i].wrk);
+            buf_html(b, url.p);
+            buf_html(b, pages[i].path);
+            buf_puts(b, "'</code>");
+        }
+        buf_puts(b, "</td></tr>\n");
+    }
+    buf_puts(b, "</table>\n<p>DB and CPU pages answer JSON with <code>?format=json</code> or "
+                "<code>Accept: application/json</code>. Every response carries "
+                "<code>X-Request-Start-Us</code> and <code>X-Request-End-Us</code> (server-side, "
+                "monotonic microseconds), <code>X-Worker</code> (the thread or process that served "
+                "it) and, for DB pages, <code>X-DB-Wait-Us</code>.</p>\n</body></html>\n");
+    buf_free(&url);
+}
+
+void page_hello(page_call *pc) {
+    ok(pc, TEXT);
+    buf_puts(&pc->resp->body, "Hello, world!\n");
+}
+
+/* Common start of the two database pages: delay, count and format. */
+static int db_params(page_call *pc, const char *count_key, uint64_t count_def) {
+    const config *c = pc->env->cfg;
+    if (want_format(pc) != 0 ||
+        param_u64(pc, "delay", c->db_delay_ms, 0, c->max_delay_ms, " (ms)", &pc->arg[0]) != 0 ||
+        param_u64(pc, count_key, count_def, 1, c->max_queries, "", &pc->arg[1]) != 0)
+        return -1;
+    return 0;
+}
+
+/* Renders the result of a database page as JSON or HTML. */
+static void db_render(page_call *pc, const char *page, const char *count_key, const char *how) {
+    http_resp *r = pc->resp;
+    r->has_db_wait = 1;
+    r->db_wait_us = pc->db_wait_us;
+    if (pc->json) {
+        ok(pc, JSON);
+        buf_printf(&r->body,
+                   "{\"page\":\"%s\",\"mode\":\"%s\",\"worker\":%ld,\"delay_ms\":%llu,\"%s\":%llu,"
+                   "\"db_wait_us\":%llu}\n",
+                   page, config_mode_name(pc->env->cfg->mode), util_worker_id(),
+                   (unsigned long long)pc->arg[0], count_key, (unsigned long long)pc->arg[1],
+                   (unsigned long long)pc->db_wait_us);
+        return;
+    }
+    ok(pc, HTML);
+    html_head(&r->body, page);
+    buf_printf(&r->body,
+               "<h1>%s</h1>\n<p>%llu %s of %llu ms each, %s.</p>\n"
+               "<p>Waited <strong id=\"wait\">%.1f ms</strong> for the database in mode "
+               "<strong>%s</strong> (worker %ld).</p>\n<p><a href=\"/\">back</a></p></body></html>\n",
+               page, (unsigned long long)pc->arg[1], count_key, (unsigned long long)pc->arg[0], how,
+               (double)pc->db_wait_us / 1000.0, config_mode_name(pc->env->cfg->mode),
+               util_worker_id());
+}
+
+void page_db_start(page_call *pc) {
+    if (db_params(pc, "queries", 1) != 0)
+        return;
+    pc->plan = (db_plan){.batches = (unsigned)pc->arg[1], .per_batch = 1, .delay_ms = (unsigned)pc->arg[0]};
+}
+
+void page_db_finish(page_call *pc) {
+    db_render(pc, "db", "queries", "one after another (each depends on the last)");
+}
+
+void page_dashboard_start(page_call *pc) {
+    if (db_params(pc, "widgets", PAGE_DASHBOARD_WIDGETS) != 0)
+        return;
+    pc->plan = (db_plan){.batches = 1, .per_batch = (unsigned)pc->arg[1], .delay_ms = (unsigned)pc->arg[0]};
+}
+
+void page_dashboard_finish(page_call *pc) {
+    db_render(pc, "dashboard", "widgets", "independent of each other");
+}
+
+void page_cpu(page_call *pc) {
+    const config *c = pc->env->cfg;
+    uint64_t iters;
+    if (want_format(pc) != 0 ||
+        param_u64(pc, "iterations", c->cpu_iterations, 1, c->max_iterations, "", &iters) != 0)
+        return;
+    unsigned char key[32];
+    static const unsigned char salt[] = "httpmodes-salt";
+    uint64_t t0 = util_now_us();
+    if (!PKCS5_PBKDF2_HMAC("httpmodes", 9, salt, sizeof salt - 1, (int)iters, EVP_sha256(),
+                           sizeof key, key)) {
+        route_error(pc->resp, 500, "PBKDF2 failed");
+        return;
+    }
+    uint64_t cpu_us = util_now_us() - t0;
+    metrics_add(&pc->env->metrics->cpu_iterations, (int64_t)iters);
+    char hex[65];
+    for (size_t i = 0; i < sizeof key; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    buf *b = &pc->resp->body;
+    if (pc->json) {
+        ok(pc, JSON);
+        buf_printf(b,
+                   "{\"page\":\"cpu\",\"mode\":\"%s\",\"worker\":%ld,\"iterations\":%llu,"
+                   "\"cpu_us\":%llu,\"sha256\":\"%s\"}\n",
+                   config_mode_name(c->mode), util_worker_id(), (unsigned long long)iters,
+                   (unsigned long long)cpu_us, hex);
+        return;
+    }
+    ok(pc, HTML);
+    html_head(b, "cpu");
+    buf_printf(b,
+               "<h1>cpu</h1>\n<p>PBKDF2-HMAC-SHA256, %llu iterations: <code>%s</code></p>\n"
+               "<p>Computed in <strong id=\"cpu\">%.1f ms</strong> in mode <strong>%s</strong> "
+               "(worker %ld).</p>\n<p><a href=\"/\">back</a></p></body></html>\n",
+               (unsigned long long)iters, hex, (double)cpu_us / 1000.0, config_mode_name(c->mode),
+               util_worker_id());
+}
+
+void page_stats(page_call *pc) {
+    ok(pc, JSON);
+    metrics_render_json(pc->env->metrics, pc->env->cfg, &pc->resp->body);
+}
+
+void page_metrics(page_call *pc) {
+    ok(pc, "text/plain; version=0.0.4; charset=utf-8");
+    metrics_render_prometheus(pc->env->metrics, pc->env->cfg, &pc->resp->body);
+}
+
+void page_echo(page_call *pc) {
+    ok(pc, "application/octet-stream");
+    buf_append(&pc->resp->body, pc->req->body, pc->req->body_len);
+}

@@ -1,0 +1,76 @@
+/* route: the table of pages and the two-phase page interface. A page's start
+ * step checks the parameters and either renders at once or asks for database
+ * work (a db_plan); its finish step renders once that work is done. Pages
+ * never sleep, read sockets or know which concurrency model runs them. */
+#ifndef HTTPMODES_ROUTE_H
+#define HTTPMODES_ROUTE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+
+struct metrics;
+
+typedef enum {
+    PAGE_INDEX,
+    PAGE_HELLO,
+    PAGE_DB,
+    PAGE_DASHBOARD,
+    PAGE_CPU,
+    PAGE_STATS,
+    PAGE_METRICS,
+    PAGE_ECHO,
+    PAGE_OTHER, /* no route matched, or the request was rejected before routing */
+    PAGE_COUNT
+} page_id;
+
+/* What pages may look at besides the request: shared, read-only settings
+ * and the (shared-memory) counters. */
+typedef struct server_env {
+    const config *cfg;        /* settings */
+    struct metrics *metrics;  /* counters, shared across prefork workers */
+    struct access_log *log;   /* access log, or NULL when off */
+    const atomic_int *stopping; /* nonzero once shutting down: responses close; may be NULL */
+    uint64_t (*now_us)(void); /* monotonic clock in µs (util_now_us; tests may fake it) */
+} server_env;
+
+/* One request's trip through a page. */
+typedef struct page_call {
+    const server_env *env; /* settings and counters */
+    const http_req *req;   /* the request (borrowed) */
+    http_resp *resp;       /* the response to fill */
+    db_plan plan;          /* set by start when the page needs the database */
+    uint64_t db_wait_us;   /* filled by the core before finish: time spent waiting */
+    uint64_t arg[2];       /* parameters parsed by start, kept for finish */
+    int json;              /* 1 when the client asked for JSON */
+} page_call;
+
+typedef struct route {
+    const char *path;               /* exact path */
+    page_id id;                     /* for the counters */
+    const char *allow;              /* allowed methods ("GET, HEAD"), or NULL for any */
+    void (*start)(page_call *pc);   /* checks parameters; renders or sets pc->plan */
+    void (*finish)(page_call *pc);  /* renders after the plan ran; NULL if start renders */
+} route;
+
+/* Returns the route for an exact path, or NULL. */
+const route *route_find(const char *path);
+
+/* Returns 1 when the route accepts the method (HEAD wherever GET is). */
+int route_allows(const route *r, const char *method);
+
+/* Returns the path a page id counts under ("/hello"; "other"). */
+const char *route_page_name(page_id id);
+
+/* Looks up key in a query string ("a=1&b=2"). Returns 1 and sets *val and *len
+ * (borrowed, not decoded) for the last occurrence; 0 when absent. */
+int route_query_get(const char *query, const char *key, const char **val, size_t *len);
+
+/* Sets resp to a plain-text error page: status and a message line. */
+void route_error(http_resp *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

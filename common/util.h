@@ -1,0 +1,39 @@
+/* util: small helpers shared by every module — the out-of-memory policy,
+ * the monotonic clock, worker ids and strict number parsing.
+ *
+ * Out-of-memory policy (as in redis): the x* allocators never return NULL;
+ * they print a message and abort(). A server that cannot allocate a few
+ * hundred bytes cannot do anything useful, and checking every allocation
+ * would bury the protocol code. */
+#ifndef HTTPMODES_UTIL_H
+#define HTTPMODES_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns a new block of n bytes (never NULL; aborts on OOM). Caller frees. */
+void *xmalloc(size_t n);
+/* Returns a zeroed block of n*size bytes (never NULL). Caller frees. */
+void *xcalloc(size_t n, size_t size);
+/* Returns p resized to n bytes (never NULL). p may be NULL. */
+void *xrealloc(void *p, size_t n);
+/* Returns a heap copy of s (never NULL). Caller frees. */
+char *xstrdup(const char *s);
+
+/* Returns CLOCK_MONOTONIC in microseconds: comparable across the threads and
+ * processes of one machine, so request intervals from prefork workers line up. */
+uint64_t util_now_us(void);
+
+/* Returns the kernel thread id of the caller (equal to the pid in a
+ * single-threaded process): the "worker" that serves a request. */
+long util_worker_id(void);
+
+/* Parses a whole decimal string (digits only, no sign, no spaces) into *out.
+ * Returns 0; -1 if s is empty, has another character or exceeds max. */
+int util_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+
+/* Case-insensitive comparison of s[0..len) with the NUL-terminated lit.
+ * Returns 1 when equal. */
+int util_ieq(const char *s, size_t len, const char *lit);
+
+#endif

@@ -1,0 +1,77 @@
+/* main: command line -> config -> the chosen model's run_<mode>(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "util.h"
+
+static const char *env_lookup(const char *name) {
+    return getenv(name);
+}
+
+int main(int argc, char **argv) {
+    static server s; /* lives for the whole run; signal handlers point at it */
+    char err[512];
+    switch (config_load(&s.cfg, argc, argv, env_lookup, err, sizeof err)) {
+    case CONFIG_HELP:
+        fputs(config_usage(), stdout);
+        return 0;
+    case CONFIG_VERSION:
+        printf("httpmodes %s\n", HTTPMODES_VERSION);
+        return 0;
+    case CONFIG_ERROR:
+        fprintf(stderr, "httpmodes: %s\n", err);
+        return 2;
+    case CONFIG_OK:
+        break;
+    }
+    const config *cfg = &s.cfg;
+    s.env.cfg = cfg;
+    s.env.stopping = &s.stopping;
+    s.env.now_us = util_now_us;
+    s.env.metrics = metrics_create();
+    if (!s.env.metrics) {
+        fprintf(stderr, "httpmodes: cannot map shared memory for the counters\n");
+        return 1;
+    }
+    if (cfg->access_log[0] && !(s.env.log = access_log_open(cfg->access_log, err, sizeof err))) {
+        fprintf(stderr, "httpmodes: %s\n", err);
+        return 2;
+    }
+    unsigned port;
+    s.listen_fd = net_listen(cfg, &port, err, sizeof err);
+    if (s.listen_fd < 0) {
+        fprintf(stderr, "httpmodes: %s\n", err);
+        return 1;
+    }
+    s.cfg.port = port; /* the real one when --port 0 */
+    if (signals_install(&s) != 0) {
+        fprintf(stderr, "httpmodes: cannot set up signal handling\n");
+        return 1;
+    }
+    int v6 = strchr(cfg->bind, ':') != NULL;
+    char workers[32] = "";
+    if (cfg->mode == MODE_PREFORK)
+        snprintf(workers, sizeof workers, "workers %u, ", cfg->workers);
+    /* one line a person and a test can read: tests take the port from it */
+    fprintf(stderr,
+            "httpmodes %s: mode %s, listening on http://%s%s%s:%u/ (%skeep-alive %s, db delay %u ms, "
+            "cpu iterations %llu, pid %d)\n",
+            HTTPMODES_VERSION, config_mode_name(cfg->mode), v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
+            port, workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms,
+            (unsigned long long)cfg->cpu_iterations, (int)getpid());
+    int rc = 0;
+    switch (cfg->mode) {
+    case MODE_ITERATIVE: rc = run_iterative(&s); break;
+    case MODE_THREADS: rc = run_threads(&s); break;
+    case MODE_PREFORK: rc = run_prefork(&s); break;
+    case MODE_EVENT: rc = run_event(&s); break;
+    }
+    fprintf(stderr, "httpmodes: stopped\n");
+    close(s.listen_fd);
+    access_log_close(s.env.log);
+    metrics_destroy(s.env.metrics);
+    return rc;
+}

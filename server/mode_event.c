@@ -1,0 +1,244 @@
+/* event: one thread running a libev loop with non-blocking sockets (an
+ * nginx worker). Database waits become timers, so thousands of requests wait
+ * at once; the only blocking is the CPU page, on purpose — while it burns,
+ * every other connection waits, which is the lesson it teaches.
+ *
+ * Each connection is one allocation: the core's conn with its two watchers
+ * embedded (libev's documented pattern). An idle keep-alive connection holds
+ * no buffers: the loop reads into one shared buffer and the core copies only
+ * what a request needs. */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#include "util.h"
+
+typedef struct ev_conn {
+    ev_io io;                    /* readiness of fd; data = the server */
+    ev_timer timer;              /* the core's deadline, or a database wait */
+    struct ev_conn *prev, *next; /* all connections, to close idle ones at shutdown */
+    int fd;                      /* the socket */
+    uint8_t want;                /* the core's last conn_want */
+    uint8_t db_wait;             /* 1 while timer is a database wait */
+    conn c;                      /* the core */
+} ev_conn;
+
+typedef struct event_server {
+    server *s;          /* settings and stop flag */
+    struct ev_loop *loop;
+    ev_io accept_w;     /* the listening socket */
+    ev_timer resume_w;  /* re-enables accept after running out of descriptors */
+    ev_signal sigint_w, sigterm_w;
+    ev_conn *conns;     /* list of open connections */
+    unsigned open;      /* connections in the list */
+} event_server;
+
+static char inbuf[65536]; /* one read buffer for the whole loop */
+static event_server *es_of(struct ev_loop *loop) {
+    return ev_userdata(loop);
+}
+
+static void close_conn(struct ev_loop *loop, ev_conn *ec) {
+    event_server *es = es_of(loop);
+    ev_io_stop(loop, &ec->io);
+    ev_timer_stop(loop, &ec->timer);
+    conn_destroy(&ec->c);
+    net_close(ec->fd);
+    if (ec->prev)
+        ec->prev->next = ec->next;
+    else
+        es->conns = ec->next;
+    if (ec->next)
+        ec->next->prev = ec->prev;
+    es->open--;
+    free(ec);
+    if (atomic_load(&es->s->stopping) && es->open == 0)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+/* Watches fd for events (EV_READ or EV_WRITE) and arms the deadline timer. */
+static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
+    if (!ev_is_active(&ec->io) || (ec->io.events & (EV_READ | EV_WRITE)) != events) {
+        ev_io_stop(loop, &ec->io);
+        ev_io_set(&ec->io, ec->fd, events);
+        ev_io_start(loop, &ec->io);
+    }
+    uint64_t deadline = conn_deadline(&ec->c), now = util_now_us();
+    ev_timer_stop(loop, &ec->timer);
+    if (deadline) {
+        ev_timer_set(&ec->timer, deadline > now ? (double)(deadline - now) / 1e6 : 0.0, 0.0);
+        ev_timer_start(loop, &ec->timer);
+    }
+}
+
+/* Carries out what the core wants until it has to wait for the network,
+ * a timer, or is done. The only place a connection is closed. */
+static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
+    event_server *es = es_of(loop);
+    for (int reads = 0;;) {
+        ec->want = (uint8_t)w;
+        switch (w) {
+        case CONN_WANT_READ: {
+            if (atomic_load(&es->s->stopping) && conn_idle(&ec->c)) {
+                w = CONN_CLOSE;
+                break;
+            }
+            if (reads++ == 16) { /* be fair to the other connections */
+                wait_for(loop, ec, EV_READ);
+                return;
+            }
+            ssize_t n = read(ec->fd, inbuf, sizeof inbuf);
+            if (n > 0)
+                w = conn_feed(&ec->c, inbuf, (size_t)n);
+            else if (n == 0)
+                w = conn_eof(&ec->c);
+            else if (errno == EAGAIN) {
+                wait_for(loop, ec, EV_READ);
+                return;
+            } else if (errno != EINTR)
+                w = CONN_CLOSE;
+            break;
+        }
+        case CONN_WANT_WRITE: {
+            size_t len;
+            const char *out = conn_out(&ec->c, &len);
+            ssize_t n = send(ec->fd, out, len, MSG_NOSIGNAL);
+            if (n >= 0)
+                w = conn_wrote(&ec->c, (size_t)n);
+            else if (errno == EAGAIN) {
+                wait_for(loop, ec, EV_WRITE);
+                return;
+            } else if (errno != EINTR)
+                w = CONN_CLOSE;
+            break;
+        }
+        case CONN_WANT_DB: {
+            /* all of a batch's independent queries run at once: one timer */
+            const db_plan *plan = conn_db(&ec->c);
+            ev_io_stop(loop, &ec->io);
+            ev_timer_stop(loop, &ec->timer);
+            ec->db_wait = 1;
+            ev_timer_set(&ec->timer, plan->delay_ms / 1000.0, 0.0);
+            ev_timer_start(loop, &ec->timer);
+            return;
+        }
+        case CONN_CLOSE:
+            close_conn(loop, ec);
+            return;
+        }
+    }
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents) {
+    ev_conn *ec = (ev_conn *)((char *)w - offsetof(ev_conn, io));
+    (void)revents;
+    drive(loop, ec, (conn_want)ec->want);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
+    ev_conn *ec = (ev_conn *)((char *)w - offsetof(ev_conn, timer));
+    (void)revents;
+    if (ec->db_wait) {
+        ec->db_wait = 0;
+        drive(loop, ec, conn_db_done(&ec->c));
+        return;
+    }
+    uint64_t deadline = conn_deadline(&ec->c);
+    if (deadline && util_now_us() >= deadline)
+        drive(loop, ec, conn_timed_out(&ec->c));
+    else
+        wait_for(loop, ec, ec->want == CONN_WANT_WRITE ? EV_WRITE : EV_READ);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
+    event_server *es = es_of(loop);
+    (void)revents;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(w->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n); pausing accept\n",
+                        strerror(errno));
+                ev_io_stop(loop, &es->accept_w);
+                ev_timer_start(loop, &es->resume_w);
+            }
+            return; /* EAGAIN: accepted everything waiting */
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ev_conn *ec = xmalloc(sizeof *ec);
+        ec->fd = fd;
+        ec->db_wait = 0;
+        ev_io_init(&ec->io, on_io, fd, EV_READ);
+        ev_timer_init(&ec->timer, on_timer, 0.0, 0.0);
+        ec->prev = NULL;
+        ec->next = es->conns;
+        if (es->conns)
+            es->conns->prev = ec;
+        es->conns = ec;
+        es->open++;
+        char peer[48];
+        net_peer_name(&ss, peer, sizeof peer);
+        drive(loop, ec, conn_init(&ec->c, &es->s->env, peer));
+    }
+}
+
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents) {
+    (void)w;
+    (void)revents;
+    ev_io_start(loop, &es_of(loop)->accept_w);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
+    event_server *es = es_of(loop);
+    (void)w;
+    (void)revents;
+    atomic_store(&es->s->stopping, 1);
+    ev_io_stop(loop, &es->accept_w);
+    ev_timer_stop(loop, &es->resume_w);
+    /* close idle connections now; busy ones close after their response */
+    for (ev_conn *ec = es->conns, *next; ec; ec = next) {
+        next = ec->next;
+        if (ec->want == CONN_WANT_READ && conn_idle(&ec->c))
+            close_conn(loop, ec);
+    }
+    if (es->open == 0)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+int run_event(server *s) {
+    event_server es = {.s = s};
+    es.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!es.loop) {
+        fprintf(stderr, "httpmodes: cannot start the libev loop\n");
+        return 1;
+    }
+    ev_set_userdata(es.loop, &es);
+    ev_io_init(&es.accept_w, on_accept, s->listen_fd, EV_READ);
+    ev_io_start(es.loop, &es.accept_w);
+    ev_timer_init(&es.resume_w, on_resume, 0.1, 0.0);
+    ev_signal_init(&es.sigint_w, on_signal, SIGINT);
+    ev_signal_init(&es.sigterm_w, on_signal, SIGTERM);
+    ev_signal_start(es.loop, &es.sigint_w);
+    ev_signal_start(es.loop, &es.sigterm_w);
+    if (atomic_load(&s->stopping)) /* a signal came before the loop started */
+        return 0;
+    ev_run(es.loop, 0);
+    /* only reached once stopped: free whatever is left */
+    while (es.conns)
+        close_conn(es.loop, es.conns);
+    ev_loop_destroy(es.loop);
+    return 0;
+}

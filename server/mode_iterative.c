@@ -1,0 +1,11 @@
+/* iterative: one connection at a time, in one thread — the earliest servers.
+ * Everyone else waits in the listen backlog. */
+#include "server.h"
+
+int run_iterative(server *s) {
+    char peer[48];
+    int fd;
+    while ((fd = accept_blocking(s, peer, sizeof peer)) >= 0)
+        blocking_serve(s, fd, peer, 0);
+    return 0;
+}

@@ -1,0 +1,66 @@
+/* threads: a new thread for each connection (thread-per-request). When no
+ * thread can be created the connection gets a 503 and the server goes on. */
+#include "server.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+typedef struct job {
+    server *s;     /* the server */
+    int fd;        /* the accepted connection, owned by the thread */
+    char peer[48]; /* client address */
+} job;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t all_done = PTHREAD_COND_INITIALIZER;
+static unsigned running; /* connection threads alive, under lock */
+
+static void *connection_thread(void *arg) {
+    job *j = arg;
+    blocking_serve(j->s, j->fd, j->peer, 0);
+    free(j);
+    pthread_mutex_lock(&lock);
+    if (--running == 0)
+        pthread_cond_signal(&all_done);
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+int run_threads(server *s) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024); /* the loop needs ~20 KB; keep 10k threads cheap */
+    char peer[48];
+    int fd, warned = 0;
+    while ((fd = accept_blocking(s, peer, sizeof peer)) >= 0) {
+        job *j = xmalloc(sizeof *j);
+        j->s = s;
+        j->fd = fd;
+        memcpy(j->peer, peer, sizeof j->peer);
+        pthread_t t;
+        pthread_mutex_lock(&lock);
+        running++;
+        int rc = pthread_create(&t, &attr, connection_thread, j);
+        if (rc != 0)
+            running--;
+        pthread_mutex_unlock(&lock);
+        if (rc != 0) {
+            if (!warned++)
+                fprintf(stderr, "httpmodes: cannot create a thread (%s): answering 503\n", strerror(rc));
+            free(j);
+            blocking_serve(s, fd, peer, 503);
+        }
+    }
+    pthread_attr_destroy(&attr);
+    /* finish the requests in flight */
+    pthread_mutex_lock(&lock);
+    while (running > 0)
+        pthread_cond_wait(&all_done, &lock);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}

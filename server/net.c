@@ -1,0 +1,115 @@
+/* net: the listening socket, client addresses and shutdown signals. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+int net_listen(const config *cfg, unsigned *port, char *err, size_t errlen) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", cfg->port);
+    int rc = getaddrinfo(cfg->bind, portstr, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "--bind %s: %s", cfg->bind, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+        snprintf(err, errlen, "cannot listen on %s port %u: %s", cfg->bind, cfg->port,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+static server *signal_target;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    int saved = errno;
+    atomic_store(&signal_target->stopping, 1);
+    if (write(signal_target->stop_pipe[1], "x", 1) < 0) {
+        /* the pipe is already readable: nothing to do */
+    }
+    errno = saved;
+}
+
+int signals_install(server *s) {
+    signal_target = s;
+    if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    struct sigaction sa = {.sa_handler = SIG_IGN};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_stop_signal; /* no SA_RESTART: blocking calls see EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    return 0;
+}
+
+void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n) {
+    const void *addr = ss->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+                                                 : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+    if (!inet_ntop(ss->ss_family, addr, out, (socklen_t)n))
+        snprintf(out, n, "-");
+}
+
+int accept_blocking(server *s, char *peer, size_t peerlen) {
+    while (!atomic_load(&s->stopping)) {
+        struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
+                              {.fd = s->stop_pipe[0], .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return -1;
+        if (!(p[0].revents & POLLIN))
+            continue;
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n)\n", strerror(errno));
+                poll(NULL, 0, 100); /* let connections close rather than spin */
+            }
+            continue; /* EAGAIN: another worker took it; ECONNABORTED; EINTR */
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        net_peer_name(&ss, peer, peerlen);
+        return fd;
+    }
+    return -1;
+}
+
+void net_close(int fd) {
+    /* Send our FIN first and discard what the client already sent: closing
+     * with unread bytes would make the kernel reset the connection, and the
+     * client could lose the response (an error page above all). */
+    char sink[4096];
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < 16 && read(fd, sink, sizeof sink) > 0; i++) {
+    }
+    close(fd);
+}

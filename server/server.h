@@ -1,0 +1,54 @@
+/* server: what the mode drivers share — the listening socket, shutdown
+ * signalling, and the one blocking connection loop of the three blocking
+ * models. Each model is one small file: mode_iterative.c, mode_threads.c,
+ * mode_prefork.c, mode_event.c. */
+#ifndef HTTPMODES_SERVER_H
+#define HTTPMODES_SERVER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "accesslog.h"
+#include "config.h"
+#include "conn.h"
+#include "metrics.h"
+
+typedef struct server {
+    config cfg;          /* settings */
+    server_env env;      /* what the core sees: cfg, metrics, log, stopping */
+    int listen_fd;       /* non-blocking listening socket */
+    atomic_int stopping; /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
+    int stop_pipe[2];    /* [0] becomes readable once stopping (poll on it) */
+} server;
+
+/* Opens the listening socket for cfg (SO_REUSEADDR, non-blocking). Returns
+ * the fd and stores the bound port in *port; -1 with a message in err. */
+int net_listen(const config *cfg, unsigned *port, char *err, size_t errlen);
+
+/* Formats a client's address (numeric IPv4 or IPv6) into out. */
+void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n);
+
+/* Closes a connection without losing the response just sent (see net.c). */
+void net_close(int fd);
+
+/* Installs the signal handling: SIGPIPE ignored; SIGTERM and SIGINT set
+ * s->stopping and make s->stop_pipe[0] readable. Returns 0 or -1. */
+int signals_install(server *s);
+
+/* Waits for a connection on the listening socket. Returns a non-blocking
+ * connected fd and the client's address in peer; -1 once stopping. */
+int accept_blocking(server *s, char *peer, size_t peerlen);
+
+/* Serves one connection to its end with blocking waits (poll with the
+ * core's deadlines), then closes fd. refuse_status != 0 answers that status
+ * at once instead (threads mode when no thread could be created). */
+void blocking_serve(server *s, int fd, const char *peer, int refuse_status);
+
+/* The four models. Each returns the process exit code once stopped. */
+int run_iterative(server *s);
+int run_threads(server *s);
+int run_prefork(server *s);
+int run_event(server *s);
+
+#endif
