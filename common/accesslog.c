@@ -13,8 +13,8 @@
 #include "util.h"
 
 struct access_log {
-    int fd;       /* where lines go */
-    int owns_fd;  /* 1 when the log opened fd and must close it */
+    int fd;      /* where lines go */
+    int owns_fd; /* 1 when the log opened fd and must close it */
 };
 
 access_log *access_log_open(const char *path, char *err, size_t errlen) {

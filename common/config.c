@@ -9,7 +9,16 @@
 
 #include "util.h"
 
-typedef enum { OPT_MODE, OPT_UINT, OPT_SIZE, OPT_U64, OPT_ONOFF, OPT_ADDR, OPT_PATH, OPT_FLAG } opt_kind;
+typedef enum {
+    OPT_MODE,
+    OPT_UINT,
+    OPT_SIZE,
+    OPT_U64,
+    OPT_ONOFF,
+    OPT_ADDR,
+    OPT_PATH,
+    OPT_FLAG
+} opt_kind;
 
 typedef struct option_def {
     const char *name;  /* long option without the dashes */
@@ -110,8 +119,9 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
                 return 0;
             }
         }
-        snprintf(err, errlen, "%s: unknown mode '%.40s' (expected iterative, threads, prefork or event)",
-                 what, value);
+        snprintf(err, errlen,
+                 "%s: unknown mode '%.40s' (expected iterative, threads, prefork or event)", what,
+                 value);
         return -1;
     case OPT_ONOFF:
         if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
@@ -144,8 +154,8 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
     case OPT_SIZE:
     case OPT_U64:
         if (util_parse_u64(value, strlen(value), d->max, &v) != 0 || v < d->min) {
-            snprintf(err, errlen, "%s: expected a whole number from %llu to %llu, got '%.40s'", what,
-                     (unsigned long long)d->min, (unsigned long long)d->max, value);
+            snprintf(err, errlen, "%s: expected a whole number from %llu to %llu, got '%.40s'",
+                     what, (unsigned long long)d->min, (unsigned long long)d->max, value);
             return -1;
         }
         if (d->kind == OPT_UINT)
@@ -176,8 +186,8 @@ static int check(const config *cfg, char *err, size_t errlen) {
     return 0;
 }
 
-config_result config_load(config *cfg, int argc, char **argv, const char *(*getenv_fn)(const char *),
-                          char *err, size_t errlen) {
+config_result config_load(config *cfg, int argc, char **argv,
+                          const char *(*getenv_fn)(const char *), char *err, size_t errlen) {
     config_defaults(cfg);
     for (size_t i = 0; getenv_fn && i < N_OPTIONS; i++) {
         const char *v = options[i].env ? getenv_fn(options[i].env) : NULL;
@@ -202,8 +212,8 @@ config_result config_load(config *cfg, int argc, char **argv, const char *(*gete
             if (strlen(options[i].name) == nlen && strncmp(options[i].name, name, nlen) == 0)
                 d = &options[i];
         if (!d) {
-            snprintf(err, errlen, "unknown option '--%.*s' (see --help)", (int)(nlen > 40 ? 40 : nlen),
-                     name);
+            snprintf(err, errlen, "unknown option '--%.*s' (see --help)",
+                     (int)(nlen > 40 ? 40 : nlen), name);
             return CONFIG_ERROR;
         }
         char what[48];

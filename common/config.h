@@ -9,22 +9,22 @@
 typedef enum { MODE_ITERATIVE, MODE_THREADS, MODE_PREFORK, MODE_EVENT } server_mode;
 
 typedef struct config {
-    server_mode mode;            /* concurrency model */
-    char bind[64];               /* listen address (numeric IPv4/IPv6 or "localhost") */
-    unsigned port;               /* listen port; 0 picks a free one */
-    unsigned workers;            /* prefork: number of worker processes */
-    unsigned db_delay_ms;        /* default simulated query time */
-    char access_log[256];        /* "" = off, "-" = stdout, else a file path */
-    int keep_alive;              /* 1 = keep connections open between requests */
-    int keep_alive_set;          /* 1 when --keep-alive was given (else the mode's default) */
-    size_t max_header_size;      /* request line + headers limit (431/414) */
-    size_t max_body_size;        /* request body limit (413) */
-    unsigned header_timeout_s;   /* time to receive a whole request head (408) */
+    server_mode mode;             /* concurrency model */
+    char bind[64];                /* listen address (numeric IPv4/IPv6 or "localhost") */
+    unsigned port;                /* listen port; 0 picks a free one */
+    unsigned workers;             /* prefork: number of worker processes */
+    unsigned db_delay_ms;         /* default simulated query time */
+    char access_log[256];         /* "" = off, "-" = stdout, else a file path */
+    int keep_alive;               /* 1 = keep connections open between requests */
+    int keep_alive_set;           /* 1 when --keep-alive was given (else the mode's default) */
+    size_t max_header_size;       /* request line + headers limit (431/414) */
+    size_t max_body_size;         /* request body limit (413) */
+    unsigned header_timeout_s;    /* time to receive a whole request head (408) */
     unsigned keepalive_timeout_s; /* idle time allowed between requests */
-    unsigned max_delay_ms;       /* largest delay a client may ask for */
-    unsigned max_queries;        /* largest queries= / widgets= */
-    uint64_t cpu_iterations;     /* default PBKDF2 iterations of /cpu */
-    uint64_t max_iterations;     /* largest iterations= */
+    unsigned max_delay_ms;        /* largest delay a client may ask for */
+    unsigned max_queries;         /* largest queries= / widgets= */
+    uint64_t cpu_iterations;      /* default PBKDF2 iterations of /cpu */
+    uint64_t max_iterations;      /* largest iterations= */
 } config;
 
 typedef enum {
@@ -40,8 +40,8 @@ void config_defaults(config *cfg);
 /* Reads settings: first from the environment through getenv_fn (may be NULL:
  * no environment), then from argv. Returns a config_result; on CONFIG_ERROR
  * err (errlen bytes) names the option or variable and what is allowed. */
-config_result config_load(config *cfg, int argc, char **argv, const char *(*getenv_fn)(const char *),
-                          char *err, size_t errlen);
+config_result config_load(config *cfg, int argc, char **argv,
+                          const char *(*getenv_fn)(const char *), char *err, size_t errlen);
 
 /* Returns the usage text printed by --help (static storage). */
 const char *config_usage(void);

@@ -235,7 +235,8 @@ static int authority_valid(const char *s, size_t n) {
         size_t last = host_end;
         while (last > 0 && s[last - 1] != '.')
             last--;
-        if (numeric && last < host_end && isdigit((unsigned char)s[last]) && !ipv4_valid(s, host_end))
+        if (numeric && last < host_end && isdigit((unsigned char)s[last]) &&
+            !ipv4_valid(s, host_end))
             return 0;
     }
     if (host_end < n) { /* ":port" */
@@ -258,7 +259,9 @@ static int split_target(conn *c, size_t *path_off, size_t *query_off) {
     if (t[0] == '/' || strcmp(t, "*") == 0) {
         path = t;
     } else {
-        size_t scheme = strncasecmp(t, "http://", 7) == 0 ? 7 : strncasecmp(t, "https://", 8) == 0 ? 8 : 0;
+        size_t scheme = strncasecmp(t, "http://", 7) == 0    ? 7
+                        : strncasecmp(t, "https://", 8) == 0 ? 8
+                                                             : 0;
         if (!scheme)
             return -1;
         const char *auth = t + scheme;

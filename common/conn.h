@@ -32,50 +32,50 @@ typedef enum {
 } conn_want;
 
 typedef enum {
-    CS_READING,  /* reading a request (or idle between requests) */
-    CS_DB,       /* waiting for the simulated database */
-    CS_WRITING,  /* writing a final response */
-    CS_INTERIM,  /* writing "100 Continue", then back to reading */
-    CS_CLOSED    /* nothing more to do */
+    CS_READING, /* reading a request (or idle between requests) */
+    CS_DB,      /* waiting for the simulated database */
+    CS_WRITING, /* writing a final response */
+    CS_INTERIM, /* writing "100 Continue", then back to reading */
+    CS_CLOSED   /* nothing more to do */
 } conn_state;
 
 typedef struct conn {
-    llhttp_t parser;        /* llhttp state; parser.data points back here */
-    const server_env *env;  /* settings, counters, log (borrowed) */
-    char peer[48];          /* client address for the access log */
-    uint8_t state;          /* a conn_state */
-    uint8_t in_message;     /* 1 between the first byte of a request and its end */
-    uint8_t head_done;      /* 1 once the request head is complete */
-    uint8_t peer_eof;       /* 1 after the client closed its sending side */
-    uint8_t close_after;    /* 1 to close once the current response is written */
+    llhttp_t parser;         /* llhttp state; parser.data points back here */
+    const server_env *env;   /* settings, counters, log (borrowed) */
+    char peer[48];           /* client address for the access log */
+    uint8_t state;           /* a conn_state */
+    uint8_t in_message;      /* 1 between the first byte of a request and its end */
+    uint8_t head_done;       /* 1 once the request head is complete */
+    uint8_t peer_eof;        /* 1 after the client closed its sending side */
+    uint8_t close_after;     /* 1 to close once the current response is written */
     uint8_t expect_continue; /* 1 when the request asked for 100-continue */
-    uint8_t cur_header;     /* which header the value being parsed belongs to */
-    uint8_t field_len;      /* bytes in field (255 = longer than kept) */
-    char field[8];          /* lower-cased start of the header name being parsed */
-    uint8_t host_count;     /* Host headers seen */
-    uint8_t bad_expect;     /* 1 when Expect had a value other than 100-continue */
-    uint16_t err_status;    /* status a parser callback decided on (413, 414, 431) */
-    uint32_t head_bytes;    /* request line + header bytes so far */
-    uint32_t host_off;      /* offset of the Host value in head (UINT32_MAX: none) */
-    uint32_t accept_off;    /* offset of the Accept value in head (UINT32_MAX: none) */
-    uint32_t requests;      /* responses completed on this connection */
-    buf head;               /* target, NUL, then the Host and Accept values, NUL-ended */
-    buf body;               /* request body */
-    buf pending;            /* unparsed bytes after the current request (pipelining) */
-    size_t pending_off;     /* first unparsed byte in pending */
-    buf out;                /* response bytes being written */
-    size_t out_off;         /* bytes of out already written */
-    uint64_t opened_us;     /* when the connection was set up */
-    uint64_t active_us;     /* last progress: bytes read or written */
-    uint64_t begin_us;      /* first byte of the current request */
-    uint64_t start_us;      /* the request was dispatched to its page */
-    uint64_t db_start_us;   /* the current page started waiting on the database */
-    unsigned db_batches;    /* database batches done for the current page */
-    const route *route;     /* the page handling the current request, or NULL */
-    page_id page;           /* counter bucket of the current request */
-    http_req req;           /* the current request, as pages see it */
-    http_resp resp;         /* the current response */
-    page_call call;         /* the current page's parameters and plan */
+    uint8_t cur_header;      /* which header the value being parsed belongs to */
+    uint8_t field_len;       /* bytes in field (255 = longer than kept) */
+    char field[8];           /* lower-cased start of the header name being parsed */
+    uint8_t host_count;      /* Host headers seen */
+    uint8_t bad_expect;      /* 1 when Expect had a value other than 100-continue */
+    uint16_t err_status;     /* status a parser callback decided on (413, 414, 431) */
+    uint32_t head_bytes;     /* request line + header bytes so far */
+    uint32_t host_off;       /* offset of the Host value in head (UINT32_MAX: none) */
+    uint32_t accept_off;     /* offset of the Accept value in head (UINT32_MAX: none) */
+    uint32_t requests;       /* responses completed on this connection */
+    buf head;                /* target, NUL, then the Host and Accept values, NUL-ended */
+    buf body;                /* request body */
+    buf pending;             /* unparsed bytes after the current request (pipelining) */
+    size_t pending_off;      /* first unparsed byte in pending */
+    buf out;                 /* response bytes being written */
+    size_t out_off;          /* bytes of out already written */
+    uint64_t opened_us;      /* when the connection was set up */
+    uint64_t active_us;      /* last progress: bytes read or written */
+    uint64_t begin_us;       /* first byte of the current request */
+    uint64_t start_us;       /* the request was dispatched to its page */
+    uint64_t db_start_us;    /* the current page started waiting on the database */
+    unsigned db_batches;     /* database batches done for the current page */
+    const route *route;      /* the page handling the current request, or NULL */
+    page_id page;            /* counter bucket of the current request */
+    http_req req;            /* the current request, as pages see it */
+    http_resp resp;          /* the current response */
+    page_call call;          /* the current page's parameters and plan */
 } conn;
 
 /* Sets up c (caller-owned storage) for a new connection from peer (may be

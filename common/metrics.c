@@ -7,7 +7,8 @@
 #include "util.h"
 
 metrics *metrics_create(void) {
-    void *p = mmap(NULL, sizeof(metrics), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *p =
+        mmap(NULL, sizeof(metrics), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     metrics *m = p; /* fresh anonymous pages are zero */
@@ -82,49 +83,51 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
 
 void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
     uint64_t now = util_now_us();
-    buf_printf(out,
-               "# HELP httpmodes_info Server version and concurrency mode.\n"
-               "# TYPE httpmodes_info gauge\n"
-               "httpmodes_info{version=\"%s\",mode=\"%s\"} 1\n"
-               "# HELP httpmodes_uptime_seconds Seconds since the server started.\n"
-               "# TYPE httpmodes_uptime_seconds gauge\n"
-               "httpmodes_uptime_seconds %.3f\n"
-               "# HELP httpmodes_workers Worker processes (prefork) or 1.\n"
-               "# TYPE httpmodes_workers gauge\n"
-               "httpmodes_workers %u\n"
-               "# HELP httpmodes_connections_accepted_total Connections accepted.\n"
-               "# TYPE httpmodes_connections_accepted_total counter\n"
-               "httpmodes_connections_accepted_total %llu\n"
-               "# HELP httpmodes_connections_open Connections open now.\n"
-               "# TYPE httpmodes_connections_open gauge\n"
-               "httpmodes_connections_open %llu\n"
-               "# HELP httpmodes_requests_in_flight Requests being handled now.\n"
-               "# TYPE httpmodes_requests_in_flight gauge\n"
-               "httpmodes_requests_in_flight %llu\n"
-               "# HELP httpmodes_worker_restarts_total Prefork workers restarted after dying.\n"
-               "# TYPE httpmodes_worker_restarts_total counter\n"
-               "httpmodes_worker_restarts_total %llu\n"
-               "# HELP httpmodes_db_queries_total Simulated database queries completed.\n"
-               "# TYPE httpmodes_db_queries_total counter\n"
-               "httpmodes_db_queries_total %llu\n"
-               "# HELP httpmodes_db_wait_seconds_total Time requests spent waiting on the database.\n"
-               "# TYPE httpmodes_db_wait_seconds_total counter\n"
-               "httpmodes_db_wait_seconds_total %.6f\n"
-               "# HELP httpmodes_cpu_iterations_total PBKDF2 iterations computed by /cpu.\n"
-               "# TYPE httpmodes_cpu_iterations_total counter\n"
-               "httpmodes_cpu_iterations_total %llu\n"
-               "# HELP httpmodes_requests_total Responses sent, by page and status.\n"
-               "# TYPE httpmodes_requests_total counter\n",
-               HTTPMODES_VERSION, config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
-               cfg->mode == MODE_PREFORK ? cfg->workers : 1, (unsigned long long)get(&m->accepted),
-               (unsigned long long)get(&m->open), (unsigned long long)get(&m->in_flight),
-               (unsigned long long)get(&m->worker_restarts), (unsigned long long)get(&m->db_queries),
-               (double)get(&m->db_wait_us) / 1e6, (unsigned long long)get(&m->cpu_iterations));
+    buf_printf(
+        out,
+        "# HELP httpmodes_info Server version and concurrency mode.\n"
+        "# TYPE httpmodes_info gauge\n"
+        "httpmodes_info{version=\"%s\",mode=\"%s\"} 1\n"
+        "# HELP httpmodes_uptime_seconds Seconds since the server started.\n"
+        "# TYPE httpmodes_uptime_seconds gauge\n"
+        "httpmodes_uptime_seconds %.3f\n"
+        "# HELP httpmodes_workers Worker processes (prefork) or 1.\n"
+        "# TYPE httpmodes_workers gauge\n"
+        "httpmodes_workers %u\n"
+        "# HELP httpmodes_connections_accepted_total Connections accepted.\n"
+        "# TYPE httpmodes_connections_accepted_total counter\n"
+        "httpmodes_connections_accepted_total %llu\n"
+        "# HELP httpmodes_connections_open Connections open now.\n"
+        "# TYPE httpmodes_connections_open gauge\n"
+        "httpmodes_connections_open %llu\n"
+        "# HELP httpmodes_requests_in_flight Requests being handled now.\n"
+        "# TYPE httpmodes_requests_in_flight gauge\n"
+        "httpmodes_requests_in_flight %llu\n"
+        "# HELP httpmodes_worker_restarts_total Prefork workers restarted after dying.\n"
+        "# TYPE httpmodes_worker_restarts_total counter\n"
+        "httpmodes_worker_restarts_total %llu\n"
+        "# HELP httpmodes_db_queries_total Simulated database queries completed.\n"
+        "# TYPE httpmodes_db_queries_total counter\n"
+        "httpmodes_db_queries_total %llu\n"
+        "# HELP httpmodes_db_wait_seconds_total Time requests spent waiting on the database.\n"
+        "# TYPE httpmodes_db_wait_seconds_total counter\n"
+        "httpmodes_db_wait_seconds_total %.6f\n"
+        "# HELP httpmodes_cpu_iterations_total PBKDF2 iterations computed by /cpu.\n"
+        "# TYPE httpmodes_cpu_iterations_total counter\n"
+        "httpmodes_cpu_iterations_total %llu\n"
+        "# HELP httpmodes_requests_total Responses sent, by page and status.\n"
+        "# TYPE httpmodes_requests_total counter\n",
+        HTTPMODES_VERSION, config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
+        cfg->mode == MODE_PREFORK ? cfg->workers : 1, (unsigned long long)get(&m->accepted),
+        (unsigned long long)get(&m->open), (unsigned long long)get(&m->in_flight),
+        (unsigned long long)get(&m->worker_restarts), (unsigned long long)get(&m->db_queries),
+        (double)get(&m->db_wait_us) / 1e6, (unsigned long long)get(&m->cpu_iterations));
     for (int p = 0; p < PAGE_COUNT; p++)
         for (int s = 0; s < METRICS_STATUS_SLOTS; s++) {
             uint64_t n = get(&m->by_page_status[p][s]);
             if (n)
                 buf_printf(out, "httpmodes_requests_total{page=\"%s\",status=\"%d\"} %llu\n",
-                           route_page_name((page_id)p), s + METRICS_STATUS_MIN, (unsigned long long)n);
+                           route_page_name((page_id)p), s + METRICS_STATUS_MIN,
+                           (unsigned long long)n);
         }
 }

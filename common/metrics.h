@@ -14,15 +14,15 @@
 #define METRICS_STATUS_SLOTS 500 /* codes 100..599 */
 
 typedef struct metrics {
-    uint64_t start_us;                 /* util_now_us() at creation */
-    _Atomic uint64_t accepted;         /* connections accepted */
-    _Atomic uint64_t open;             /* connections open now */
-    _Atomic uint64_t in_flight;        /* requests being handled now */
-    _Atomic uint64_t requests;         /* responses finished */
-    _Atomic uint64_t db_queries;       /* simulated queries completed */
-    _Atomic uint64_t db_wait_us;       /* total time requests spent waiting on them */
-    _Atomic uint64_t cpu_iterations;   /* PBKDF2 iterations computed */
-    _Atomic uint64_t worker_restarts;  /* prefork workers restarted after dying */
+    uint64_t start_us;                /* util_now_us() at creation */
+    _Atomic uint64_t accepted;        /* connections accepted */
+    _Atomic uint64_t open;            /* connections open now */
+    _Atomic uint64_t in_flight;       /* requests being handled now */
+    _Atomic uint64_t requests;        /* responses finished */
+    _Atomic uint64_t db_queries;      /* simulated queries completed */
+    _Atomic uint64_t db_wait_us;      /* total time requests spent waiting on them */
+    _Atomic uint64_t cpu_iterations;  /* PBKDF2 iterations computed */
+    _Atomic uint64_t worker_restarts; /* prefork workers restarted after dying */
     _Atomic uint64_t by_page_status[PAGE_COUNT][METRICS_STATUS_SLOTS]; /* responses */
 } metrics;
 

@@ -34,8 +34,9 @@ static int param_u64(page_call *pc, const char *key, uint64_t def, uint64_t min,
     if (len > n)
         shown[n++] = '.', shown[n++] = '.', shown[n++] = '.';
     shown[n] = 0;
-    route_error(pc->resp, 400, "parameter '%s' must be a whole number from %llu to %llu%s, got '%s'",
-                key, (unsigned long long)min, (unsigned long long)max, unit, shown);
+    route_error(pc->resp, 400,
+                "parameter '%s' must be a whole number from %llu to %llu%s, got '%s'", key,
+                (unsigned long long)min, (unsigned long long)max, unit, shown);
     return -1;
 }
 
@@ -60,16 +61,17 @@ static void ok(page_call *pc, const char *type) {
 }
 
 static void html_head(buf *b, const char *title) {
-    buf_printf(b,
-               "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-               "<title>%s</title><style>"
-               "body{font-family:system-ui,sans-serif;max-width:58rem;margin:2rem auto;padding:0 1rem;"
-               "line-height:1.5;color:#1d2430}code,pre{background:#f2f4f7;padding:.1rem .3rem;"
-               "border-radius:4px}pre{padding:.6rem;overflow-x:auto}table{border-collapse:collapse}"
-               "td,th{border:1px solid #ccd;padding:.25rem .6rem;text-align:left}"
-               "th{background:#eef1f6}.k{color:#556}</style></head><body>\n",
-               title);
+    buf_printf(
+        b,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>%s</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:58rem;margin:2rem auto;padding:0 1rem;"
+        "line-height:1.5;color:#1d2430}code,pre{background:#f2f4f7;padding:.1rem .3rem;"
+        "border-radius:4px}pre{padding:.6rem;overflow-x:auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccd;padding:.25rem .6rem;text-align:left}"
+        "th{background:#eef1f6}.k{color:#556}</style></head><body>\n",
+        title);
 }
 
 /* Base URL for examples: the Host the client used when it looks sane, else
@@ -119,35 +121,38 @@ void page_index(page_call *pc) {
                (unsigned long long)c->cpu_iterations, c->max_header_size, c->max_body_size,
                c->header_timeout_s, c->keepalive_timeout_s, c->max_delay_ms, c->max_queries,
                (unsigned long long)c->max_iterations, util_worker_id());
-    buf_puts(b,
-             "<h2>The four models</h2>\n<table><tr><th>mode</th><th>how it works</th>"
-             "<th>I/O-bound pages (/db)</th><th>CPU-bound pages (/cpu)</th></tr>\n"
-             "<tr><td>iterative</td><td>one connection at a time, in one thread</td>"
-             "<td>everyone queues: about 1/delay requests per second</td>"
-             "<td>one core; everyone queues</td></tr>\n"
-             "<tr><td>threads</td><td>a new thread for each connection</td>"
-             "<td>waits overlap: throughput grows with connections</td>"
-             "<td>uses every core</td></tr>\n"
-             "<tr><td>prefork</td><td>a master and a fixed pool of worker processes</td>"
-             "<td>at most <em>workers</em> waits at once: workers/delay per second</td>"
-             "<td>uses every core (up to workers)</td></tr>\n"
-             "<tr><td>event</td><td>one thread, a libev event loop, non-blocking sockets; "
-             "database waits are timers</td>"
-             "<td>thousands of waits overlap in one thread: connections/delay per second</td>"
-             "<td>one core, and a request burning CPU stalls every other connection</td></tr>"
-             "</table>\n<p>I/O-bound work favours asynchronous models; CPU-bound work favours "
-             "parallel ones; an iterative server queues everyone.</p>\n");
+    buf_puts(b, "<h2>The four models</h2>\n<table><tr><th>mode</th><th>how it works</th>"
+                "<th>I/O-bound pages (/db)</th><th>CPU-bound pages (/cpu)</th></tr>\n"
+                "<tr><td>iterative</td><td>one connection at a time, in one thread</td>"
+                "<td>everyone queues: about 1/delay requests per second</td>"
+                "<td>one core; everyone queues</td></tr>\n"
+                "<tr><td>threads</td><td>a new thread for each connection</td>"
+                "<td>waits overlap: throughput grows with connections</td>"
+                "<td>uses every core</td></tr>\n"
+                "<tr><td>prefork</td><td>a master and a fixed pool of worker processes</td>"
+                "<td>at most <em>workers</em> waits at once: workers/delay per second</td>"
+                "<td>uses every core (up to workers)</td></tr>\n"
+                "<tr><td>event</td><td>one thread, a libev event loop, non-blocking sockets; "
+                "database waits are timers</td>"
+                "<td>thousands of waits overlap in one thread: connections/delay per second</td>"
+                "<td>one core, and a request burning CPU stalls every other connection</td></tr>"
+                "</table>\n<p>I/O-bound work favours asynchronous models; CPU-bound work favours "
+                "parallel ones; an iterative server queues everyone.</p>\n");
     buf_puts(b, "<h2>Pages</h2>\n<table><tr><th>page</th><th>what it does</th>"
                 "<th>try it under load</th></tr>\n");
     static const struct {
         const char *path, *what, *wrk;
     } pages[] = {
         {"/hello", "a tiny plain-text response: the baseline", "-c 100 -d 10s"},
-        {"/db?delay=100", "N simulated queries one after another, each taking delay ms "
-                          "(<code>queries=N</code>, default 1)", "-c 100 -d 10s"},
-        {"/dashboard?delay=100&widgets=4", "N independent queries: a blocking worker runs them "
-                                           "one after another (N&times;delay), the event loop "
-                                           "at once (delay)", "-c 50 -d 10s"},
+        {"/db?delay=100",
+         "N simulated queries one after another, each taking delay ms "
+         "(<code>queries=N</code>, default 1)",
+         "-c 100 -d 10s"},
+        {"/dashboard?delay=100&widgets=4",
+         "N independent queries: a blocking worker runs them "
+         "one after another (N&times;delay), the event loop "
+         "at once (delay)",
+         "-c 50 -d 10s"},
         {"/cpu", "CPU-bound: PBKDF2-HMAC-SHA256 (<code>iterations=N</code>)", "-c 8 -d 10s"},
         {"/stats", "counters as JSON: connections, requests by page and status", NULL},
         {"/metrics", "the same counters in Prometheus text format", NULL},
@@ -207,19 +212,20 @@ static void db_render(page_call *pc, const char *page, const char *count_key, co
     }
     ok(pc, HTML);
     html_head(&r->body, page);
-    buf_printf(&r->body,
-               "<h1>%s</h1>\n<p>%llu %s of %llu ms each, %s.</p>\n"
-               "<p>Waited <strong id=\"wait\">%.1f ms</strong> for the database in mode "
-               "<strong>%s</strong> (worker %ld).</p>\n<p><a href=\"/\">back</a></p></body></html>\n",
-               page, (unsigned long long)pc->arg[1], count_key, (unsigned long long)pc->arg[0], how,
-               (double)pc->db_wait_us / 1000.0, config_mode_name(pc->env->cfg->mode),
-               util_worker_id());
+    buf_printf(
+        &r->body,
+        "<h1>%s</h1>\n<p>%llu %s of %llu ms each, %s.</p>\n"
+        "<p>Waited <strong id=\"wait\">%.1f ms</strong> for the database in mode "
+        "<strong>%s</strong> (worker %ld).</p>\n<p><a href=\"/\">back</a></p></body></html>\n",
+        page, (unsigned long long)pc->arg[1], count_key, (unsigned long long)pc->arg[0], how,
+        (double)pc->db_wait_us / 1000.0, config_mode_name(pc->env->cfg->mode), util_worker_id());
 }
 
 void page_db_start(page_call *pc) {
     if (db_params(pc, "queries", 1) != 0)
         return;
-    pc->plan = (db_plan){.batches = (unsigned)pc->arg[1], .per_batch = 1, .delay_ms = (unsigned)pc->arg[0]};
+    pc->plan = (db_plan){
+        .batches = (unsigned)pc->arg[1], .per_batch = 1, .delay_ms = (unsigned)pc->arg[0]};
 }
 
 void page_db_finish(page_call *pc) {
@@ -229,7 +235,8 @@ void page_db_finish(page_call *pc) {
 void page_dashboard_start(page_call *pc) {
     if (db_params(pc, "widgets", PAGE_DASHBOARD_WIDGETS) != 0)
         return;
-    pc->plan = (db_plan){.batches = 1, .per_batch = (unsigned)pc->arg[1], .delay_ms = (unsigned)pc->arg[0]};
+    pc->plan = (db_plan){
+        .batches = 1, .per_batch = (unsigned)pc->arg[1], .delay_ms = (unsigned)pc->arg[0]};
 }
 
 void page_dashboard_finish(page_call *pc) {

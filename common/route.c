@@ -45,7 +45,7 @@ int route_allows(const route *r, const char *method) {
 }
 
 const char *route_page_name(page_id id) {
-    static const char *names[PAGE_COUNT] = {"/",     "/hello",   "/db",   "/dashboard", "/cpu",
+    static const char *names[PAGE_COUNT] = {"/",      "/hello",   "/db",   "/dashboard", "/cpu",
                                             "/stats", "/metrics", "/echo", "other"};
     return (unsigned)id < PAGE_COUNT ? names[id] : "other";
 }
@@ -82,20 +82,35 @@ void route_error(http_resp *resp, int status, const char *fmt, ...) {
 
 const char *http_reason(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 417:
+        return "Expectation Failed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }

@@ -30,11 +30,11 @@ typedef enum {
 /* What pages may look at besides the request: shared, read-only settings
  * and the (shared-memory) counters. */
 typedef struct server_env {
-    const config *cfg;        /* settings */
-    struct metrics *metrics;  /* counters, shared across prefork workers */
-    struct access_log *log;   /* access log, or NULL when off */
+    const config *cfg;          /* settings */
+    struct metrics *metrics;    /* counters, shared across prefork workers */
+    struct access_log *log;     /* access log, or NULL when off */
     const atomic_int *stopping; /* nonzero once shutting down: responses close; may be NULL */
-    uint64_t (*now_us)(void); /* monotonic clock in µs (util_now_us; tests may fake it) */
+    uint64_t (*now_us)(void);   /* monotonic clock in µs (util_now_us; tests may fake it) */
 } server_env;
 
 /* One request's trip through a page. */
@@ -49,11 +49,11 @@ typedef struct page_call {
 } page_call;
 
 typedef struct route {
-    const char *path;               /* exact path */
-    page_id id;                     /* for the counters */
-    const char *allow;              /* allowed methods ("GET, HEAD"), or NULL for any */
-    void (*start)(page_call *pc);   /* checks parameters; renders or sets pc->plan */
-    void (*finish)(page_call *pc);  /* renders after the plan ran; NULL if start renders */
+    const char *path;              /* exact path */
+    page_id id;                    /* for the counters */
+    const char *allow;             /* allowed methods ("GET, HEAD"), or NULL for any */
+    void (*start)(page_call *pc);  /* checks parameters; renders or sets pc->plan */
+    void (*finish)(page_call *pc); /* renders after the plan ran; NULL if start renders */
 } route;
 
 /* Returns the route for an exact path, or NULL. */

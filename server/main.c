@@ -56,18 +56,27 @@ int main(int argc, char **argv) {
     if (cfg->mode == MODE_PREFORK)
         snprintf(workers, sizeof workers, "workers %u, ", cfg->workers);
     /* one line a person and a test can read: tests take the port from it */
-    fprintf(stderr,
-            "httpmodes %s: mode %s, listening on http://%s%s%s:%u/ (%skeep-alive %s, db delay %u ms, "
-            "cpu iterations %llu, pid %d)\n",
-            HTTPMODES_VERSION, config_mode_name(cfg->mode), v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
-            port, workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms,
-            (unsigned long long)cfg->cpu_iterations, (int)getpid());
+    fprintf(
+        stderr,
+        "httpmodes %s: mode %s, listening on http://%s%s%s:%u/ (%skeep-alive %s, db delay %u ms, "
+        "cpu iterations %llu, pid %d)\n",
+        HTTPMODES_VERSION, config_mode_name(cfg->mode), v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
+        port, workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms,
+        (unsigned long long)cfg->cpu_iterations, (int)getpid());
     int rc = 0;
     switch (cfg->mode) {
-    case MODE_ITERATIVE: rc = run_iterative(&s); break;
-    case MODE_THREADS: rc = run_threads(&s); break;
-    case MODE_PREFORK: rc = run_prefork(&s); break;
-    case MODE_EVENT: rc = run_event(&s); break;
+    case MODE_ITERATIVE:
+        rc = run_iterative(&s);
+        break;
+    case MODE_THREADS:
+        rc = run_threads(&s);
+        break;
+    case MODE_PREFORK:
+        rc = run_prefork(&s);
+        break;
+    case MODE_EVENT:
+        rc = run_event(&s);
+        break;
     }
     fprintf(stderr, "httpmodes: stopped\n");
     close(s.listen_fd);

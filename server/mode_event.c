@@ -34,13 +34,13 @@ typedef struct ev_conn {
 } ev_conn;
 
 typedef struct event_server {
-    server *s;          /* settings and stop flag */
+    server *s; /* settings and stop flag */
     struct ev_loop *loop;
-    ev_io accept_w;     /* the listening socket */
-    ev_timer resume_w;  /* re-enables accept after running out of descriptors */
+    ev_io accept_w;    /* the listening socket */
+    ev_timer resume_w; /* re-enables accept after running out of descriptors */
     ev_signal sigint_w, sigterm_w;
-    ev_conn *conns;     /* list of open connections */
-    unsigned open;      /* connections in the list */
+    ev_conn *conns; /* list of open connections */
+    unsigned open;  /* connections in the list */
 } event_server;
 
 static char inbuf[65536]; /* one read buffer for the whole loop */

@@ -53,8 +53,8 @@ int run_prefork(server *s) {
             if (pids[i] != pid)
                 continue;
             if (WIFSIGNALED(status))
-                fprintf(stderr, "httpmodes: worker %d killed by signal %d; restarting it\n", (int)pid,
-                        WTERMSIG(status));
+                fprintf(stderr, "httpmodes: worker %d killed by signal %d; restarting it\n",
+                        (int)pid, WTERMSIG(status));
             else
                 fprintf(stderr, "httpmodes: worker %d exited with %d; restarting it\n", (int)pid,
                         WEXITSTATUS(status));

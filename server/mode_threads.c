@@ -34,7 +34,8 @@ int run_threads(server *s) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024); /* the loop needs ~20 KB; keep 10k threads cheap */
+    pthread_attr_setstacksize(&attr,
+                              256 * 1024); /* the loop needs ~20 KB; keep 10k threads cheap */
     char peer[48];
     int fd, warned = 0;
     while ((fd = accept_blocking(s, peer, sizeof peer)) >= 0) {
@@ -51,7 +52,8 @@ int run_threads(server *s) {
         pthread_mutex_unlock(&lock);
         if (rc != 0) {
             if (!warned++)
-                fprintf(stderr, "httpmodes: cannot create a thread (%s): answering 503\n", strerror(rc));
+                fprintf(stderr, "httpmodes: cannot create a thread (%s): answering 503\n",
+                        strerror(rc));
             free(j);
             blocking_serve(s, fd, peer, 503);
         }

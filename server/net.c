@@ -15,7 +15,8 @@
 #include <sys/socket.h>
 
 int net_listen(const config *cfg, unsigned *port, char *err, size_t errlen) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     char portstr[8];
@@ -71,8 +72,9 @@ int signals_install(server *s) {
 }
 
 void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n) {
-    const void *addr = ss->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
-                                                 : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+    const void *addr = ss->ss_family == AF_INET6
+                           ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+                           : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
     if (!inet_ntop(ss->ss_family, addr, out, (socklen_t)n))
         snprintf(out, n, "-");
 }

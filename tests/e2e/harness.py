@@ -1,0 +1,220 @@
+"""Shared helpers for the end-to-end tests: start the real httpmodes binary on a
+free loopback port, talk to it with raw sockets or http.client, stop it.
+
+Environment:
+  HTTPMODES_BIN    path to the binary (default: build/server/httpmodes)
+  HTTPMODES_MODES  comma-separated modes to test (default: all four)
+"""
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "httpmodes"))
+ALL_MODES = ["iterative", "threads", "prefork", "event"]
+MODES = [m for m in os.environ.get("HTTPMODES_MODES", ",".join(ALL_MODES)).split(",") if m]
+HOST = "127.0.0.1"
+
+
+class Server:
+    """A running httpmodes process. Use as a context manager:
+
+        with Server("event", "--db-delay", "50") as s:
+            status, headers, body = s.get("/hello")
+    """
+
+    def __init__(self, mode, *args, env=None, bind=HOST, prefix=()):
+        self.mode = mode
+        self.args = list(args)
+        self.env = env
+        self.bind = bind
+        self.prefix = list(prefix)  # e.g. ["prlimit", "--nproc=5", "runuser", "-u", "nobody", "--"]
+        self.proc = None
+        self.port = None
+        self.stderr_lines = []
+        self.returncode = None
+
+    def start(self, timeout=10):
+        cmd = self.prefix + [BIN, "--mode", self.mode, "--port", "0", "--bind", self.bind] + self.args
+        full_env = dict(os.environ)
+        if self.env:
+            full_env.update(self.env)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
+        ready = threading.Event()
+
+        def drain():
+            for raw in self.proc.stderr:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                self.stderr_lines.append(line)
+                m = re.search(r"listening on http://\[?([^\]/]+?)\]?:(\d+)/", line)
+                if m and self.port is None:
+                    self.port = int(m.group(2))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+        if not ready.wait(timeout) or self.port is None:
+            self.kill()
+            raise RuntimeError("server did not start: %s" % "\n".join(self.stderr_lines))
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Sends sig and waits; returns the exit code (kills after timeout)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.returncode = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError("server did not stop within %ss after signal %s" % (timeout, sig))
+        elif self.proc:
+            self.returncode = self.proc.returncode
+        return self.returncode
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            self.kill()
+
+    # ---- clients -------------------------------------------------------------
+
+    def url(self, path="/"):
+        host = "[%s]" % self.bind if ":" in self.bind else self.bind
+        return "http://%s:%d%s" % (host, self.port, path)
+
+    def get(self, path, method="GET", headers=None, body=None, timeout=30):
+        """One request on a new connection. Returns (status, headers dict with
+        lower-case names, body bytes)."""
+        c = http.client.HTTPConnection(self.bind, self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def connect(self, timeout=10):
+        family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect((self.bind, self.port))
+        return s
+
+    def raw(self, data, timeout=5, half_close=False):
+        """Sends raw bytes on a new connection and reads until the server closes
+        or nothing arrives for `timeout` s. Returns (bytes, closed_by_server)."""
+        s = self.connect(timeout)
+        try:
+            s.sendall(data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+            return read_all(s, timeout)
+        finally:
+            s.close()
+
+
+def read_all(sock, timeout):
+    """Reads until EOF or `timeout` s of silence. Returns (bytes, closed)."""
+    sock.settimeout(timeout)
+    out = b""
+    while True:
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            return out, False
+        except ConnectionResetError:
+            return out, True
+        if not d:
+            return out, True
+        out += d
+
+
+def parse_responses(data):
+    """Splits a byte stream into [(status, headers dict lower-case, body)].
+    Bodies are delimited by Content-Length (every httpmodes response has one)."""
+    out = []
+    i = 0
+    while i < len(data):
+        end = data.find(b"\r\n\r\n", i)
+        if end < 0:
+            raise ValueError("truncated response head: %r" % data[i:i + 200])
+        lines = data[i:end].decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        if 100 <= status < 200:
+            n = 0
+        body = data[end + 4:end + 4 + n]
+        out.append((status, headers, body))
+        i = end + 4 + n
+    return out
+
+
+def interval(headers):
+    """Returns the server-side (start, end) of a request in µs."""
+    return int(headers["x-request-start-us"]), int(headers["x-request-end-us"])
+
+
+def max_overlap(intervals):
+    """Returns the largest number of intervals that are open at one instant."""
+    events = []
+    for s, e in intervals:
+        events.append((s, 1))
+        events.append((e, -1))
+    events.sort(key=lambda x: (x[0], x[1]))  # ends before starts at equal times
+    cur = best = 0
+    for _, d in events:
+        cur += d
+        best = max(best, cur)
+    return best
+
+
+def concurrent(fn, n):
+    """Runs fn(i) for i in range(n) in n threads at once; returns the results."""
+    results = [None] * n
+    errors = []
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        try:
+            barrier.wait(10)
+            results[i] = fn(i)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def wait_until(pred, timeout=10, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
