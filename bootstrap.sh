@@ -15,7 +15,7 @@ say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
 # What the build needs, and what the tests drive (real clients and a browser).
 BUILD_PKGS=(gcc make cmake pkg-config libc6-dev libssl-dev libev-dev)
-TEST_PKGS=(libcmocka-dev python3 curl wrk chromium util-linux procps)
+TEST_PKGS=(libcmocka-dev python3 curl wrk chromium util-linux procps clang libclang-rt-14-dev)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

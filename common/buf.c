@@ -21,8 +21,13 @@ static void reserve(buf *b, size_t extra) {
 void buf_append(buf *b, const void *s, size_t n) {
     if (n == 0)
         return;
+    /* s may point into b itself (a copy of part of the buffer): keep its
+     * offset across the reallocation */
+    const char *src = s;
+    int inside = b->p && src >= b->p && src < b->p + b->len;
+    size_t at = inside ? (size_t)(src - b->p) : 0;
     reserve(b, n);
-    memcpy(b->p + b->len, s, n);
+    memcpy(b->p + b->len, inside ? b->p + at : src, n);
     b->len += n;
 }
 

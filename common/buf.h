@@ -11,7 +11,7 @@ typedef struct buf {
     size_t cap; /* bytes allocated */
 } buf;
 
-/* Appends n bytes of s; grows as needed (aborts on OOM). */
+/* Appends n bytes of s (which may lie inside b); grows as needed (aborts on OOM). */
 void buf_append(buf *b, const void *s, size_t n);
 /* Appends a NUL-terminated string. */
 void buf_puts(buf *b, const char *s);
