@@ -20,6 +20,7 @@ enum { HDR_NONE, HDR_HOST, HDR_ACCEPT, HDR_EXPECT };
 #define FIELD_TOO_LONG 255
 
 static const char CONTINUE_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+static const char EXPECT_CONTINUE[] = "100-continue";
 
 static uint64_t now(const conn *c) {
     return c->env->now_us ? c->env->now_us() : util_now_us();
@@ -54,6 +55,14 @@ static int on_method(llhttp_t *p, const char *at, size_t n) {
     return count_head(of(p), n, 431);
 }
 
+/* The fixed bytes around the parts llhttp reports are charged once per part,
+ * in the *_complete callbacks, so the count does not depend on how the bytes
+ * were split across reads. The whitespace before a header value is counted
+ * as one space, so a head written the usual way is counted to the byte. */
+static int on_method_complete(llhttp_t *p) {
+    return count_head(of(p), 1, 431); /* SP */
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
     if (count_head(c, n, 414) != 0)
@@ -64,17 +73,21 @@ static int on_url(llhttp_t *p, const char *at, size_t n) {
 
 static int on_url_complete(llhttp_t *p) {
     buf_append(&of(p)->head, "", 1);
-    return 0;
+    return count_head(of(p), 1, 414); /* SP */
 }
 
 static int on_version(llhttp_t *p, const char *at, size_t n) {
     (void)at;
-    return count_head(of(p), n + 4, 431); /* + spaces and CRLF of the request line */
+    return count_head(of(p), n, 431);
+}
+
+static int on_version_complete(llhttp_t *p) {
+    return count_head(of(p), 7, 431); /* "HTTP/" and CRLF */
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
-    if (count_head(c, n + 4, 431) != 0) /* + ": " and CRLF */
+    if (count_head(c, n, 431) != 0)
         return -1;
     for (size_t i = 0; i < n && c->field_len != FIELD_TOO_LONG; i++) {
         if (c->field_len == sizeof c->field)
@@ -100,11 +113,9 @@ static int on_header_field_complete(llhttp_t *p) {
     } else if (n == 6 && memcmp(c->field, "expect", 6) == 0) {
         c->cur_header = HDR_EXPECT;
     }
-    c->field_len = 0;
-    /* an Expect value is kept only until it is checked */
-    if (c->cur_header == HDR_EXPECT)
-        c->field[0] = 0;
-    return 0;
+    c->field_len = 0;             /* for Expect: bytes of the value matched so far */
+    c->field[0] = 0;              /* for Expect: 1 once the value differs from 100-continue */
+    return count_head(c, 2, 431); /* ": " (one space, as nearly every client sends) */
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
@@ -114,11 +125,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
     if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
         buf_append(&c->head, at, n);
     } else if (c->cur_header == HDR_EXPECT) {
-        /* keep up to 7 lower-cased bytes past "100-continue" detection in field[] */
-        for (size_t i = 0; i < n; i++) {
-            if (c->field_len < sizeof c->field)
-                c->field[c->field_len] = (char)tolower((unsigned char)at[i]);
-            if (c->field_len < 254)
+        /* compare with "100-continue" as the value arrives, in any pieces */
+        for (size_t i = 0; i < n && !c->field[0]; i++) {
+            if (c->field_len >= sizeof EXPECT_CONTINUE - 1 ||
+                tolower((unsigned char)at[i]) != EXPECT_CONTINUE[c->field_len])
+                c->field[0] = 1;
+            else
                 c->field_len++;
         }
     }
@@ -130,20 +142,21 @@ static int on_header_value_complete(llhttp_t *p) {
     if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
         buf_append(&c->head, "", 1);
     } else if (c->cur_header == HDR_EXPECT) {
-        /* "100-continue" is 12 bytes; field[] holds its first 8 */
-        if (c->field_len == 12 && memcmp(c->field, "100-cont", 8) == 0)
+        if (!c->field[0] && c->field_len == sizeof EXPECT_CONTINUE - 1)
             c->expect_continue = 1;
         else
             c->bad_expect = 1;
     }
     c->cur_header = HDR_NONE;
     c->field_len = 0;
-    return 0;
+    return count_head(c, 2, 431); /* CRLF */
 }
 
 static int on_headers_complete(llhttp_t *p) {
     conn *c = of(p);
     c->head_done = 1;
+    if (count_head(c, 2, 431) != 0) /* the empty line */
+        return -1;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size) {
         c->err_status = 413;
         return -1;
@@ -169,9 +182,11 @@ static int on_message_complete(llhttp_t *p) {
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_method = on_method,
+    .on_method_complete = on_method_complete,
     .on_url = on_url,
     .on_url_complete = on_url_complete,
     .on_version = on_version,
+    .on_version_complete = on_version_complete,
     .on_header_field = on_header_field,
     .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,

@@ -50,8 +50,8 @@ typedef struct conn {
     uint8_t close_after;     /* 1 to close once the current response is written */
     uint8_t expect_continue; /* 1 when the request asked for 100-continue */
     uint8_t cur_header;      /* which header the value being parsed belongs to */
-    uint8_t field_len;       /* bytes in field (255 = longer than kept) */
-    char field[8];           /* lower-cased start of the header name being parsed */
+    uint8_t field_len;       /* header name: bytes in field (255 = longer); Expect: bytes matched */
+    char field[8];           /* lower-cased header name; for Expect field[0] = mismatch */
     uint8_t host_count;      /* Host headers seen */
     uint8_t bad_expect;      /* 1 when Expect had a value other than 100-continue */
     uint16_t err_status;     /* status a parser callback decided on (413, 414, 431) */

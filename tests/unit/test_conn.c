@@ -1,0 +1,861 @@
+/* test_conn: the I/O-free connection core driven with no sockets and a fake
+ * clock — wants, exact response bytes, splits at every offset, pipelining,
+ * database waits, limits, timeouts, counters and the idle-memory goal. */
+#include "testutil.h"
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HELLO "GET /hello HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n"
+#define T0 5000000ull /* the fake clock at setup */
+
+/* Returns the exact (masked) /hello response for GET (head = 0) or HEAD. */
+static char *hello_expected(const char *connection, uint64_t start, uint64_t end, int head) {
+    buf b = {0};
+    buf_printf(&b,
+               "HTTP/1.1 200 OK\r\nServer: httpmodes/%s\r\nDate: *\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n"
+               "Connection: %s\r\nX-Content-Type-Options: nosniff\r\nX-Mode: event\r\n"
+               "X-Worker: *\r\nX-Request-Start-Us: %llu\r\nX-Request-End-Us: %llu\r\n\r\n%s",
+               HTTPMODES_VERSION, connection, (unsigned long long)start, (unsigned long long)end,
+               head ? "" : "Hello, world!\n");
+    buf_append(&b, "", 1);
+    return b.p;
+}
+
+static void assert_masked(const tu_log *l, const char *want) {
+    char *got = tu_mask(l->out.p, l->out.len);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Runs one request (whole) on a fresh connection; parses the single response. */
+static conn_want run_one(tu_env *t, const char *req, int head, tu_resp *r, tu_log *l) {
+    if (t->c.env)
+        conn_destroy(&t->c);
+    assert_int_equal(conn_init(&t->c, &t->env, "127.0.0.1"), CONN_WANT_READ);
+    conn_want w = tu_feed(&t->c, req, strlen(req), 0, l);
+    assert_int_equal(tu_parse(l->out.p, l->out.len, head, r), 0);
+    assert_int_equal(r->total, l->out.len);
+    return w;
+}
+
+static void assert_idle_no_buffers(const conn *c) {
+    assert_true(conn_idle(c));
+    assert_null(c->head.p);
+    assert_null(c->body.p);
+    assert_null(c->out.p);
+    assert_null(c->pending.p);
+    assert_null(c->resp.body.p);
+}
+
+/* ---- basic requests ---------------------------------------------------------- */
+
+static void test_hello_whole(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    assert_int_equal(conn_init(&t->c, &t->env, "127.0.0.1"), CONN_WANT_READ);
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_string_equal(l.wants, "WR");
+    char *want = hello_expected("keep-alive", T0, T0, 0);
+    assert_masked(&l, want);
+    free(want);
+    buf_free(&l.out);
+}
+
+static void test_hello_date_and_worker(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    time_t before = time(NULL);
+    run_one(t, HELLO, 0, &r, &l);
+    time_t after = time(NULL);
+    struct tm tm = {0};
+    const char *date = tu_hdr(&r, "Date");
+    assert_non_null(date);
+    const char *end = strptime(date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    assert_non_null(end);
+    assert_int_equal(*end, 0);
+    time_t when = timegm(&tm);
+    assert_true(when >= before && when <= after);
+    char worker[32];
+    snprintf(worker, sizeof worker, "%ld", (long)syscall(SYS_gettid));
+    TU_HDR_EQ(&r, "X-Worker", worker);
+    buf_free(&l.out);
+}
+
+static void test_hello_byte_by_byte(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    const char *req = HELLO;
+    size_t n = strlen(req);
+    conn_init(&t->c, &t->env, NULL);
+    for (size_t i = 0; i + 1 < n; i++)
+        assert_int_equal(conn_feed(&t->c, req + i, 1), CONN_WANT_READ);
+    conn_want w = tu_pump(&t->c, tu_note(&l, conn_feed(&t->c, req + n - 1, 1)), 0, &l);
+    assert_int_equal(w, CONN_WANT_READ);
+    assert_string_equal(l.wants, "WR");
+    char *want = hello_expected("keep-alive", T0, T0, 0);
+    assert_masked(&l, want);
+    free(want);
+    buf_free(&l.out);
+}
+
+/* Feeds req whole, then split into two reads at every offset; the bytes
+ * written and the final want must be the same every time. */
+static void check_splits(tu_env *t, const char *req) {
+    size_t n = strlen(req);
+    tu_log ref = {0};
+    tu_clock_us = T0;
+    if (t->c.env)
+        conn_destroy(&t->c);
+    conn_init(&t->c, &t->env, NULL);
+    conn_want ref_w = tu_feed(&t->c, req, n, 0, &ref);
+    char *want = tu_mask(ref.out.p, ref.out.len);
+    assert_true(ref.out.len > 0);
+    for (size_t i = 1; i < n; i++) {
+        tu_log l = {0};
+        tu_clock_us = T0;
+        conn_destroy(&t->c);
+        conn_init(&t->c, &t->env, NULL);
+        conn_want w = tu_feed(&t->c, req, i, 0, &l);
+        if (w == CONN_WANT_READ)
+            w = tu_feed(&t->c, req + i, n - i, 0, &l);
+        char *got = tu_mask(l.out.p, l.out.len);
+        int same = strcmp(got, want) == 0 && w == ref_w;
+        if (!same)
+            print_error("split at %zu of %zu: got want %d (expected %d)\n%s\n---- expected\n%s\n",
+                        i, n, (int)w, (int)ref_w, got, want);
+        free(got);
+        buf_free(&l.out);
+        if (!same) {
+            free(want);
+            buf_free(&ref.out);
+            fail_msg("request: %.60s...", req);
+        }
+    }
+    free(want);
+    buf_free(&ref.out);
+}
+
+static void test_split_every_offset(void **state) {
+    tu_env *t = *state;
+    check_splits(t, HELLO);
+    check_splits(t, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world");
+    check_splits(t, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    check_splits(t, "GET /db?delay=5&queries=3&format=json HTTP/1.1\r\nHost: a\r\n\r\n");
+    check_splits(t, "GET /nope?x=1 HTTP/1.0\r\n\r\n");
+    check_splits(t, "HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+                    "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+                    "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+}
+
+/* The head limit must not depend on how the bytes were split into reads:
+ * for heads around the limit, every split gives the whole feed's answer. */
+static void test_head_limit_split_independent(void **state) {
+    tu_env *t = *state;
+    t->cfg.max_header_size = 300;
+    for (size_t pad = 240; pad < 270; pad++) {
+        char req[512];
+        char v[300];
+        memset(v, 'v', pad);
+        v[pad] = 0;
+        snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: a\r\nX-Padding-Header: %s\r\n\r\n",
+                 v);
+        check_splits(t, req);
+    }
+}
+
+static int out_starts(const conn *c, const char *prefix) {
+    size_t len;
+    const char *p = conn_out(c, &len);
+    return len >= strlen(prefix) && memcmp(p, prefix, strlen(prefix)) == 0;
+}
+
+/* The limit is exact for a head written the usual way: a head of exactly
+ * max_header_size bytes is served, one byte more gets 431. */
+static void test_head_limit_exact(void **state) {
+    tu_env *t = *state;
+    const char *req = "GET /hello?x=1 HTTP/1.1\r\nHost: a\r\nX-Pad: vvvvvvvvvvvv\r\n\r\n";
+    size_t n = strlen(req);
+    t->cfg.max_header_size = n;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, req, n), CONN_WANT_WRITE);
+    assert_true(out_starts(&t->c, "HTTP/1.1 200 "));
+    conn_destroy(&t->c);
+    t->cfg.max_header_size = n - 1;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, req, n), CONN_WANT_WRITE);
+    assert_true(out_starts(&t->c, "HTTP/1.1 431 "));
+    conn_destroy(&t->c);
+}
+
+/* ---- pipelining ------------------------------------------------------------------ */
+
+static void test_pipelined(void **state) {
+    tu_env *t = *state;
+    const char *reqs = "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+                       "HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n";
+    conn_init(&t->c, &t->env, NULL);
+    conn_want w = conn_feed(&t->c, reqs, strlen(reqs));
+    const int status[3] = {200, 200, 200};
+    const char *body[3] = {"Hello, world!\n", "abc", ""};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(w, CONN_WANT_WRITE);
+        size_t len;
+        const char *p = conn_out(&t->c, &len);
+        char *copy = malloc(len);
+        memcpy(copy, p, len);
+        tu_resp r;
+        assert_int_equal(tu_parse(copy, len, k == 2, &r), 0);
+        assert_int_equal(r.total, len); /* exactly one response at a time */
+        assert_int_equal(r.status, status[k]);
+        assert_int_equal(r.body_len, strlen(body[k]));
+        assert_memory_equal(r.body, body[k], r.body_len);
+        if (k == 2) /* HEAD: the GET length, no body */
+            TU_HDR_EQ(&r, "Content-Length", "14");
+        /* write it 3 bytes at a time: nothing of the next response shows early */
+        size_t done = 0;
+        while (len - done > 3) {
+            assert_int_equal(conn_wrote(&t->c, 3), CONN_WANT_WRITE);
+            done += 3;
+            size_t left;
+            const char *q = conn_out(&t->c, &left);
+            assert_int_equal(left, len - done);
+            assert_memory_equal(q, copy + done, left);
+        }
+        w = conn_wrote(&t->c, len - done);
+        free(copy);
+    }
+    assert_int_equal(w, CONN_WANT_READ);
+    assert_int_equal(t->c.requests, 3);
+    assert_idle_no_buffers(&t->c);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_HELLO][200 - 100]), 2);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_ECHO][200 - 100]), 1);
+}
+
+static void test_pipelined_partial_second(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    /* the first read holds request 1 and the start of request 2 */
+    assert_int_equal(tu_feeds(&t->c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hel", &l),
+                     CONN_WANT_READ);
+    assert_string_equal(l.wants, "WR");
+    assert_false(conn_idle(&t->c));
+    assert_int_equal(tu_feeds(&t->c, "lo HTTP/1.1\r\nHost: a\r\n\r\n", &l), CONN_WANT_READ);
+    assert_string_equal(l.wants, "WRWR");
+    tu_resp r1, r2;
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r1), 0);
+    assert_int_equal(tu_parse(l.out.p + r1.total, l.out.len - r1.total, 0, &r2), 0);
+    assert_int_equal(r1.total + r2.total, l.out.len);
+    assert_int_equal(r2.status, 200);
+    assert_idle_no_buffers(&t->c);
+    buf_free(&l.out);
+}
+
+/* ---- database pages ------------------------------------------------------------- */
+
+static void test_db_three_batches(void **state) {
+    tu_env *t = *state;
+    conn_init(&t->c, &t->env, NULL);
+    const char *req = "GET /db?delay=5&queries=3 HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, req, strlen(req)), CONN_WANT_DB);
+    assert_int_equal(conn_deadline(&t->c), 0); /* no limit during a database wait */
+    for (int i = 0; i < 3; i++) {
+        const db_plan *p = conn_db(&t->c);
+        assert_int_equal(p->batches, 3);
+        assert_int_equal(p->per_batch, 1);
+        assert_int_equal(p->delay_ms, 5);
+        tu_clock_us += 5000;
+        assert_int_equal(conn_db_done(&t->c), i < 2 ? CONN_WANT_DB : CONN_WANT_WRITE);
+    }
+    size_t len;
+    const char *out = conn_out(&t->c, &len);
+    tu_resp r;
+    assert_int_equal(tu_parse(out, len, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    TU_HDR_EQ(&r, "X-DB-Wait-Us", "15000");
+    TU_HDR_EQ(&r, "Server-Timing", "db;dur=15.000");
+    TU_HDR_EQ(&r, "X-Request-Start-Us", "5000000");
+    TU_HDR_EQ(&r, "X-Request-End-Us", "5015000");
+    TU_HDR_EQ(&r, "Content-Type", "text/html; charset=utf-8");
+    assert_true(tu_contains(r.body, r.body_len, "<strong id=\"wait\">15.0 ms</strong>"));
+    assert_int_equal(conn_wrote(&t->c, len), CONN_WANT_READ);
+    assert_int_equal(atomic_load(&t->m->db_queries), 3);
+    assert_int_equal(atomic_load(&t->m->db_wait_us), 15000);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_DB][200 - 100]), 1);
+}
+
+static void test_dashboard_one_batch(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t, "GET /dashboard?widgets=4&format=json HTTP/1.1\r\nHost: a\r\n\r\n", 0, &r, &l);
+    assert_string_equal(l.wants, "DWR");
+    assert_int_equal(l.nplans, 1);
+    assert_int_equal(l.plans[0].batches, 1);
+    assert_int_equal(l.plans[0].per_batch, 4);
+    assert_int_equal(l.plans[0].delay_ms, 100); /* the --db-delay default */
+    TU_HDR_EQ(&r, "X-DB-Wait-Us", "100000");
+    TU_HDR_EQ(&r, "Content-Type", "application/json");
+    assert_true(tu_json_valid(r.body, r.body_len));
+    assert_true(tu_contains(r.body, r.body_len, "\"widgets\":4"));
+    assert_true(tu_contains(r.body, r.body_len, "\"db_wait_us\":100000"));
+    assert_int_equal(atomic_load(&t->m->db_queries), 4);
+    buf_free(&l.out);
+}
+
+static void test_db_bad_parameter(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    conn_want w = run_one(t, "GET /db?delay=-1 HTTP/1.1\r\nHost: a\r\n\r\n", 0, &r, &l);
+    assert_string_equal(l.wants, "WR"); /* no database wait */
+    assert_int_equal(w, CONN_WANT_READ);
+    assert_int_equal(r.status, 400);
+    assert_null(tu_hdr(&r, "X-DB-Wait-Us"));
+    buf_free(&l.out);
+}
+
+static void test_request_timestamps(void **state) {
+    tu_env *t = *state;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, "GET /db?delay=7 HT", 18), CONN_WANT_READ);
+    tu_clock_us = 6000000;
+    assert_int_equal(conn_feed(&t->c, "TP/1.1\r\nHost: a\r\n\r\n", 19), CONN_WANT_DB);
+    tu_clock_us = 6007000;
+    assert_int_equal(conn_db_done(&t->c), CONN_WANT_WRITE);
+    size_t len;
+    const char *out = conn_out(&t->c, &len);
+    tu_resp r;
+    assert_int_equal(tu_parse(out, len, 0, &r), 0);
+    TU_HDR_EQ(&r, "X-Request-Start-Us", "6000000");
+    TU_HDR_EQ(&r, "X-Request-End-Us", "6007000");
+    TU_HDR_EQ(&r, "X-DB-Wait-Us", "7000");
+}
+
+/* ---- limits and errors ---------------------------------------------------------- */
+
+/* Asserts one error response with status that closes the connection. */
+static void check_error_close(tu_env *t, const char *req, size_t n, int status) {
+    tu_log l = {0};
+    tu_resp r;
+    if (t->c.env)
+        conn_destroy(&t->c);
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(tu_feed(&t->c, req, n, 0, &l), CONN_CLOSE);
+    assert_string_equal(l.wants, "WC");
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.total, l.out.len);
+    if (r.status != status)
+        fail_msg("status %d, expected %d, for: %.80s", r.status, status, req);
+    assert_string_equal(r.reason, http_reason(status));
+    TU_HDR_EQ(&r, "Connection", "close");
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%d %s: ", status, http_reason(status));
+    assert_true(r.body_len > strlen(prefix));
+    assert_memory_equal(r.body, prefix, strlen(prefix));
+    buf_free(&l.out);
+}
+
+static void check_status(tu_env *t, const char *req, int status) {
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t, req, 0, &r, &l);
+    if (r.status != status)
+        fail_msg("status %d, expected %d, for: %s", r.status, status, req);
+    buf_free(&l.out);
+}
+
+static void test_uri_too_long_414(void **state) {
+    tu_env *t = *state;
+    t->cfg.max_header_size = 512;
+    char req[1024];
+    char target[600];
+    target[0] = '/';
+    memset(target + 1, 'a', 512);
+    target[513] = 0; /* 513 bytes: one more than the limit */
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", target);
+    check_error_close(t, req, (size_t)n, 414);
+}
+
+static void test_headers_too_large_431(void **state) {
+    tu_env *t = *state;
+    t->cfg.max_header_size = 512;
+    char req[1024];
+    char v[600];
+    memset(v, 'b', 520);
+    v[520] = 0;
+    int n = snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: a\r\nX-Big: %s\r\n\r\n", v);
+    check_error_close(t, req, (size_t)n, 431);
+}
+
+static void test_body_too_large_413(void **state) {
+    tu_env *t = *state;
+    t->cfg.max_body_size = 10;
+    const char *big = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n";
+    check_error_close(t, big, strlen(big), 413);
+    const char *chunked = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "6\r\nabcdef\r\n5\r\nghijk\r\n0\r\n\r\n";
+    check_error_close(t, chunked, strlen(chunked), 413);
+    /* exactly the limit is fine, both ways */
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789", 0, &r, &l);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "0123456789", 10);
+    buf_free(&l.out);
+    l = (tu_log){0};
+    run_one(t,
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "6\r\nabcdef\r\n4\r\nghij\r\n0\r\n\r\n",
+            0, &r, &l);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "abcdefghij", 10);
+    buf_free(&l.out);
+}
+
+static void test_malformed_400(void **state) {
+    tu_env *t = *state;
+    static const char *bad[] = {
+        "GARBAGE\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: a\r\nNoColonHere\r\n\r\n",
+        "GET /hello XTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+        "GET hello HTTP/1.1\r\nHost: a\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        check_error_close(t, bad[i], strlen(bad[i]), 400);
+}
+
+static void test_host_rules(void **state) {
+    tu_env *t = *state;
+    const char *no_host = "GET /hello HTTP/1.1\r\n\r\n";
+    check_error_close(t, no_host, strlen(no_host), 400);
+    const char *two = "GET /hello HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n";
+    check_error_close(t, two, strlen(two), 400);
+    static const char *bad_hosts[] = {"017700000001", "0x7f.1", "1.2.3", "127.0.0.01",
+                                      "a b",          "[::1",   "[zz]",  "a:99999"};
+    for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
+        char req[256];
+        int n = snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: %s\r\n\r\n", bad_hosts[i]);
+        check_error_close(t, req, (size_t)n, 400);
+    }
+    static const char *good_hosts[] = {"localhost",  "localhost:8080", "127.0.0.1:80",
+                                       "[::1]:8080", "example.com",    "deadbeef"};
+    for (size_t i = 0; i < sizeof good_hosts / sizeof good_hosts[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: %s\r\n\r\n", good_hosts[i]);
+        check_status(t, req, 200);
+    }
+}
+
+static void test_absolute_form(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t, "GET http://localhost:80/hello HTTP/1.1\r\nHost: localhost:80\r\n\r\n", 0, &r, &l);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "Hello, world!\n", 14);
+    buf_free(&l.out);
+    const char *bad = "GET http://017700000001/hello HTTP/1.1\r\nHost: a\r\n\r\n";
+    check_error_close(t, bad, strlen(bad), 400);
+}
+
+static void test_head(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(tu_feeds(&t->c, "HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n", &l),
+                     CONN_WANT_READ);
+    char *want = hello_expected("keep-alive", T0, T0, 1);
+    assert_masked(&l, want);
+    free(want);
+    buf_free(&l.out);
+}
+
+static void test_not_found_404(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    assert_int_equal(run_one(t, "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n", 0, &r, &l),
+                     CONN_WANT_READ);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.reason, "Not Found");
+    TU_HDR_EQ(&r, "Connection", "keep-alive");
+    assert_memory_equal(r.body, "404 Not Found: ", 15);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_OTHER][404 - 100]), 1);
+    buf_free(&l.out);
+}
+
+static void test_method_not_allowed_405(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t, "POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", 0, &r, &l);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.reason, "Method Not Allowed");
+    TU_HDR_EQ(&r, "Allow", "GET, HEAD");
+    assert_true(tu_contains(r.body, r.body_len, "GET, HEAD"));
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_HELLO][405 - 100]), 1);
+    buf_free(&l.out);
+}
+
+/* ---- bodies ----------------------------------------------------------------------- */
+
+static void test_expect_continue(void **state) {
+    tu_env *t = *state;
+    conn_init(&t->c, &t->env, NULL);
+    const char *head = "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 5\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, head, strlen(head)), CONN_WANT_WRITE);
+    size_t len;
+    const char *out = conn_out(&t->c, &len);
+    assert_int_equal(len, 25);
+    assert_memory_equal(out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    assert_int_equal(conn_wrote(&t->c, 10), CONN_WANT_WRITE);
+    assert_int_equal(conn_wrote(&t->c, 15), CONN_WANT_READ);
+    tu_log l = {0};
+    assert_int_equal(tu_feeds(&t->c, "hello", &l), CONN_WANT_READ);
+    tu_resp r;
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.total, l.out.len); /* no second 100 Continue */
+    assert_int_equal(r.status, 200);
+    TU_HDR_EQ(&r, "Content-Type", "application/octet-stream");
+    assert_int_equal(r.body_len, 5);
+    assert_memory_equal(r.body, "hello", 5);
+    assert_idle_no_buffers(&t->c);
+    buf_free(&l.out);
+}
+
+static void test_expect_unknown_417(void **state) {
+    tu_env *t = *state;
+    const char *a =
+        "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: something\r\nContent-Length: 1\r\n\r\n";
+    check_error_close(t, a, strlen(a), 417);
+}
+
+/* Same length as "100-continue" and the same first 8 bytes: still not it. */
+static void test_expect_lookalike_417(void **state) {
+    tu_env *t = *state;
+    const char *b =
+        "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-contxxxx\r\nContent-Length: 1\r\n\r\n";
+    check_error_close(t, b, strlen(b), 417);
+}
+
+static void test_chunked_echo(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t,
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            0, &r, &l);
+    assert_int_equal(r.status, 200);
+    TU_HDR_EQ(&r, "Content-Length", "11");
+    assert_memory_equal(r.body, "hello world", 11);
+    buf_free(&l.out);
+}
+
+static void test_long_target_child(tu_env *t) {
+    /* a target long enough that copying its path and query grows the buffer
+     * they are copied from */
+    buf req = {0};
+    buf_puts(&req, "GET /hello?pad=");
+    for (int i = 0; i < 290; i++)
+        buf_puts(&req, "x");
+    buf_puts(&req, " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    conn_init(&t->c, &t->env, NULL);
+    tu_log l = {0};
+    tu_resp r;
+    conn_want w = tu_feed(&t->c, req.p, req.len, 0, &l);
+    int ok = w == CONN_WANT_READ && tu_parse(l.out.p, l.out.len, 0, &r) == 0 && r.status == 200 &&
+             r.body_len == 14 && memcmp(r.body, "Hello, world!\n", 14) == 0;
+    _exit(ok ? 0 : 3);
+}
+
+/* Runs in a child so that a memory error reported by the sanitizers fails
+ * this test and not the whole executable. */
+static void test_long_target(void **state) {
+    tu_env *t = *state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        test_long_target_child(t);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) != 0)
+        fail_msg("GET /hello?pad=<290 bytes> failed in the child (exit %d; 1 = sanitizer "
+                 "report above, 3 = wrong response)",
+                 WEXITSTATUS(st));
+}
+
+/* ---- keep-alive and close ---------------------------------------------------------- */
+
+static void check_connection(tu_env *t, const char *req, const char *want_hdr, conn_want want) {
+    tu_log l = {0};
+    tu_resp r;
+    conn_want w = run_one(t, req, 0, &r, &l);
+    assert_int_equal(r.status, 200);
+    TU_HDR_EQ(&r, "Connection", want_hdr);
+    assert_int_equal(w, want);
+    buf_free(&l.out);
+}
+
+static void test_connection_close(void **state) {
+    tu_env *t = *state;
+    check_connection(t, "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "close",
+                     CONN_CLOSE);
+    check_connection(t, "GET /hello HTTP/1.0\r\n\r\n", "close", CONN_CLOSE);
+    check_connection(t, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "keep-alive",
+                     CONN_WANT_READ);
+    check_connection(t, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", "keep-alive", CONN_WANT_READ);
+}
+
+static void test_keep_alive_off(void **state) {
+    tu_env *t = *state;
+    t->cfg.keep_alive = 0;
+    check_connection(t, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", "close", CONN_CLOSE);
+    check_connection(t, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "close",
+                     CONN_CLOSE);
+    /* a pipelined second request is not answered */
+    tu_log l = {0};
+    tu_resp r;
+    assert_int_equal(run_one(t,
+                             "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+                             "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n",
+                             0, &r, &l),
+                     CONN_CLOSE);
+    assert_string_equal(l.wants, "WC");
+    buf_free(&l.out);
+}
+
+static void test_stopping_closes(void **state) {
+    tu_env *t = *state;
+    atomic_int stop = 1;
+    t->env.stopping = &stop;
+    check_connection(t, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", "close", CONN_CLOSE);
+}
+
+static void test_eof(void **state) {
+    tu_env *t = *state;
+    /* right after accepting */
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_eof(&t->c), CONN_CLOSE);
+    conn_destroy(&t->c);
+    /* idle after a response */
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_int_equal(conn_eof(&t->c), CONN_CLOSE);
+    conn_destroy(&t->c);
+    buf_free(&l.out);
+    /* in the middle of a request: 400, then close */
+    l = (tu_log){0};
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(tu_feeds(&t->c, "GET /hello HTTP/1.1\r\nHo", &l), CONN_WANT_READ);
+    assert_int_equal(tu_pump(&t->c, tu_note(&l, conn_eof(&t->c)), 0, &l), CONN_CLOSE);
+    assert_string_equal(l.wants, "RWC");
+    tu_resp r;
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 400);
+    TU_HDR_EQ(&r, "Connection", "close");
+    buf_free(&l.out);
+}
+
+/* ---- deadlines ---------------------------------------------------------------------- */
+
+static void test_deadlines(void **state) {
+    tu_env *t = *state;
+    const uint64_t s = 1000000;
+    tu_clock_us = 1 * s;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_deadline(&t->c), 11 * s); /* header timeout from accept */
+    tu_clock_us = 2 * s;
+    assert_int_equal(conn_feed(&t->c, "GET /he", 7), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 12 * s); /* from the first byte */
+    tu_clock_us = 3 * s;
+    assert_int_equal(conn_feed(&t->c, "llo HTTP/1.1\r\n", 14), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 12 * s); /* more bytes do not extend it */
+    assert_int_equal(conn_feed(&t->c, "Host: a\r\n\r\n", 11), CONN_WANT_WRITE);
+    assert_int_equal(conn_deadline(&t->c), 13 * s); /* the client must read */
+    tu_clock_us = 4 * s;
+    size_t len;
+    conn_out(&t->c, &len);
+    assert_int_equal(conn_wrote(&t->c, len), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 9 * s); /* keep-alive timeout (5 s) */
+    /* a database wait has no deadline */
+    tu_clock_us = 5 * s;
+    const char *db = "GET /db?delay=1 HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, db, strlen(db)), CONN_WANT_DB);
+    assert_int_equal(conn_deadline(&t->c), 0);
+}
+
+static void test_timed_out(void **state) {
+    tu_env *t = *state;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_timed_out(&t->c), CONN_CLOSE); /* idle: just close */
+    conn_destroy(&t->c);
+    conn_init(&t->c, &t->env, NULL);
+    tu_log l = {0};
+    assert_int_equal(tu_feeds(&t->c, "GET /hello HTTP/1.1\r\n", &l), CONN_WANT_READ);
+    assert_int_equal(tu_pump(&t->c, tu_note(&l, conn_timed_out(&t->c)), 0, &l), CONN_CLOSE);
+    tu_resp r;
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 408);
+    assert_string_equal(r.reason, "Request Timeout");
+    TU_HDR_EQ(&r, "Connection", "close");
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_OTHER][408 - 100]), 1);
+    buf_free(&l.out);
+    /* idle after a response */
+    l = (tu_log){0};
+    conn_destroy(&t->c);
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_int_equal(conn_timed_out(&t->c), CONN_CLOSE);
+    buf_free(&l.out);
+}
+
+static void test_refuse(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    conn_want w = tu_pump(&t->c, tu_note(&l, conn_refuse(&t->c, 503, "no threads")), 0, &l);
+    assert_int_equal(w, CONN_CLOSE);
+    assert_string_equal(l.wants, "WC");
+    tu_resp r;
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.total, l.out.len);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.reason, "Service Unavailable");
+    TU_HDR_EQ(&r, "Connection", "close");
+    assert_true(tu_contains(r.body, r.body_len, "no threads"));
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_OTHER][503 - 100]), 1);
+    assert_int_equal(atomic_load(&t->m->in_flight), 0);
+    buf_free(&l.out);
+}
+
+/* ---- counters and memory ------------------------------------------------------------- */
+
+static void test_metrics_counters(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(atomic_load(&t->m->accepted), 1);
+    assert_int_equal(atomic_load(&t->m->open), 1);
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_int_equal(tu_feeds(&t->c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n", &l), CONN_WANT_READ);
+    assert_int_equal(atomic_load(&t->m->in_flight), 0);
+    assert_int_equal(atomic_load(&t->m->requests), 3);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_HELLO][200 - 100]), 2);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_OTHER][404 - 100]), 1);
+    conn_destroy(&t->c);
+    assert_int_equal(atomic_load(&t->m->open), 0);
+    assert_int_equal(atomic_load(&t->m->accepted), 1);
+    buf_free(&l.out);
+}
+
+static void test_metrics_destroy_mid_response(void **state) {
+    tu_env *t = *state;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, HELLO, strlen(HELLO)), CONN_WANT_WRITE);
+    assert_int_equal(atomic_load(&t->m->in_flight), 1);
+    assert_int_equal(conn_wrote(&t->c, 5), CONN_WANT_WRITE);
+    conn_destroy(&t->c);
+    assert_int_equal(atomic_load(&t->m->in_flight), 0);
+    assert_int_equal(atomic_load(&t->m->open), 0);
+    assert_int_equal(atomic_load(&t->m->requests), 0);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_HELLO][200 - 100]), 0);
+    /* and in the middle of a database wait */
+    conn_init(&t->c, &t->env, NULL);
+    const char *db = "GET /db?delay=1&queries=2 HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, db, strlen(db)), CONN_WANT_DB);
+    assert_int_equal(conn_db_done(&t->c), CONN_WANT_DB);
+    assert_int_equal(atomic_load(&t->m->in_flight), 1);
+    conn_destroy(&t->c);
+    assert_int_equal(atomic_load(&t->m->in_flight), 0);
+    assert_int_equal(atomic_load(&t->m->open), 0);
+    assert_int_equal(atomic_load(&t->m->accepted), 2);
+    conn_destroy(&t->c); /* twice is safe */
+    assert_int_equal(atomic_load(&t->m->open), 0);
+}
+
+static void test_idle_holds_no_buffers(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    assert_idle_no_buffers(&t->c);
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_idle_no_buffers(&t->c);
+    assert_int_equal(tu_feeds(&t->c, "GET /db?delay=1 HTTP/1.1\r\nHost: a\r\n\r\n", &l),
+                     CONN_WANT_READ);
+    assert_idle_no_buffers(&t->c);
+    assert_int_equal(
+        tu_feeds(&t->c, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", &l),
+        CONN_WANT_READ);
+    assert_idle_no_buffers(&t->c);
+    assert_int_equal(tu_feeds(&t->c, "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n", &l), CONN_WANT_READ);
+    assert_idle_no_buffers(&t->c);
+    buf_free(&l.out);
+}
+
+static void test_feed_outside_read_is_close(void **state) {
+    tu_env *t = *state;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, HELLO, strlen(HELLO)), CONN_WANT_WRITE);
+    assert_int_equal(conn_feed(&t->c, HELLO, strlen(HELLO)), CONN_CLOSE);
+    assert_int_equal(conn_db_done(&t->c), CONN_CLOSE);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_setup, tu_teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        T(test_hello_whole),
+        T(test_hello_date_and_worker),
+        T(test_hello_byte_by_byte),
+        T(test_split_every_offset),
+        T(test_head_limit_split_independent),
+        T(test_head_limit_exact),
+        T(test_pipelined),
+        T(test_pipelined_partial_second),
+        T(test_db_three_batches),
+        T(test_dashboard_one_batch),
+        T(test_db_bad_parameter),
+        T(test_request_timestamps),
+        T(test_uri_too_long_414),
+        T(test_headers_too_large_431),
+        T(test_body_too_large_413),
+        T(test_malformed_400),
+        T(test_host_rules),
+        T(test_absolute_form),
+        T(test_head),
+        T(test_not_found_404),
+        T(test_method_not_allowed_405),
+        T(test_expect_continue),
+        T(test_expect_unknown_417),
+        T(test_expect_lookalike_417),
+        T(test_chunked_echo),
+        T(test_long_target),
+        T(test_connection_close),
+        T(test_keep_alive_off),
+        T(test_stopping_closes),
+        T(test_eof),
+        T(test_deadlines),
+        T(test_timed_out),
+        T(test_refuse),
+        T(test_metrics_counters),
+        T(test_metrics_destroy_mid_response),
+        T(test_idle_holds_no_buffers),
+        T(test_feed_outside_read_is_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
