@@ -455,10 +455,12 @@ static const char *parse_error_text(const conn *c) {
 /* Runs the parser over in[0..n). from_pending: in points into c->pending. */
 static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
     llhttp_errno_t e = llhttp_execute(&c->parser, in, n);
-    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+    if (e == HPE_PAUSED) {
         size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - in);
-        if (e == HPE_PAUSED_UPGRADE) {
-            /* no protocol upgrades here: answer this request, then close */
+        if (c->parser.upgrade) {
+            /* Upgrade or CONNECT: the bytes after this request would belong
+             * to another protocol, which is not served here. Answer this
+             * request, then close. */
             c->close_after = 1;
             used = n;
         }

@@ -32,6 +32,10 @@ static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stopp
             return WAIT_STOP;
         if (n > 0 && p[0].revents)
             return WAIT_READY;
+        if (n > 0 && p[1].revents) { /* the signal reached another process of ours */
+            atomic_store(&s->stopping, 1);
+            return WAIT_STOP;
+        }
     }
 }
 

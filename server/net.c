@@ -85,6 +85,10 @@ int accept_blocking(server *s, char *peer, size_t peerlen) {
                               {.fd = s->stop_pipe[0], .events = POLLIN}};
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             return -1;
+        if (p[1].revents) { /* the signal reached another process of ours */
+            atomic_store(&s->stopping, 1);
+            return -1;
+        }
         if (!(p[0].revents & POLLIN))
             continue;
         struct sockaddr_storage ss;
