@@ -15,9 +15,9 @@
 #include "metrics.h"
 #include "util.h"
 
-enum { HDR_NONE, HDR_HOST, HDR_ACCEPT, HDR_EXPECT };
+enum { HDR_NONE, HDR_HOST, HDR_ACCEPT, HDR_EXPECT, HDR_TRANSFER_ENCODING, HDR_COUNT };
+#define ALL_HEADERS ((uint8_t)(((1u << HDR_COUNT) - 1) & ~1u))
 #define NO_OFF UINT32_MAX
-#define FIELD_TOO_LONG 255
 
 static const char CONTINUE_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 static const char EXPECT_CONTINUE[] = "100-continue";
@@ -85,36 +85,52 @@ static int on_version_complete(llhttp_t *p) {
     return count_head(of(p), 7, 431); /* "HTTP/" and CRLF */
 }
 
+/* Header names the core looks at, indexed by HDR_*. Names are matched as
+ * they arrive, in any pieces: match_bits keeps the candidates still alive. */
+static const char *const known_headers[HDR_COUNT] = {"", "host", "accept", "expect",
+                                                     "transfer-encoding"};
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
     if (count_head(c, n, 431) != 0)
         return -1;
-    for (size_t i = 0; i < n && c->field_len != FIELD_TOO_LONG; i++) {
-        if (c->field_len == sizeof c->field)
-            c->field_len = FIELD_TOO_LONG;
-        else
-            c->field[c->field_len++] = (char)tolower((unsigned char)at[i]);
+    for (size_t i = 0; i < n; i++) {
+        char ch = (char)tolower((unsigned char)at[i]);
+        for (int k = 1; k < HDR_COUNT; k++)
+            if ((c->match_bits & (1u << k)) &&
+                (c->match_pos >= strlen(known_headers[k]) || known_headers[k][c->match_pos] != ch))
+                c->match_bits &= (uint8_t) ~(1u << k);
+        if (c->match_pos < 255)
+            c->match_pos++;
     }
     return 0;
 }
 
 static int on_header_field_complete(llhttp_t *p) {
     conn *c = of(p);
-    size_t n = c->field_len;
+    if (c->match_pos == 0) { /* ": value" */
+        c->err_status = 400;
+        return -1;
+    }
     c->cur_header = HDR_NONE;
-    if (n == 4 && memcmp(c->field, "host", 4) == 0) {
-        c->cur_header = HDR_HOST;
+    for (int k = 1; k < HDR_COUNT; k++)
+        if ((c->match_bits & (1u << k)) && strlen(known_headers[k]) == c->match_pos)
+            c->cur_header = (uint8_t)k;
+    if (c->cur_header == HDR_HOST) {
         if (c->host_count < 255)
             c->host_count++;
         c->host_off = (uint32_t)c->head.len;
-    } else if (n == 6 && memcmp(c->field, "accept", 6) == 0 && c->accept_off == NO_OFF) {
-        c->cur_header = HDR_ACCEPT;
-        c->accept_off = (uint32_t)c->head.len;
-    } else if (n == 6 && memcmp(c->field, "expect", 6) == 0) {
-        c->cur_header = HDR_EXPECT;
+    } else if (c->cur_header == HDR_ACCEPT) {
+        if (c->accept_off == NO_OFF)
+            c->accept_off = (uint32_t)c->head.len;
+        else
+            c->cur_header = HDR_NONE; /* the first Accept counts */
+    } else if (c->cur_header == HDR_TRANSFER_ENCODING) {
+        c->saw_te = 1;
     }
-    c->field_len = 0;             /* for Expect: bytes of the value matched so far */
-    c->field[0] = 0;              /* for Expect: 1 once the value differs from 100-continue */
+    c->value_pieces = 0;
+    c->match_bits = 1;            /* for Expect: bit 0 = the value still matches */
+    c->match_pos = 0;             /* for Expect: bytes of the value matched so far */
     return count_head(c, 2, 431); /* ": " (one space, as nearly every client sends) */
 }
 
@@ -122,16 +138,26 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
     if (count_head(c, n, 431) != 0)
         return -1;
+    /* llhttp reports a value in one piece unless the read ended inside it; a
+     * second piece after one that did not reach the end of the read means
+     * llhttp unfolded an obs-fold line ("Foo: a\r\n Content-Length: 3"),
+     * which RFC 9112 5.2 lets a server reject — and a smuggling shape. */
+    if (c->value_pieces && !c->value_cut) {
+        c->err_status = 400;
+        return -1;
+    }
+    c->value_pieces = 1;
+    c->value_cut = at + n == c->exec_end;
     if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
         buf_append(&c->head, at, n);
     } else if (c->cur_header == HDR_EXPECT) {
         /* compare with "100-continue" as the value arrives, in any pieces */
-        for (size_t i = 0; i < n && !c->field[0]; i++) {
-            if (c->field_len >= sizeof EXPECT_CONTINUE - 1 ||
-                tolower((unsigned char)at[i]) != EXPECT_CONTINUE[c->field_len])
-                c->field[0] = 1;
+        for (size_t i = 0; i < n && (c->match_bits & 1); i++) {
+            if (c->match_pos >= sizeof EXPECT_CONTINUE - 1 ||
+                tolower((unsigned char)at[i]) != EXPECT_CONTINUE[c->match_pos])
+                c->match_bits = 0;
             else
-                c->field_len++;
+                c->match_pos++;
         }
     }
     return 0;
@@ -142,13 +168,14 @@ static int on_header_value_complete(llhttp_t *p) {
     if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
         buf_append(&c->head, "", 1);
     } else if (c->cur_header == HDR_EXPECT) {
-        if (!c->field[0] && c->field_len == sizeof EXPECT_CONTINUE - 1)
+        if ((c->match_bits & 1) && c->match_pos == sizeof EXPECT_CONTINUE - 1)
             c->expect_continue = 1;
         else
             c->bad_expect = 1;
     }
     c->cur_header = HDR_NONE;
-    c->field_len = 0;
+    c->match_bits = ALL_HEADERS; /* the next name may be any of them */
+    c->match_pos = 0;
     return count_head(c, 2, 431); /* CRLF */
 }
 
@@ -157,6 +184,12 @@ static int on_headers_complete(llhttp_t *p) {
     c->head_done = 1;
     if (count_head(c, 2, 431) != 0) /* the empty line */
         return -1;
+    if (c->saw_te && (p->flags & F_CONTENT_LENGTH)) {
+        /* llhttp rejects this itself unless every Transfer-Encoding is empty:
+         * two framings for one body is a request-smuggling shape */
+        c->err_status = 400;
+        return -1;
+    }
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size) {
         c->err_status = 413;
         return -1;
@@ -437,7 +470,9 @@ static void reset_request(conn *c, int free_buffers) {
     c->page = PAGE_OTHER;
     c->head_done = c->expect_continue = c->bad_expect = 0;
     c->cur_header = HDR_NONE;
-    c->field_len = 0;
+    c->match_bits = ALL_HEADERS;
+    c->match_pos = 0;
+    c->saw_te = 0;
     c->host_count = 0;
     c->err_status = 0;
     c->head_bytes = 0;
@@ -454,7 +489,9 @@ static const char *parse_error_text(const conn *c) {
 
 /* Runs the parser over in[0..n). from_pending: in points into c->pending. */
 static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
+    c->exec_end = in + n;
     llhttp_errno_t e = llhttp_execute(&c->parser, in, n);
+    c->exec_end = NULL;
     if (e == HPE_PAUSED) {
         size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - in);
         if (c->parser.upgrade) {
@@ -483,6 +520,10 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
             return send_error(c, 414, "the request target is longer than --max-header-size");
         if (c->err_status == 431)
             return send_error(c, 431, "the request head is larger than --max-header-size");
+        if (c->err_status == 400)
+            return send_error(c, 400,
+                              "a header has an empty name, or both Content-Length and "
+                              "Transfer-Encoding");
         return send_error(c, 400, parse_error_text(c));
     }
     if (c->head_done && c->in_message && c->bad_expect) {

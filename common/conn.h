@@ -50,11 +50,15 @@ typedef struct conn {
     uint8_t close_after;     /* 1 to close once the current response is written */
     uint8_t expect_continue; /* 1 when the request asked for 100-continue */
     uint8_t cur_header;      /* which header the value being parsed belongs to */
-    uint8_t field_len;       /* header name: bytes in field (255 = longer); Expect: bytes matched */
-    char field[8];           /* lower-cased header name; for Expect field[0] = mismatch */
+    uint8_t match_bits;      /* known header names (or the Expect value) still matching */
+    uint8_t match_pos;       /* bytes of the name (or Expect value) seen so far */
+    uint8_t saw_te;          /* 1 when a Transfer-Encoding header was present */
+    uint8_t value_pieces;    /* 1 once part of the current header value arrived */
+    uint8_t value_cut;       /* 1 when that part ended at the end of a read */
     uint8_t host_count;      /* Host headers seen */
     uint8_t bad_expect;      /* 1 when Expect had a value other than 100-continue */
-    uint16_t err_status;     /* status a parser callback decided on (413, 414, 431) */
+    uint16_t err_status;     /* status a parser callback decided on (400, 413, 414, 431) */
+    const char *exec_end;    /* end of the bytes llhttp is parsing now (only during parse) */
     uint32_t head_bytes;     /* request line + header bytes so far */
     uint32_t host_off;       /* offset of the Host value in head (UINT32_MAX: none) */
     uint32_t accept_off;     /* offset of the Accept value in head (UINT32_MAX: none) */

@@ -428,6 +428,12 @@ static void test_malformed_400(void **state) {
         "GET /hello XTTP/1.1\r\nHost: a\r\n\r\n",
         "GET /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
         "GET hello HTTP/1.1\r\nHost: a\r\n\r\n",
+        /* an empty header name */
+        "GET /hello HTTP/1.1\r\nHost: a\r\n: bar\r\n\r\n",
+        /* Content-Length with an empty Transfer-Encoding: two framings */
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding:\r\n\r\nabc",
+        /* obs-fold: a continuation line is refused, not unfolded */
+        "POST /echo HTTP/1.1\r\nHost: a\r\nFoo: bar\r\n Content-Length: 3\r\n\r\nabc",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         check_error_close(t, bad[i], strlen(bad[i]), 400);

@@ -1,0 +1,365 @@
+"""End-to-end proof of the four concurrency models, from what the SERVER reports.
+
+Every assertion about concurrency is made on the server's own timestamps
+(X-Request-Start-Us / X-Request-End-Us, one monotonic clock shared by every
+process), on X-Worker (thread id or pid) and on /stats -- never on how long the
+client waited, because CI is a busy 2-core machine.
+
+Runs every mode in HTTPMODES_MODES (one subTest per mode).
+"""
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import harness
+from harness import Server, concurrent, interval, max_overlap, wait_until
+
+BLOCKING = ("iterative", "threads", "prefork")
+
+
+def server_pid(s):
+    """The pid of the httpmodes process itself, from its start-up line (the
+    Popen pid differs when the server runs under a prefix such as runuser)."""
+    for line in s.stderr_lines:
+        m = re.search(r"listening on .*\bpid (\d+)\)", line)
+        if m:
+            return int(m.group(1))
+    raise AssertionError("no pid in the start-up line: %r" % s.stderr_lines)
+
+
+def children_of(pid):
+    """Pids whose parent is pid (scans /proc/<pid>/status PPid)."""
+    out = set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        m = re.search(r"^PPid:\s*(\d+)", st, re.M)
+        if m and int(m.group(1)) == pid:
+            out.add(int(d))
+    return out
+
+
+def workers_ready(s, n):
+    """Waits until the prefork master has forked its n workers (it prints the
+    start-up line before forking them)."""
+    if not wait_until(lambda: len(children_of(s.proc.pid)) == n, 10):
+        raise AssertionError("prefork workers: %r, want %d" % (children_of(s.proc.pid), n))
+
+
+def ppid_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^PPid:\s*(\d+)", f.read(), re.M).group(1))
+
+
+def alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return not re.search(r"^State:\s*Z", f.read(), re.M)
+    except OSError:
+        return False
+
+
+def stats(s):
+    status, _, body = s.get("/stats")
+    if status != 200:
+        raise AssertionError("/stats answered %d" % status)
+    return json.loads(body)
+
+
+def hello_200(s):
+    return s.get("/hello")[0] == 200
+
+
+class Models(unittest.TestCase):
+
+    # (a) ------------------------------------------------------------------
+    def test_a_db_overlap(self):
+        """4 concurrent /db?delay=300 on 4 connections: how many does the
+        server have in progress at one instant?"""
+        expected = {"iterative": 1, "threads": 4, "event": 4, "prefork": 2}
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                args = ["--workers", "2"] if mode == "prefork" else []
+                with Server(mode, *args) as s:
+                    if mode == "prefork":
+                        workers_ready(s, 2)
+                    res = concurrent(lambda i: s.get("/db?delay=300"), 4)
+                    self.assertEqual([r[0] for r in res], [200] * 4)
+                    ivs = [interval(h) for _, h, _ in res]
+                    for st, en in ivs:
+                        self.assertGreaterEqual(en - st, 300000, "a /db?delay=300 took under 300 ms")
+                    ov = max_overlap(ivs)
+                    if mode == "prefork":
+                        self.assertLessEqual(ov, 2, "more requests in progress than workers: %r" % ivs)
+                    self.assertEqual(ov, expected[mode], "server intervals %r" % ivs)
+
+    # (b) ------------------------------------------------------------------
+    def test_b_dashboard_waits(self):
+        """/dashboard?delay=200&widgets=4: the event loop runs the 4 independent
+        waits at once, a blocking worker one after another."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                with Server(mode) as s:
+                    status, h, _ = s.get("/dashboard?delay=200&widgets=4")
+                    self.assertEqual(status, 200)
+                    wait = int(h["x-db-wait-us"])
+                    if mode == "event":
+                        # The four 200 ms timers start together, so the wait is one
+                        # delay plus loop latency. 600 ms (3 delays) is a structural
+                        # bound, not a speed expectation: to exceed it the loop must
+                        # have run at least three of the waits one after another,
+                        # i.e. it is not running them at once.
+                        self.assertGreaterEqual(wait, 200000)
+                        self.assertLess(wait, 600000, "event waits did not overlap: %d us" % wait)
+                    else:
+                        # a blocking worker sleeps through each query in turn: a lower bound
+                        self.assertGreaterEqual(wait, 4 * 200000, "blocking waits overlapped: %d us" % wait)
+                    st, en = interval(h)
+                    self.assertGreaterEqual(en - st, wait, "request shorter than its DB wait")
+
+    # (c) ------------------------------------------------------------------
+    def test_c_worker_ids(self):
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                args = ["--workers", "3"] if mode == "prefork" else []
+                with Server(mode, *args) as s:
+                    pid = s.proc.pid
+                    if mode == "prefork":
+                        workers_ready(s, 3)
+                    res = concurrent(lambda i: s.get("/db?delay=200"), 6)
+                    self.assertEqual([r[0] for r in res], [200] * 6)
+                    workers = [int(h["x-worker"]) for _, h, _ in res]
+                    for _, h, _ in res:
+                        self.assertEqual(h["x-mode"], mode)
+                    if mode == "threads":
+                        ivs = [interval(h) for _, h, _ in res]
+                        self.assertEqual(max_overlap(ivs), 6)
+                        # six requests in progress at once: six distinct threads
+                        self.assertEqual(len(set(workers)), 6, "X-Worker %r" % workers)
+                        self.assertNotIn(pid, workers, "a connection ran on the main thread")
+                        for w in workers:
+                            # a thread of the server exists while it serves; after, it may be gone
+                            self.assertTrue(w > 0)
+                    elif mode == "prefork":
+                        self.assertEqual(len(children_of(pid)), 3, "worker processes: %r" % children_of(pid))
+                        self.assertLessEqual(len(set(workers)), 3, "X-Worker %r" % workers)
+                        for w in set(workers):
+                            self.assertEqual(ppid_of(w), pid, "X-Worker %d is not a child of %d" % (w, pid))
+                        self.assertNotIn(pid, workers, "the master served a request")
+                    else:
+                        self.assertEqual(set(workers), {pid}, "X-Worker %r, server pid %d" % (workers, pid))
+
+    # (d) ------------------------------------------------------------------
+    def test_d_cpu_blocks_event_loop(self):
+        """A /hello sent while /cpu burns: the event loop cannot start it until
+        the CPU page ends; a threads server serves it meanwhile."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode not in ("event", "threads"):
+                    self.skipTest("the CPU-blocks-the-loop lesson is checked in event and threads")
+                with Server(mode) as s:
+                    valid = 0
+                    contained = False
+                    seen = []
+                    for attempt in range(3):
+                        box = {}
+
+                        def cpu():
+                            box["cpu"] = s.get("/cpu?iterations=3000000", timeout=120)
+
+                        t = threading.Thread(target=cpu)
+                        t.start()
+                        time.sleep(0.15)  # let the CPU request reach the server (not a bound)
+                        hs, hh, _ = s.get("/hello", timeout=120)
+                        t.join(120)
+                        self.assertEqual(hs, 200)
+                        self.assertEqual(box["cpu"][0], 200)
+                        c = interval(box["cpu"][1])
+                        h = interval(hh)
+                        seen.append((c, h))
+                        if h[0] < c[0]:
+                            continue  # the hello got there first: premise not met, try again
+                        valid += 1
+                        if mode == "event":
+                            self.assertGreaterEqual(h[0], c[1],
+                                                    "event loop served /hello while /cpu ran: cpu %r hello %r" % (c, h))
+                            self.assertEqual(int(hh["x-worker"]), int(box["cpu"][1]["x-worker"]))
+                        elif c[0] <= h[0] and h[1] <= c[1]:
+                            contained = True
+                            self.assertNotEqual(hh["x-worker"], box["cpu"][1]["x-worker"])
+                            break
+                    self.assertGreater(valid, 0, "the /hello never arrived after /cpu started: %r" % seen)
+                    if mode == "threads":
+                        self.assertTrue(contained, "/hello never ran inside the /cpu interval: %r" % seen)
+
+    # (e) ------------------------------------------------------------------
+    def test_e_prefork_restarts_killed_worker(self):
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "prefork":
+                    self.skipTest("worker restarts exist only in prefork")
+                with Server(mode, "--workers", "2") as s:
+                    pid = s.proc.pid
+                    workers_ready(s, 2)
+                    before = children_of(pid)
+                    self.assertEqual(stats(s)["worker_restarts"], 0)
+                    status, h, _ = s.get("/hello")
+                    self.assertEqual(status, 200)
+                    victim = int(h["x-worker"])
+                    self.assertIn(victim, before)
+                    os.kill(victim, signal.SIGKILL)
+                    self.assertTrue(wait_until(lambda: stats(s)["worker_restarts"] == 1, 10),
+                                    "worker_restarts did not become 1: %r" % stats(s))
+                    self.assertTrue(wait_until(lambda: len(children_of(pid) - before) == 1, 10))
+                    after = children_of(pid)
+                    self.assertEqual(len(after), 2, "workers after restart: %r" % after)
+                    self.assertNotIn(victim, after)
+                    new = (after - before).pop()
+                    self.assertIsNone(s.proc.poll(), "the master died")
+                    # the new worker serves: its pid shows up in X-Worker
+                    seen = set()
+
+                    def served_by_new():
+                        for st, hh, _ in concurrent(lambda i: s.get("/db?delay=50"), 4):
+                            self.assertEqual(st, 200)
+                            seen.add(int(hh["x-worker"]))
+                        return new in seen
+
+                    self.assertTrue(wait_until(served_by_new, 15), "new worker %d never served; saw %r" % (new, seen))
+                    self.assertLessEqual(seen, after)
+                    self.assertEqual(stats(s)["worker_restarts"], 1)
+
+    # (f) ------------------------------------------------------------------
+    def test_f_threads_503_when_no_thread(self):
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "threads":
+                    self.skipTest("only the threads model creates a thread per connection")
+                if os.geteuid() != 0:
+                    self.skipTest("needs root to run the server as nobody under a process limit")
+                for tool in ("prlimit", "runuser"):
+                    self.assertIsNotNone(shutil.which(tool), "%s (util-linux) is missing" % tool)
+                nobody = pwd.getpwnam("nobody").pw_uid
+                # RLIMIT_NPROC counts every thread of the user, so allow exactly
+                # the ones nobody already has plus the server's main thread.
+                n = nobody_tasks(nobody) + 1
+                tmp = tempfile.mkdtemp(prefix="httpmodes-nproc-")
+                try:
+                    os.chmod(tmp, 0o755)
+                    binary = os.path.join(tmp, "httpmodes")
+                    shutil.copy(harness.BIN, binary)
+                    os.chmod(binary, 0o755)
+                    # Lower only the soft limit, as nobody: a container without
+                    # CAP_SYS_RESOURCE can neither raise a hard limit nor change the
+                    # limits of another user's process, but nobody may raise its own
+                    # soft limit again (done below). prlimit inside runuser also keeps
+                    # PAM from resetting the limit.
+                    prefix = ["runuser", "-u", "nobody", "--", "prlimit", "--nproc=%d:" % n, "--"]
+                    old_bin = harness.BIN
+                    harness.BIN = binary  # Server() reads harness.BIN when it starts
+                    try:
+                        srv = Server(mode, prefix=prefix).start()
+                    finally:
+                        harness.BIN = old_bin
+                    with _Running(srv) as s:
+                        spid = server_pid(s)
+                        for attempt in range(2):
+                            status, h, body = s.get("/hello")
+                            self.assertEqual(status, 503, body)
+                            self.assertIn(b"503 Service Unavailable", body)
+                            self.assertIn(b"no worker could be started", body)
+                            self.assertEqual(h.get("connection"), "close")
+                            self.assertTrue(alive(spid), "the server died after a 503")
+                        self.assertTrue(any("cannot create a thread" in l for l in s.stderr_lines),
+                                        s.stderr_lines)
+                        # lift the limit on the running server: it serves normally again
+                        subprocess.run(["runuser", "-u", "nobody", "--", "prlimit", "--pid", str(spid),
+                                        "--nproc=%d:" % (n + 1000)], check=True)
+                        status, _, body = s.get("/hello")
+                        self.assertEqual((status, body), (200, b"Hello, world!\n"))
+                        st = stats(s)
+                        # refused before the request was read: counted by status, page "other"
+                        self.assertEqual(st["requests"]["by_status"].get("503"), 2, st)
+                        # stop the server itself (runuser would wait 2 s, then SIGKILL it)
+                        os.kill(spid, signal.SIGTERM)
+                        self.assertEqual(s.proc.wait(15), 0, s.stderr_lines)
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+    # (g) ------------------------------------------------------------------
+    def test_g_wrk(self):
+        wrk = shutil.which("wrk")
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                self.assertIsNotNone(wrk, "wrk is not installed: run the project's setup script")
+                with Server(mode) as s:
+                    for path, page in (("/hello", "/hello"), ("/db?delay=20", "/db")):
+                        st0 = stats(s)
+                        out = subprocess.run([wrk, "-t2", "-c20", "-d3s", "--latency", s.url(path)],
+                                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                             timeout=60).stdout.decode()
+                        print("\n[%s] wrk %s\n%s" % (mode, path, out))
+                        m = re.search(r"(\d+) requests in", out)
+                        self.assertIsNotNone(m, out)
+                        n = int(m.group(1))
+                        self.assertGreater(n, 0, out)
+                        self.assertNotIn("Non-2xx", out)
+                        # after wrk stops, each of its 20 connections may still have one
+                        # request in the server that wrk did not count
+                        self.assertTrue(wait_until(lambda: stats(s)["in_flight"] <= 1, 10))
+                        st1 = stats(s)
+                        grew = st1["requests"]["total"] - st0["requests"]["total"]
+                        page_grew = (st1["requests"]["by_page"].get(page, {}).get("200", 0) -
+                                     st0["requests"]["by_page"].get(page, {}).get("200", 0))
+                        self.assertGreaterEqual(page_grew, n - 20, "stats %d vs wrk %d" % (page_grew, n))
+                        self.assertLessEqual(page_grew, n + 20, "stats %d vs wrk %d" % (page_grew, n))
+                        self.assertGreaterEqual(grew, page_grew)
+                    self.assertTrue(hello_200(s))
+
+
+class _Running:
+    """Context manager around an already started Server: stops it on exit."""
+
+    def __init__(self, srv):
+        self.srv = srv
+
+    def __enter__(self):
+        return self.srv
+
+    def __exit__(self, *exc):
+        self.srv.__exit__(*exc)
+
+
+def nobody_tasks(uid):
+    """Threads (tasks) that uid owns now: what RLIMIT_NPROC counts."""
+    n = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        m = re.search(r"^Uid:\s*(\d+)", st, re.M)
+        if m and int(m.group(1)) == uid:
+            n += int(re.search(r"^Threads:\s*(\d+)", st, re.M).group(1))
+    return n
+
+
+if __name__ == "__main__":
+    unittest.main()
