@@ -38,6 +38,7 @@ class Server:
         self.port = None
         self.stderr_lines = []
         self.returncode = None
+        self.threads = []
 
     def start(self, timeout=10):
         cmd = self.prefix + [BIN, "--mode", self.mode, "--port", "0", "--bind", self.bind] + self.args
@@ -57,8 +58,10 @@ class Server:
                     ready.set()
             ready.set()
 
-        threading.Thread(target=drain, daemon=True).start()
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+        self.threads = [threading.Thread(target=drain, daemon=True),
+                        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True)]
+        for t in self.threads:
+            t.start()
         if not ready.wait(timeout) or self.port is None:
             self.kill()
             raise RuntimeError("server did not start: %s" % "\n".join(self.stderr_lines))
@@ -85,11 +88,32 @@ class Server:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         try:
-            self.stop()
+            rc = self.stop()
         finally:
             self.kill()
+            self.close_pipes()
+        if exc_type is None:
+            # A clean stop is part of every test: SIGTERM must end the server
+            # with 0, and a sanitizer build must have reported nothing.
+            bad = [l for l in self.stderr_lines
+                   if "Sanitizer" in l or "runtime error:" in l or "LeakSanitizer" in l]
+            if bad:
+                raise AssertionError("sanitizer report from the server:\n" + "\n".join(self.stderr_lines[-60:]))
+            if rc != 0:
+                raise AssertionError("server exited with %r after SIGTERM; stderr:\n%s"
+                                     % (rc, "\n".join(self.stderr_lines[-30:])))
+
+    def close_pipes(self):
+        """Closes our ends of the server's output pipes once it has exited."""
+        for t in self.threads:
+            t.join(5)
+        for f in (self.proc.stdout, self.proc.stderr) if self.proc else ():
+            try:
+                f.close()
+            except OSError:
+                pass
 
     # ---- clients -------------------------------------------------------------
 
