@@ -5,6 +5,7 @@
 #include "conn.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -339,7 +340,7 @@ static int split_target(conn *c, size_t *path_off, size_t *query_off) {
 
 /* Serialises resp into out and moves to CS_WRITING. */
 static conn_want send_response(conn *c) {
-    http_resp *r = &c->resp;
+    http_resp *r = &c->x->resp;
     const config *cfg = c->env->cfg;
     if (!c->close_after) {
         int keep = cfg->keep_alive && llhttp_should_keep_alive(&c->parser) && !c->peer_eof &&
@@ -369,7 +370,7 @@ static conn_want send_response(conn *c) {
         buf_printf(&c->out, "X-DB-Wait-Us: %llu\r\nServer-Timing: db;dur=%.3f\r\n",
                    (unsigned long long)r->db_wait_us, (double)r->db_wait_us / 1000.0);
     buf_append(&c->out, "\r\n", 2);
-    if (!c->req.is_head)
+    if (!c->x->req.is_head)
         buf_append(&c->out, r->body.p, r->body.len);
     c->state = CS_WRITING;
     return CONN_WANT_WRITE;
@@ -377,6 +378,8 @@ static conn_want send_response(conn *c) {
 
 /* Starts a response (counted in flight until it is written). */
 static void begin_response(conn *c, page_id page) {
+    if (!c->x) /* kept across pipelined requests; freed when the connection goes idle */
+        c->x = xcalloc(1, sizeof *c->x);
     c->state = CS_WRITING;
     c->page = page;
     c->start_us = now(c);
@@ -388,16 +391,16 @@ static conn_want send_error(conn *c, int status, const char *msg) {
     if (c->state == CS_READING)
         begin_response(c, PAGE_OTHER);
     c->close_after = 1;
-    route_error(&c->resp, status, "%s", msg);
+    route_error(&c->x->resp, status, "%s", msg);
     return send_response(c);
 }
 
 /* The page's work is done: render (if it has a finish step) and send. */
 static conn_want finish_page(conn *c) {
-    if (c->route && c->route->finish && c->resp.status == 0)
-        c->route->finish(&c->call);
-    if (c->resp.status == 0)
-        route_error(&c->resp, 500, "the page produced no response");
+    if (c->route && c->route->finish && c->x->resp.status == 0)
+        c->route->finish(&c->x->call);
+    if (c->x->resp.status == 0)
+        route_error(&c->x->resp, 500, "the page produced no response");
     return send_response(c);
 }
 
@@ -405,7 +408,7 @@ static conn_want finish_page(conn *c) {
 static conn_want dispatch(conn *c) {
     begin_response(c, PAGE_OTHER);
     size_t path_off, query_off;
-    http_req *q = &c->req;
+    http_req *q = &c->x->req;
     q->method = llhttp_method_name((llhttp_method_t)c->parser.method);
     q->is_head = c->parser.method == HTTP_HEAD;
     q->http_major = c->parser.http_major;
@@ -432,18 +435,18 @@ static conn_want dispatch(conn *c) {
         return send_error(c, 400, "the Host header is not a valid host[:port]");
     c->route = route_find(q->path);
     if (!c->route) {
-        route_error(&c->resp, 404, "no page at this path; see / for the list");
+        route_error(&c->x->resp, 404, "no page at this path; see / for the list");
         return send_response(c);
     }
     c->page = c->route->id;
     if (!route_allows(c->route, q->method)) {
-        route_error(&c->resp, 405, "this page allows %s", c->route->allow);
-        c->resp.allow = c->route->allow;
+        route_error(&c->x->resp, 405, "this page allows %s", c->route->allow);
+        c->x->resp.allow = c->route->allow;
         return send_response(c);
     }
-    c->call = (page_call){.env = c->env, .req = q, .resp = &c->resp};
-    c->route->start(&c->call);
-    if (c->resp.status == 0 && c->call.plan.batches > 0) {
+    c->x->call = (page_call){.env = c->env, .req = q, .resp = &c->x->resp};
+    c->route->start(&c->x->call);
+    if (c->x->resp.status == 0 && c->x->call.plan.batches > 0) {
         c->state = CS_DB;
         c->db_batches = 0;
         c->db_start_us = now(c);
@@ -462,10 +465,15 @@ static void reset_request(conn *c, int free_buffers) {
         buf_free(&c->body);
         buf_free(&c->out);
     }
-    buf_free(&c->resp.body);
-    memset(&c->req, 0, sizeof c->req);
-    memset(&c->resp, 0, sizeof c->resp);
-    memset(&c->call, 0, sizeof c->call);
+    if (c->x) {
+        buf_free(&c->x->resp.body);
+        if (free_buffers) {
+            free(c->x);
+            c->x = NULL;
+        } else {
+            memset(c->x, 0, sizeof *c->x);
+        }
+    }
     c->route = NULL;
     c->page = PAGE_OTHER;
     c->head_done = c->expect_continue = c->bad_expect = 0;
@@ -606,10 +614,11 @@ conn_want conn_wrote(conn *c, size_t n) {
     }
     /* the response is complete */
     metrics_add(&c->env->metrics->in_flight, -1);
-    metrics_count_response(c->env->metrics, c->page, c->resp.status);
+    metrics_count_response(c->env->metrics, c->page, c->x->resp.status);
     if (c->env->log)
-        access_log_write(c->env->log, c->peer, c->req.method, c->req.target, c->req.http_major,
-                         c->req.http_minor, c->resp.status, c->req.is_head ? 0 : c->resp.body.len);
+        access_log_write(c->env->log, c->peer, c->x->req.method, c->x->req.target,
+                         c->x->req.http_major, c->x->req.http_minor, c->x->resp.status,
+                         c->x->req.is_head ? 0 : c->x->resp.body.len);
     c->requests++;
     c->state = CS_READING;
     if (c->close_after) {
@@ -629,17 +638,17 @@ conn_want conn_wrote(conn *c, size_t n) {
 }
 
 const db_plan *conn_db(const conn *c) {
-    return &c->call.plan;
+    return &c->x->call.plan;
 }
 
 conn_want conn_db_done(conn *c) {
     if (c->state != CS_DB)
         return CONN_CLOSE;
-    metrics_add(&c->env->metrics->db_queries, c->call.plan.per_batch);
-    if (++c->db_batches < c->call.plan.batches)
+    metrics_add(&c->env->metrics->db_queries, c->x->call.plan.per_batch);
+    if (++c->db_batches < c->x->call.plan.batches)
         return CONN_WANT_DB;
-    c->call.db_wait_us = now(c) - c->db_start_us;
-    metrics_add(&c->env->metrics->db_wait_us, (int64_t)c->call.db_wait_us);
+    c->x->call.db_wait_us = now(c) - c->db_start_us;
+    metrics_add(&c->env->metrics->db_wait_us, (int64_t)c->x->call.db_wait_us);
     return finish_page(c);
 }
 

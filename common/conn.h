@@ -39,6 +39,15 @@ typedef enum {
     CS_CLOSED   /* nothing more to do */
 } conn_state;
 
+/* What one request needs only while it is being answered: allocated when
+ * the response begins, kept across pipelined requests, freed when the
+ * connection goes idle (an idle keep-alive connection holds only struct conn). */
+typedef struct conn_exchange {
+    http_req req;   /* the current request, as pages see it */
+    http_resp resp; /* the current response */
+    page_call call; /* the current page's parameters and plan */
+} conn_exchange;
+
 typedef struct conn {
     llhttp_t parser;         /* llhttp state; parser.data points back here */
     const server_env *env;   /* settings, counters, log (borrowed) */
@@ -77,9 +86,7 @@ typedef struct conn {
     unsigned db_batches;     /* database batches done for the current page */
     const route *route;      /* the page handling the current request, or NULL */
     page_id page;            /* counter bucket of the current request */
-    http_req req;            /* the current request, as pages see it */
-    http_resp resp;          /* the current response */
-    page_call call;          /* the current page's parameters and plan */
+    struct conn_exchange *x; /* the request being answered; NULL while idle */
 } conn;
 
 /* Sets up c (caller-owned storage) for a new connection from peer (may be

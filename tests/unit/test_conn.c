@@ -48,7 +48,7 @@ static void assert_idle_no_buffers(const conn *c) {
     assert_null(c->body.p);
     assert_null(c->out.p);
     assert_null(c->pending.p);
-    assert_null(c->resp.body.p);
+    assert_null(c->x); /* no request or response state either */
 }
 
 /* ---- basic requests ---------------------------------------------------------- */
