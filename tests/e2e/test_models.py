@@ -35,20 +35,25 @@ def server_pid(s):
     raise AssertionError("no pid in the start-up line: %r" % s.stderr_lines)
 
 
-def children_of(pid):
-    """Pids whose parent is pid (scans /proc/<pid>/status PPid)."""
-    out = set()
+def proc_statuses():
+    """Yields (pid, text of /proc/<pid>/status) for every process."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open("/proc/%s/status" % d) as f:
-                st = f.read()
+                yield int(d), f.read()
         except OSError:
             continue
+
+
+def children_of(pid):
+    """Pids whose parent is pid (their /proc/<pid>/status PPid)."""
+    out = set()
+    for child, st in proc_statuses():
         m = re.search(r"^PPid:\s*(\d+)", st, re.M)
         if m and int(m.group(1)) == pid:
-            out.add(int(d))
+            out.add(child)
     return out
 
 
@@ -347,14 +352,7 @@ class _Running:
 def nobody_tasks(uid):
     """Threads (tasks) that uid owns now: what RLIMIT_NPROC counts."""
     n = 0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/status" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
+    for _, st in proc_statuses():
         m = re.search(r"^Uid:\s*(\d+)", st, re.M)
         if m and int(m.group(1)) == uid:
             n += int(re.search(r"^Threads:\s*(\d+)", st, re.M).group(1))
