@@ -15,7 +15,9 @@ say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
 # What the build needs, and what the tests drive (real clients and a browser).
 BUILD_PKGS=(gcc make cmake pkg-config libc6-dev libssl-dev libev-dev)
-TEST_PKGS=(libcmocka-dev python3 curl wrk chromium util-linux procps clang libclang-rt-14-dev)
+# ...and the clients the README's examples use with a running server
+CLIENT_PKGS=(curl wrk)
+TEST_PKGS=("${CLIENT_PKGS[@]}" libcmocka-dev python3 chromium util-linux procps clang libclang-rt-14-dev)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -56,7 +58,7 @@ cmd=${1:-serve}
 [ $# -gt 0 ] && shift
 case "$cmd" in
 serve)
-    ensure_packages "${BUILD_PKGS[@]}"
+    ensure_packages "${BUILD_PKGS[@]}" "${CLIENT_PKGS[@]}"
     build build -DHTTPMODES_TESTS=OFF
     say "starting httpmodes (Ctrl-C stops it)"
     exec ./build/server/httpmodes "$@"

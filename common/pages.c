@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "metrics.h"
@@ -295,4 +296,8 @@ void page_metrics(page_call *pc) {
 void page_echo(page_call *pc) {
     ok(pc, "application/octet-stream");
     buf_append(&pc->resp->body, pc->req->body, pc->req->body_len);
+}
+
+void pages_thread_done(void) {
+    OPENSSL_thread_stop();
 }

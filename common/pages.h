@@ -16,6 +16,11 @@ void page_stats(page_call *pc);
 void page_metrics(page_call *pc);
 void page_echo(page_call *pc);
 
+/* Releases what the pages' libraries keep per thread (OpenSSL's error
+ * queue, touched by /cpu). A driver calls it before a worker thread ends, so
+ * nothing is left for a thread-exit destructor that may run after main(). */
+void pages_thread_done(void);
+
 /* Default number of widgets on /dashboard. */
 #define PAGE_DASHBOARD_WIDGETS 4
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pages.h"
 #include "util.h"
 
 typedef struct job {
@@ -23,6 +24,7 @@ static void *connection_thread(void *arg) {
     job *j = arg;
     blocking_serve(j->s, j->fd, j->peer, 0);
     free(j);
+    pages_thread_done();
     pthread_mutex_lock(&lock);
     if (--running == 0)
         pthread_cond_signal(&all_done);
