@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,8 +15,9 @@
 #include "util.h"
 
 struct access_log {
-    int fd;      /* where lines go */
-    int owns_fd; /* 1 when the log opened fd and must close it */
+    int fd;               /* where lines go */
+    int owns_fd;          /* 1 when the log opened fd and must close it */
+    atomic_ulong dropped; /* lines dropped because the reader of fd stalled */
 };
 
 access_log *access_log_open(const char *path, char *err, size_t errlen) {
@@ -30,6 +33,7 @@ access_log *access_log_open(const char *path, char *err, size_t errlen) {
     access_log *log = xmalloc(sizeof *log);
     log->fd = fd;
     log->owns_fd = owns;
+    atomic_init(&log->dropped, 0);
     return log;
 }
 
@@ -42,9 +46,14 @@ void access_log_close(access_log *log) {
 }
 
 /* Appends s with quotes, backslashes and non-printable bytes escaped as \xHH,
- * so a hostile request target cannot forge log lines. */
-static void put_escaped(buf *b, const char *s) {
+ * so a hostile request target cannot forge log lines; at most max bytes. */
+static void put_escaped(buf *b, const char *s, size_t max) {
+    size_t start = b->len;
     for (; *s; s++) {
+        if (b->len - start >= max) { /* keep every line shorter than PIPE_BUF */
+            buf_puts(b, "...");
+            return;
+        }
         unsigned char ch = (unsigned char)*s;
         if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
             buf_printf(b, "\\x%02x", ch);
@@ -63,14 +72,25 @@ void access_log_write(access_log *log, const char *peer, const char *method, con
     buf line = {0};
     buf_printf(&line, "%s - - [%s] \"", peer && *peer ? peer : "-", when);
     if (method && target) {
-        put_escaped(&line, method);
+        put_escaped(&line, method, 64);
         buf_puts(&line, " ");
-        put_escaped(&line, target);
+        put_escaped(&line, target, 2048);
         buf_printf(&line, " HTTP/%d.%d", http_major, http_minor);
     } else {
         buf_puts(&line, "-");
     }
     buf_printf(&line, "\" %d %zu\n", status, bytes);
+    /* A pipe nobody reads (stdout of a stalled log collector) must not stop
+     * the server: write only when fd can take it, else drop the line. A
+     * pipe that polls writable has a free page, and a line is shorter than
+     * PIPE_BUF, so the write cannot block. */
+    struct pollfd pfd = {.fd = log->fd, .events = POLLOUT};
+    if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)) {
+        if (atomic_fetch_add(&log->dropped, 1) == 0)
+            fprintf(stderr, "httpmodes: access log is not being read; dropping lines\n");
+        buf_free(&line);
+        return;
+    }
     size_t off = 0;
     while (off < line.len) {
         ssize_t n = write(log->fd, line.p + off, line.len - off);

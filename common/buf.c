@@ -18,6 +18,13 @@ static void reserve(buf *b, size_t extra) {
     b->cap = cap;
 }
 
+void buf_reserve(buf *b, size_t n) {
+    if (b->len + n > b->cap) {
+        b->p = xrealloc(b->p, b->len + n);
+        b->cap = b->len + n;
+    }
+}
+
 void buf_append(buf *b, const void *s, size_t n) {
     if (n == 0)
         return;

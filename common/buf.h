@@ -13,6 +13,9 @@ typedef struct buf {
 
 /* Appends n bytes of s (which may lie inside b); grows as needed (aborts on OOM). */
 void buf_append(buf *b, const void *s, size_t n);
+/* Makes room for n more bytes without changing len (one allocation of the
+ * right size before a large append). */
+void buf_reserve(buf *b, size_t n);
 /* Appends a NUL-terminated string. */
 void buf_puts(buf *b, const char *s);
 /* Appends printf-formatted text (no terminating NUL is counted in len). */

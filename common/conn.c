@@ -31,14 +31,21 @@ static conn *of(llhttp_t *p) {
     return (conn *)p->data;
 }
 
+/* Records why a callback stops the parser. Returns -1 (llhttp's "stop"). */
+static int fail(conn *c, int status, const char *why) {
+    c->err_status = (uint16_t)status;
+    c->err_msg = why;
+    return -1;
+}
+
 /* Adds n bytes to the head size; past the limit decides on status
  * (414 while in the target, else 431). Returns 0 or -1 (stop parsing). */
 static int count_head(conn *c, size_t n, int status) {
     c->head_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
-    if (c->head_bytes > c->env->cfg->max_header_size) {
-        c->err_status = (uint16_t)status;
-        return -1;
-    }
+    if (c->head_bytes > c->env->cfg->max_header_size)
+        return fail(c, status,
+                    status == 414 ? "the request target is longer than --max-header-size"
+                                  : "the request head is larger than --max-header-size");
     return 0;
 }
 
@@ -47,7 +54,7 @@ static int count_head(conn *c, size_t n, int status) {
 static int on_message_begin(llhttp_t *p) {
     conn *c = of(p);
     c->in_message = 1;
-    c->begin_us = now(c);
+    c->phase_us = now(c); /* the head must arrive within the header timeout */
     return 0;
 }
 
@@ -109,11 +116,12 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
 
 static int on_header_field_complete(llhttp_t *p) {
     conn *c = of(p);
-    if (c->match_pos == 0) { /* ": value" */
-        c->err_status = 400;
-        return -1;
-    }
+    if (c->match_pos == 0) /* ": value" */
+        return fail(c, 400, "a header has an empty name");
     c->cur_header = HDR_NONE;
+    c->value_pieces = 0;
+    if (c->head_done) /* a chunked body's trailer: counted, never taken as a header */
+        return count_head(c, 2, 431);
     for (int k = 1; k < HDR_COUNT; k++)
         if ((c->match_bits & (1u << k)) && strlen(known_headers[k]) == c->match_pos)
             c->cur_header = (uint8_t)k;
@@ -129,7 +137,6 @@ static int on_header_field_complete(llhttp_t *p) {
     } else if (c->cur_header == HDR_TRANSFER_ENCODING) {
         c->saw_te = 1;
     }
-    c->value_pieces = 0;
     c->match_bits = 1;            /* for Expect: bit 0 = the value still matches */
     c->match_pos = 0;             /* for Expect: bytes of the value matched so far */
     return count_head(c, 2, 431); /* ": " (one space, as nearly every client sends) */
@@ -143,10 +150,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
      * second piece after one that did not reach the end of the read means
      * llhttp unfolded an obs-fold line ("Foo: a\r\n Content-Length: 3"),
      * which RFC 9112 5.2 lets a server reject — and a smuggling shape. */
-    if (c->value_pieces && !c->value_cut) {
-        c->err_status = 400;
-        return -1;
-    }
+    if (c->value_pieces && !c->value_cut)
+        return fail(c, 400, "a header line is folded (obs-fold): send it on one line");
     c->value_pieces = 1;
     c->value_cut = at + n == c->exec_end;
     if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
@@ -185,25 +190,20 @@ static int on_headers_complete(llhttp_t *p) {
     c->head_done = 1;
     if (count_head(c, 2, 431) != 0) /* the empty line */
         return -1;
-    if (c->saw_te && (p->flags & F_CONTENT_LENGTH)) {
+    if (c->saw_te && (p->flags & F_CONTENT_LENGTH))
         /* llhttp rejects this itself unless every Transfer-Encoding is empty:
          * two framings for one body is a request-smuggling shape */
-        c->err_status = 400;
-        return -1;
-    }
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size) {
-        c->err_status = 413;
-        return -1;
-    }
+        return fail(c, 400, "both Content-Length and Transfer-Encoding");
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size)
+        return fail(c, 413, "the request body is larger than --max-body-size");
+    c->phase_us = now(c); /* the body gets its own header-timeout budget */
     return 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
-    if (c->body.len + n > c->env->cfg->max_body_size) {
-        c->err_status = 413;
-        return -1;
-    }
+    if (c->body.len + n > c->env->cfg->max_body_size)
+        return fail(c, 413, "the request body is larger than --max-body-size");
     buf_append(&c->body, at, n);
     return 0;
 }
@@ -355,6 +355,8 @@ static conn_want send_response(conn *c) {
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     c->out.len = 0;
     c->out_off = 0;
+    /* one allocation of the right size: a 1 MiB echo must not cost 2 MiB */
+    buf_reserve(&c->out, 512 + (c->x->req.is_head ? 0 : r->body.len));
     buf_printf(&c->out,
                "HTTP/1.1 %d %s\r\nServer: httpmodes/%s\r\nDate: %s\r\nContent-Type: %s\r\n"
                "Content-Length: %zu\r\nConnection: %s\r\nX-Content-Type-Options: nosniff\r\n"
@@ -372,7 +374,14 @@ static conn_want send_response(conn *c) {
     buf_append(&c->out, "\r\n", 2);
     if (!c->x->req.is_head)
         buf_append(&c->out, r->body.p, r->body.len);
+    /* the bytes are in out now: drop the copies while the response leaves */
+    c->x->body_bytes = c->x->req.is_head ? 0 : r->body.len;
+    buf_free(&r->body);
+    buf_free(&c->body);
+    c->x->req.body = NULL;
+    c->x->req.body_len = 0;
     c->state = CS_WRITING;
+    c->phase_us = end; /* the response must leave within the header timeout */
     return CONN_WANT_WRITE;
 }
 
@@ -383,7 +392,7 @@ static void begin_response(conn *c, page_id page) {
     c->state = CS_WRITING;
     c->page = page;
     c->start_us = now(c);
-    metrics_add(&c->env->metrics->in_flight, 1);
+    metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, 1);
 }
 
 /* Answers an error and closes the connection after it. */
@@ -483,6 +492,7 @@ static void reset_request(conn *c, int free_buffers) {
     c->saw_te = 0;
     c->host_count = 0;
     c->err_status = 0;
+    c->err_msg = NULL;
     c->head_bytes = 0;
     c->host_off = c->accept_off = NO_OFF;
 }
@@ -522,16 +532,8 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         c->pending_off = 0;
     }
     if (e != HPE_OK) {
-        if (c->err_status == 413)
-            return send_error(c, 413, "the request body is larger than --max-body-size");
-        if (c->err_status == 414)
-            return send_error(c, 414, "the request target is longer than --max-header-size");
-        if (c->err_status == 431)
-            return send_error(c, 431, "the request head is larger than --max-header-size");
-        if (c->err_status == 400)
-            return send_error(c, 400,
-                              "a header has an empty name, or both Content-Length and "
-                              "Transfer-Encoding");
+        if (c->err_status)
+            return send_error(c, c->err_status, c->err_msg);
         return send_error(c, 400, parse_error_text(c));
     }
     if (c->head_done && c->in_message && c->bad_expect) {
@@ -543,6 +545,7 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         buf_append(&c->out, CONTINUE_100, sizeof CONTINUE_100 - 1);
         c->out_off = 0;
         c->state = CS_INTERIM;
+        c->phase_us = now(c);
         return CONN_WANT_WRITE;
     }
     if (!c->in_message && c->head.len == 0) /* idle: keep nothing allocated */
@@ -560,10 +563,10 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer) {
     if (peer)
         snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->state = CS_READING;
-    c->opened_us = c->active_us = now(c);
+    c->phase_us = now(c);
     reset_request(c, 1);
     metrics_add(&env->metrics->accepted, 1);
-    metrics_add(&env->metrics->open, 1);
+    metrics_gauge_add(env->metrics, GAUGE_OPEN, 1);
     return CONN_WANT_READ;
 }
 
@@ -571,8 +574,8 @@ void conn_destroy(conn *c) {
     if (!c->env)
         return; /* already destroyed */
     if (c->state == CS_DB || c->state == CS_WRITING)
-        metrics_add(&c->env->metrics->in_flight, -1);
-    metrics_add(&c->env->metrics->open, -1);
+        metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
+    metrics_gauge_add(c->env->metrics, GAUGE_OPEN, -1);
     reset_request(c, 1);
     buf_free(&c->pending);
     c->state = CS_CLOSED;
@@ -582,7 +585,6 @@ void conn_destroy(conn *c) {
 conn_want conn_feed(conn *c, const char *in, size_t n) {
     if (c->state != CS_READING)
         return CONN_CLOSE; /* a driver bug; never feed outside WANT_READ */
-    c->active_us = now(c);
     return parse(c, in, n, 0);
 }
 
@@ -604,21 +606,21 @@ conn_want conn_wrote(conn *c, size_t n) {
     if (c->state != CS_WRITING && c->state != CS_INTERIM)
         return CONN_CLOSE;
     c->out_off += n;
-    c->active_us = now(c);
     if (c->out_off < c->out.len)
         return CONN_WANT_WRITE;
+    c->phase_us = now(c);         /* idle (keep-alive timeout), or reading the body */
     if (c->state == CS_INTERIM) { /* 100 Continue sent: read the body */
         c->out.len = c->out_off = 0;
         c->state = CS_READING;
         return CONN_WANT_READ;
     }
     /* the response is complete */
-    metrics_add(&c->env->metrics->in_flight, -1);
+    metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
     metrics_count_response(c->env->metrics, c->page, c->x->resp.status);
     if (c->env->log)
         access_log_write(c->env->log, c->peer, c->x->req.method, c->x->req.target,
                          c->x->req.http_major, c->x->req.http_minor, c->x->resp.status,
-                         c->x->req.is_head ? 0 : c->x->resp.body.len);
+                         c->x->body_bytes);
     c->requests++;
     c->state = CS_READING;
     if (c->close_after) {
@@ -653,20 +655,21 @@ conn_want conn_db_done(conn *c) {
 }
 
 uint64_t conn_deadline(const conn *c) {
+    /* Every phase has a total budget from its start (phase_us), which bytes
+     * that trickle in or out never extend: the request head and then its
+     * body each get --header-timeout, a response leaving gets
+     * --header-timeout, and an idle connection --keep-alive-timeout (the
+     * first request: --header-timeout from the connection). */
     const config *cfg = c->env->cfg;
     uint64_t header = (uint64_t)cfg->header_timeout_s * 1000000u;
     switch ((conn_state)c->state) {
     case CS_READING:
-        if (c->in_message && !c->head_done)
-            return c->begin_us + header; /* the whole head within the timeout */
-        if (c->in_message)
-            return c->active_us + header; /* the body must keep coming */
-        if (c->requests == 0 && c->pending.len == 0)
-            return c->opened_us + header; /* the first request */
-        return c->active_us + (uint64_t)cfg->keepalive_timeout_s * 1000000u;
+        if (c->in_message || c->requests == 0)
+            return c->phase_us + header;
+        return c->phase_us + (uint64_t)cfg->keepalive_timeout_s * 1000000u;
     case CS_WRITING:
     case CS_INTERIM:
-        return c->active_us + header; /* the client must keep reading */
+        return c->phase_us + header;
     case CS_DB:
     case CS_CLOSED:
         break;

@@ -43,9 +43,10 @@ typedef enum {
  * the response begins, kept across pipelined requests, freed when the
  * connection goes idle (an idle keep-alive connection holds only struct conn). */
 typedef struct conn_exchange {
-    http_req req;   /* the current request, as pages see it */
-    http_resp resp; /* the current response */
-    page_call call; /* the current page's parameters and plan */
+    http_req req;      /* the current request, as pages see it */
+    http_resp resp;    /* the current response */
+    page_call call;    /* the current page's parameters and plan */
+    size_t body_bytes; /* body bytes of the response being sent (for the access log) */
 } conn_exchange;
 
 typedef struct conn {
@@ -78,9 +79,8 @@ typedef struct conn {
     size_t pending_off;      /* first unparsed byte in pending */
     buf out;                 /* response bytes being written */
     size_t out_off;          /* bytes of out already written */
-    uint64_t opened_us;      /* when the connection was set up */
-    uint64_t active_us;      /* last progress: bytes read or written */
-    uint64_t begin_us;       /* first byte of the current request */
+    uint64_t phase_us;       /* start of the current phase (see conn_deadline) */
+    const char *err_msg;     /* why a parser callback stopped (with err_status) */
     uint64_t start_us;       /* the request was dispatched to its page */
     uint64_t db_start_us;    /* the current page started waiting on the database */
     unsigned db_batches;     /* database batches done for the current page */

@@ -25,6 +25,30 @@ void metrics_add(_Atomic uint64_t *counter, int64_t delta) {
     atomic_fetch_add_explicit(counter, (uint64_t)delta, memory_order_relaxed);
 }
 
+static unsigned my_slot; /* per process: set once in a prefork worker after fork() */
+
+static _Atomic uint64_t *gauge_total(metrics *m, metrics_gauge g) {
+    return g == GAUGE_OPEN ? &m->open : &m->in_flight;
+}
+
+void metrics_gauge_add(metrics *m, metrics_gauge g, int64_t delta) {
+    metrics_add(gauge_total(m, g), delta);
+    metrics_add(&m->slot_gauge[my_slot][g], delta);
+}
+
+void metrics_set_slot(unsigned slot) {
+    my_slot = slot < METRICS_SLOTS ? slot : 0;
+}
+
+void metrics_release_slot(metrics *m, unsigned slot) {
+    if (slot >= METRICS_SLOTS)
+        return;
+    for (int g = 0; g < GAUGE_COUNT; g++) {
+        uint64_t left = atomic_exchange(&m->slot_gauge[slot][g], 0);
+        metrics_add(gauge_total(m, (metrics_gauge)g), -(int64_t)left);
+    }
+}
+
 void metrics_count_response(metrics *m, page_id page, int status) {
     if (status < METRICS_STATUS_MIN || status >= METRICS_STATUS_MIN + METRICS_STATUS_SLOTS ||
         (unsigned)page >= PAGE_COUNT)

@@ -10,6 +10,10 @@
 #include "config.h"
 #include "route.h"
 
+#define METRICS_SLOTS 1025 /* slot 0: a single process; 1..1024: prefork workers */
+
+typedef enum { GAUGE_OPEN, GAUGE_IN_FLIGHT, GAUGE_COUNT } metrics_gauge;
+
 #define METRICS_STATUS_MIN 100
 #define METRICS_STATUS_SLOTS 500 /* codes 100..599 */
 
@@ -24,6 +28,7 @@ typedef struct metrics {
     _Atomic uint64_t cpu_iterations;  /* PBKDF2 iterations computed */
     _Atomic uint64_t worker_restarts; /* prefork workers restarted after dying */
     _Atomic uint64_t by_page_status[PAGE_COUNT][METRICS_STATUS_SLOTS]; /* responses */
+    _Atomic uint64_t slot_gauge[METRICS_SLOTS][GAUGE_COUNT]; /* open/in_flight per process */
 } metrics;
 
 /* Returns zeroed counters in anonymous shared memory (inherited by fork),
@@ -33,6 +38,17 @@ void metrics_destroy(metrics *m);
 
 /* Adds delta (may be negative for gauges) to a counter, thread- and process-safe. */
 void metrics_add(_Atomic uint64_t *counter, int64_t delta);
+
+/* Adds delta to a gauge (open connections, requests in flight): to the
+ * total and to this process's slot, so that a prefork worker that dies
+ * can be taken out of the totals (metrics_release_slot). */
+void metrics_gauge_add(metrics *m, metrics_gauge g, int64_t delta);
+
+/* Sets the slot this process counts its gauges in (0 outside prefork workers). */
+void metrics_set_slot(unsigned slot);
+
+/* Takes a dead process's gauges out of the totals and clears its slot. */
+void metrics_release_slot(metrics *m, unsigned slot);
 
 /* Counts one finished response. Status codes outside 100..599 are ignored. */
 void metrics_count_response(metrics *m, page_id page, int status);

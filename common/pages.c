@@ -186,13 +186,23 @@ void page_hello(page_call *pc) {
     buf_puts(&pc->resp->body, "Hello, world!\n");
 }
 
-/* Common start of the two database pages: delay, count and format. */
+/* Common start of the two database pages: delay, count and format. The
+ * total database time a blocking worker may spend on one request (delay x
+ * count) is held to --max-delay too, so no request ties up a worker — or
+ * a graceful shutdown — for longer than that. */
 static int db_params(page_call *pc, const char *count_key, uint64_t count_def) {
     const config *c = pc->env->cfg;
     if (want_format(pc) != 0 ||
         param_u64(pc, "delay", c->db_delay_ms, 0, c->max_delay_ms, " (ms)", &pc->arg[0]) != 0 ||
         param_u64(pc, count_key, count_def, 1, c->max_queries, "", &pc->arg[1]) != 0)
         return -1;
+    if (pc->arg[0] * pc->arg[1] > c->max_delay_ms) {
+        route_error(pc->resp, 400,
+                    "delay x %s must be at most %u ms in all (--max-delay), got %llu x %llu",
+                    count_key, c->max_delay_ms, (unsigned long long)pc->arg[0],
+                    (unsigned long long)pc->arg[1]);
+        return -1;
+    }
     return 0;
 }
 

@@ -10,7 +10,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +37,9 @@ typedef struct event_server {
     struct ev_loop *loop;
     ev_io accept_w;    /* the listening socket */
     ev_timer resume_w; /* re-enables accept after running out of descriptors */
-    ev_signal sigint_w, sigterm_w;
-    ev_conn *conns; /* list of open connections */
-    unsigned open;  /* connections in the list */
+    ev_io stop_w;      /* the stop pipe: SIGTERM/SIGINT arrived */
+    ev_conn *conns;    /* list of open connections */
+    unsigned open;     /* connections in the list */
 } event_server;
 
 static char inbuf[65536]; /* one read buffer for the whole loop */
@@ -75,6 +74,7 @@ static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
     }
     uint64_t deadline = conn_deadline(&ec->c), now = util_now_us();
     ev_timer_stop(loop, &ec->timer);
+    ev_now_update(loop); /* timers count from libev's cached time; a /cpu may have aged it */
     if (deadline) {
         ev_timer_set(&ec->timer, deadline > now ? (double)(deadline - now) / 1e6 : 0.0, 0.0);
         ev_timer_start(loop, &ec->timer);
@@ -128,6 +128,7 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             ev_io_stop(loop, &ec->io);
             ev_timer_stop(loop, &ec->timer);
             ec->db_wait = 1;
+            ev_now_update(loop); /* else a wait after a /cpu would end early */
             ev_timer_set(&ec->timer, plan->delay_ms / 1000.0, 0.0);
             ev_timer_start(loop, &ec->timer);
             return;
@@ -164,10 +165,11 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
     event_server *es = es_of(loop);
     (void)revents;
     for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        int fd = accept4(w->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        char peer[48];
+        int fd = net_accept(w->fd, peer, sizeof peer);
         if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
             if (errno == EMFILE || errno == ENFILE) {
                 fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n); pausing accept\n",
                         strerror(errno));
@@ -176,8 +178,6 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
             }
             return; /* EAGAIN: accepted everything waiting */
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         ev_conn *ec = xmalloc(sizeof *ec);
         ec->fd = fd;
         ec->db_wait = 0;
@@ -189,8 +189,6 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
             es->conns->prev = ec;
         es->conns = ec;
         es->open++;
-        char peer[48];
-        net_peer_name(&ss, peer, sizeof peer);
         drive(loop, ec, conn_init(&ec->c, &es->s->env, peer));
     }
 }
@@ -201,12 +199,13 @@ static void on_resume(struct ev_loop *loop, ev_timer *w, int revents) {
     ev_io_start(loop, &es_of(loop)->accept_w);
 }
 
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
+static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     event_server *es = es_of(loop);
     (void)w;
     (void)revents;
     atomic_store(&es->s->stopping, 1);
     ev_io_stop(loop, &es->accept_w);
+    ev_io_stop(loop, &es->stop_w);
     ev_timer_stop(loop, &es->resume_w);
     /* close idle connections now; busy ones close after their response */
     for (ev_conn *ec = es->conns, *next; ec; ec = next) {
@@ -220,7 +219,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
 
 int run_event(server *s) {
     event_server es = {.s = s};
-    es.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    es.loop = ev_default_loop(EVFLAG_AUTO);
     if (!es.loop) {
         fprintf(stderr, "httpmodes: cannot start the libev loop\n");
         return 1;
@@ -229,12 +228,8 @@ int run_event(server *s) {
     ev_io_init(&es.accept_w, on_accept, s->listen_fd, EV_READ);
     ev_io_start(es.loop, &es.accept_w);
     ev_timer_init(&es.resume_w, on_resume, 0.1, 0.0);
-    ev_signal_init(&es.sigint_w, on_signal, SIGINT);
-    ev_signal_init(&es.sigterm_w, on_signal, SIGTERM);
-    ev_signal_start(es.loop, &es.sigint_w);
-    ev_signal_start(es.loop, &es.sigterm_w);
-    if (atomic_load(&s->stopping)) /* a signal came before the loop started */
-        return 0;
+    ev_io_init(&es.stop_w, on_stop, s->stop_pipe[0], EV_READ);
+    ev_io_start(es.loop, &es.stop_w);
     ev_run(es.loop, 0);
     /* only reached once stopped: free whatever is left */
     while (es.conns)

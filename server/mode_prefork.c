@@ -18,6 +18,7 @@
 #include "util.h"
 
 static int child_pipe[2]; /* SIGCHLD makes [0] readable: the master's self-pipe */
+static pid_t master_pid;  /* the master, so a worker can tell it has been orphaned */
 
 static void on_child(int sig) {
     (void)sig;
@@ -28,8 +29,15 @@ static void on_child(int sig) {
     errno = saved;
 }
 
-/* Forks one worker. Returns its pid in the master, or -1 if fork failed. */
-static pid_t spawn_worker(server *s) {
+typedef struct worker_slot {
+    pid_t pid;           /* running worker, or 0 for an empty slot */
+    uint64_t started_us; /* when it was forked */
+    uint64_t retry_us;   /* empty slot: when to fork again */
+} worker_slot;
+
+/* Forks the worker for slot (1-based, its counter slot). Returns its pid in
+ * the master, or -1 if fork failed. */
+static pid_t spawn_worker(server *s, unsigned slot) {
     fflush(NULL); /* nothing buffered may be written twice */
     pid_t pid = fork();
     if (pid != 0)
@@ -38,8 +46,13 @@ static pid_t spawn_worker(server *s) {
     close(child_pipe[0]);
     close(child_pipe[1]);
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
-    if (getppid() == 1)
+    if (getppid() != master_pid)      /* it died before prctl */
         _exit(0);
+    /* A SIGTERM sent to this worker alone stops it alone (the master then
+     * starts another); the master stops workers with kill() at shutdown. */
+    if (signals_own_pipe(s) != 0)
+        _exit(1);
+    metrics_set_slot(slot);
     char peer[48];
     int fd;
     while ((fd = accept_blocking(s, peer, sizeof peer)) >= 0)
@@ -47,51 +60,76 @@ static pid_t spawn_worker(server *s) {
     _exit(0);
 }
 
-/* Reaps every worker that has exited and starts a new one in its place. */
-static void reap_and_restart(server *s, pid_t *pids, unsigned n) {
+/* Forks a worker into every empty slot whose retry time has come. Returns the
+ * time (µs) of the next retry still pending, or 0 when every slot is full. */
+static uint64_t fill_slots(server *s, worker_slot *slots, unsigned n) {
+    uint64_t now = util_now_us(), next = 0;
+    for (unsigned i = 0; i < n; i++) {
+        worker_slot *w = &slots[i];
+        if (w->pid == 0 && w->retry_us <= now) {
+            pid_t pid = spawn_worker(s, i + 1);
+            if (pid > 0) {
+                w->pid = pid;
+                w->started_us = now;
+            } else {
+                fprintf(stderr, "httpmodes: cannot fork worker %u: %s; retrying in 1 s\n", i + 1,
+                        strerror(errno));
+                w->retry_us = now + 1000000;
+            }
+        }
+        if (w->pid == 0 && (next == 0 || w->retry_us < next))
+            next = w->retry_us;
+    }
+    return next;
+}
+
+/* Reaps every worker that has exited: takes its counters out of the totals
+ * and schedules its restart — at once, or after 1 s if it died within 1 s of
+ * starting (a worker that cannot run must not become a fork storm). */
+static void reap(server *s, worker_slot *slots, unsigned n) {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (unsigned i = 0; i < n; i++) {
-            if (pids[i] != pid)
+            worker_slot *w = &slots[i];
+            if (w->pid != pid)
                 continue;
+            uint64_t now = util_now_us();
             if (WIFSIGNALED(status))
                 fprintf(stderr, "httpmodes: worker %d killed by signal %d; restarting it\n",
                         (int)pid, WTERMSIG(status));
             else
                 fprintf(stderr, "httpmodes: worker %d exited with %d; restarting it\n", (int)pid,
                         WEXITSTATUS(status));
-            pid_t again = spawn_worker(s);
-            if (again > 0)
-                metrics_add(&s->env.metrics->worker_restarts, 1);
-            pids[i] = again > 0 ? again : 0;
+            metrics_release_slot(s->env.metrics, i + 1);
+            metrics_add(&s->env.metrics->worker_restarts, 1);
+            w->pid = 0;
+            w->retry_us = now - w->started_us < 1000000 ? now + 1000000 : now;
         }
     }
 }
 
 int run_prefork(server *s) {
     unsigned n = s->cfg.workers;
-    pid_t *pids = xcalloc(n, sizeof *pids);
+    worker_slot *slots = xcalloc(n, sizeof *slots);
+    master_pid = getpid();
     if (pipe2(child_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         fprintf(stderr, "httpmodes: pipe: %s\n", strerror(errno));
+        free(slots);
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_child, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGCHLD, &sa, NULL);
-    for (unsigned i = 0; i < n; i++) {
-        pids[i] = spawn_worker(s);
-        if (pids[i] < 0) {
-            fprintf(stderr, "httpmodes: cannot fork worker %u: %s\n", i + 1, strerror(errno));
-            pids[i] = 0;
-        }
-    }
-    /* Wait for a stop signal or a dead worker. Both arrive through pipes
-     * (self-pipe trick), so a signal between a check and a wait is never lost. */
+    /* Wait for a stop signal, a dead worker or a retry time. Signals arrive
+     * through pipes (self-pipe trick), so none is lost between a check and
+     * the wait. */
     for (;;) {
+        uint64_t next = fill_slots(s, slots, n), now = util_now_us();
+        int timeout = next == 0 ? -1 : next <= now ? 0 : (int)((next - now + 999) / 1000);
         struct pollfd p[2] = {{.fd = s->stop_pipe[0], .events = POLLIN},
                               {.fd = child_pipe[0], .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        if (poll(p, 2, timeout) < 0 && errno != EINTR)
             break;
         if (p[0].revents || atomic_load(&s->stopping))
             break;
@@ -99,20 +137,20 @@ int run_prefork(server *s) {
             char drain[64];
             while (read(child_pipe[0], drain, sizeof drain) > 0) {
             }
-            reap_and_restart(s, pids, n);
+            reap(s, slots, n);
         }
     }
     atomic_store(&s->stopping, 1);
     /* Stop: every worker finishes the request it is serving, then exits. */
     signal(SIGCHLD, SIG_DFL);
     for (unsigned i = 0; i < n; i++)
-        if (pids[i] > 0)
-            kill(pids[i], SIGTERM);
+        if (slots[i].pid > 0)
+            kill(slots[i].pid, SIGTERM);
     for (unsigned i = 0; i < n; i++)
-        if (pids[i] > 0)
-            while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {
+        if (slots[i].pid > 0)
+            while (waitpid(slots[i].pid, NULL, 0) < 0 && errno == EINTR) {
             }
-    free(pids);
+    free(slots);
     close(child_pipe[0]);
     close(child_pipe[1]);
     return 0;

@@ -58,6 +58,12 @@ static void on_stop_signal(int sig) {
     errno = saved;
 }
 
+int signals_own_pipe(server *s) {
+    close(s->stop_pipe[0]);
+    close(s->stop_pipe[1]);
+    return pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK);
+}
+
 int signals_install(server *s) {
     signal_target = s;
     if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -79,32 +85,38 @@ void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n) {
         snprintf(out, n, "-");
 }
 
+int net_accept(int listen_fd, char *peer, size_t peerlen) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    net_peer_name(&ss, peer, peerlen);
+    return fd;
+}
+
 int accept_blocking(server *s, char *peer, size_t peerlen) {
     while (!atomic_load(&s->stopping)) {
         struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
                               {.fd = s->stop_pipe[0], .events = POLLIN}};
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             return -1;
-        if (p[1].revents) { /* the signal reached another process of ours */
+        if (p[1].revents) { /* a stop signal (the handler may have run in another thread) */
             atomic_store(&s->stopping, 1);
             return -1;
         }
         if (!(p[0].revents & POLLIN))
             continue;
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n)\n", strerror(errno));
-                poll(NULL, 0, 100); /* let connections close rather than spin */
-            }
-            continue; /* EAGAIN: another worker took it; ECONNABORTED; EINTR */
+        int fd = net_accept(s->listen_fd, peer, peerlen);
+        if (fd >= 0)
+            return fd;
+        if (errno == EMFILE || errno == ENFILE) {
+            fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n)\n", strerror(errno));
+            poll(NULL, 0, 100); /* let connections close rather than spin */
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        net_peer_name(&ss, peer, peerlen);
-        return fd;
+        /* EAGAIN: another worker took it; ECONNABORTED; EINTR */
     }
     return -1;
 }

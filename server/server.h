@@ -32,9 +32,19 @@ void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n);
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
 
-/* Installs the signal handling: SIGPIPE ignored; SIGTERM and SIGINT set
- * s->stopping and make s->stop_pipe[0] readable. Returns 0 or -1. */
+/* Installs the signal handling of every mode: SIGPIPE ignored; SIGTERM and
+ * SIGINT set s->stopping and make s->stop_pipe[0] readable, which every wait
+ * (poll in the blocking modes, an ev_io in the event loop) watches.
+ * Returns 0 or -1. */
 int signals_install(server *s);
+
+/* Gives this process a stop pipe of its own (a prefork worker, after fork):
+ * a signal to it then stops it alone. Returns 0 or -1. */
+int signals_own_pipe(server *s);
+
+/* Accepts one connection: non-blocking, TCP_NODELAY, the client's address
+ * in peer. Returns the fd, or -1 with errno from accept4(). */
+int net_accept(int listen_fd, char *peer, size_t peerlen);
 
 /* Waits for a connection on the listening socket. Returns a non-blocking
  * connected fd and the client's address in peer; -1 once stopping. */

@@ -704,6 +704,58 @@ static void test_deadlines(void **state) {
     assert_int_equal(conn_deadline(&t->c), 0);
 }
 
+/* Bytes that trickle in or out never extend a phase's budget: a slow body,
+ * CRLFs dripped on an idle keep-alive connection, a client reading a byte at
+ * a time (each of these once kept a worker or the shutdown waiting forever). */
+static void test_trickle_does_not_extend(void **state) {
+    tu_env *t = *state;
+    const uint64_t s = 1000000;
+    tu_clock_us = 1 * s;
+    conn_init(&t->c, &t->env, NULL);
+    const char *head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, head, strlen(head)), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 11 * s); /* the body's budget starts at the head's end */
+    for (int i = 0; i < 5; i++) {
+        tu_clock_us += 2 * s;
+        assert_int_equal(conn_feed(&t->c, "x", 1), CONN_WANT_READ);
+        assert_int_equal(conn_deadline(&t->c), 11 * s);
+    }
+    tu_clock_us = 12 * s;
+    assert_int_equal(conn_timed_out(&t->c), CONN_WANT_WRITE); /* 408 */
+    conn_destroy(&t->c);
+
+    /* CRLFs on an idle keep-alive connection */
+    tu_clock_us = 20 * s;
+    conn_init(&t->c, &t->env, NULL);
+    const char *get = "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, get, strlen(get)), CONN_WANT_WRITE);
+    size_t len;
+    conn_out(&t->c, &len);
+    assert_int_equal(conn_wrote(&t->c, len), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 25 * s);
+    tu_clock_us = 24 * s;
+    assert_int_equal(conn_feed(&t->c, "\r\n", 2), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 25 * s);
+
+    /* a response read a byte at a time */
+    tu_clock_us = 30 * s;
+    assert_int_equal(conn_feed(&t->c, get, strlen(get)), CONN_WANT_WRITE);
+    assert_int_equal(conn_deadline(&t->c), 40 * s);
+    tu_clock_us = 35 * s;
+    assert_int_equal(conn_wrote(&t->c, 1), CONN_WANT_WRITE);
+    assert_int_equal(conn_deadline(&t->c), 40 * s);
+    conn_destroy(&t->c);
+}
+
+/* A chunked body's trailer is not a header: "Host" there does not satisfy
+ * HTTP/1.1's Host requirement. */
+static void test_trailer_is_not_a_header(void **state) {
+    tu_env *t = *state;
+    const char *req = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "3\r\nabc\r\n0\r\nHost: evil\r\n\r\n";
+    check_error_close(t, req, strlen(req), 400);
+}
+
 static void test_timed_out(void **state) {
     tu_env *t = *state;
     conn_init(&t->c, &t->env, NULL);
@@ -831,6 +883,8 @@ int main(void) {
         T(test_split_every_offset),
         T(test_head_limit_split_independent),
         T(test_head_limit_exact),
+        T(test_trickle_does_not_extend),
+        T(test_trailer_is_not_a_header),
         T(test_pipelined),
         T(test_pipelined_partial_second),
         T(test_db_three_batches),

@@ -121,6 +121,9 @@ static void test_db_bad_parameters(void **state) {
         {"/dashboard", "widgets=101", {"'widgets'", "1 to 100"}},
         {"/dashboard", "delay=-5", {"'delay'", "0 to 10000"}},
         {"/dashboard", "format=", {"'format'", "json or html"}},
+        /* the total database time is capped by --max-delay too */
+        {"/db", "delay=200&queries=51", {"delay x queries", "10000 ms in all"}},
+        {"/dashboard", "delay=3000&widgets=4", {"delay x widgets", "10000 ms in all"}},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         call c;

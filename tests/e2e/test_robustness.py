@@ -1,0 +1,165 @@
+"""Regression tests for failures a code review found: each one once hung,
+stopped or corrupted the real server. Every test runs in the modes where the
+failure could happen and says why it is skipped elsewhere."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import Server, parse_responses
+
+GUARD = 20  # seconds: a hang guard, never a speed threshold
+
+
+def stats(s):
+    return json.loads(s.get("/stats")[2])
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+class Robustness(unittest.TestCase):
+
+    def test_prefork_master_as_pid_1(self):
+        # In a container the master is PID 1: workers once took getppid() == 1
+        # for "orphaned", exited at once and were restarted in a fork storm.
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "prefork":
+                    self.skipTest("only prefork has a master and workers")
+                if os.geteuid() != 0:
+                    self.skipTest("needs root for a PID namespace")
+                s = Server(mode, "--workers", "2", prefix=["unshare", "--pid", "--fork", "--mount-proc"])
+                s.start()
+                try:
+                    for _ in range(5):
+                        self.assertEqual(s.get("/hello", timeout=GUARD)[0], 200)
+                    self.assertEqual(stats(s)["worker_restarts"], 0)
+                    self.assertFalse([l for l in s.stderr_lines if "restarting" in l], s.stderr_lines)
+                    master = children(s.proc.pid)
+                    self.assertEqual(len(master), 1, "unshare should have one child, the master")
+                    os.kill(master[0], signal.SIGTERM)
+                    self.assertEqual(s.proc.wait(GUARD), 0)
+                finally:
+                    s.kill()
+                    s.close_pipes()
+
+    def test_prefork_sigterm_to_one_worker(self):
+        # A SIGTERM sent to one worker once stopped the whole server (the
+        # workers shared the master's stop pipe). Now that worker alone stops
+        # and the master starts another in its place.
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "prefork":
+                    self.skipTest("only prefork has workers")
+                with Server(mode, "--workers", "2") as s:
+                    self.assertTrue(harness.wait_until(lambda: len(children(s.proc.pid)) == 2, GUARD))
+                    victim = children(s.proc.pid)[0]
+                    os.kill(victim, signal.SIGTERM)
+                    self.assertTrue(harness.wait_until(lambda: stats(s)["worker_restarts"] == 1, GUARD))
+                    self.assertIsNone(s.proc.poll(), "the master stopped")
+                    self.assertTrue(harness.wait_until(
+                        lambda: len(children(s.proc.pid)) == 2 and victim not in children(s.proc.pid), GUARD))
+                    self.assertEqual(s.get("/hello")[0], 200)
+
+    def test_prefork_killed_worker_leaves_no_gauges(self):
+        # A worker killed while serving once left its open connection and
+        # request in flight in the shared counters for good.
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "prefork":
+                    self.skipTest("only prefork can lose a worker and go on")
+                with Server(mode, "--workers", "2") as s:
+                    c = s.connect()
+                    c.sendall(b"GET /db?delay=5000 HTTP/1.1\r\nHost: a\r\n\r\n")
+                    self.assertTrue(harness.wait_until(lambda: stats(s)["in_flight"] == 2, GUARD))
+                    # the worker serving /db is the one not serving /stats
+                    busy = [p for p in children(s.proc.pid) if p != int(s.get("/hello")[1]["x-worker"])]
+                    for p in busy:
+                        os.kill(p, signal.SIGKILL)
+                    c.close()
+                    ok = harness.wait_until(
+                        lambda: (lambda st: st["in_flight"] == 1 and st["connections"]["open"] == 1
+                                 and st["worker_restarts"] >= 1)(stats(s)), GUARD)
+                    self.assertTrue(ok, stats(s))
+
+    def test_event_db_wait_after_cpu(self):
+        # The event loop's timers count from libev's cached time; a /cpu that
+        # burned the loop once made the next database wait end at once.
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode, "--keep-alive", "on") as s:
+                out, _ = s.raw(b"GET /cpu?iterations=2000000 HTTP/1.1\r\nHost: a\r\n\r\n"
+                               b"GET /db?delay=200 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                               timeout=GUARD)
+                resps = parse_responses(out)
+                self.assertEqual([r[0] for r in resps], [200, 200])
+                # a lower bound: a 200 ms query cannot be over sooner
+                self.assertGreaterEqual(int(resps[1][1]["x-db-wait-us"]), 200000)
+
+    def test_stalled_access_log_pipe(self):
+        # With --access-log - and a stdout pipe nobody reads, the server once
+        # blocked for good in write(). Lines are now dropped instead.
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), tempfile.TemporaryDirectory() as tmp:
+                fifo = os.path.join(tmp, "log")
+                os.mkfifo(fifo)
+                reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # held open, never read
+                try:
+                    shell = ["sh", "-c", 'exec "$0" "$@" >"$HM_FIFO"']
+                    with Server(mode, "--access-log", "-", "--keep-alive", "on", prefix=shell,
+                                env={"HM_FIFO": fifo}) as s:
+                        c = s.connect()
+                        req = b"GET /hello?" + b"x" * 1000 + b" HTTP/1.1\r\nHost: a\r\n\r\n"
+                        for i in range(400):  # ~450 KB of log lines: far more than a pipe holds
+                            c.sendall(req)
+                            head = b""
+                            while b"Hello, world!\n" not in head:
+                                d = c.recv(65536)
+                                self.assertTrue(d, "connection closed after %d requests" % i)
+                                head += d
+                        c.close()
+                        self.assertEqual(s.get("/hello")[0], 200)
+                        self.assertTrue(harness.wait_until(
+                            lambda: any("dropping" in l for l in s.stderr_lines), GUARD), s.stderr_lines)
+                finally:
+                    os.close(reader)
+
+    def test_body_trickle_times_out(self):
+        # A body sent a byte at a time once reset the timeout with every byte:
+        # it held a blocking worker (and a graceful stop) forever. The body now
+        # has a total budget of --header-timeout.
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode, "--header-timeout", "2") as s:
+                c = s.connect(timeout=GUARD)
+                c.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+                t0 = time.time()
+                out = b""
+                c.settimeout(0.5)
+                while time.time() - t0 < GUARD:
+                    try:
+                        c.sendall(b"x")
+                    except OSError:
+                        break
+                    try:
+                        d = c.recv(65536)
+                        if not d:
+                            break
+                        out += d
+                    except socket.timeout:
+                        pass
+                c.close()
+                self.assertTrue(out.startswith(b"HTTP/1.1 408 "), out[:200])
+
+
+if __name__ == "__main__":
+    unittest.main()
