@@ -174,10 +174,9 @@ static int on_header_value_complete(llhttp_t *p) {
     if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
         buf_append(&c->head, "", 1);
     } else if (c->cur_header == HDR_EXPECT) {
-        if ((c->match_bits & 1) && c->match_pos == sizeof EXPECT_CONTINUE - 1)
-            c->expect_continue = 1;
-        else
-            c->bad_expect = 1;
+        if (!(c->match_bits & 1) || c->match_pos != sizeof EXPECT_CONTINUE - 1)
+            return fail(c, 417, "the only expectation supported is 100-continue");
+        c->expect_continue = 1;
     }
     c->cur_header = HDR_NONE;
     c->match_bits = ALL_HEADERS; /* the next name may be any of them */
@@ -303,7 +302,6 @@ static int authority_valid(const char *s, size_t n) {
  * absolute-form or "*". Offsets are returned through *path_off / *query_off. */
 static int split_target(conn *c, size_t *path_off, size_t *query_off) {
     const char *t = c->head.p;
-    size_t n = strlen(t);
     const char *path;
     if (t[0] == '/' || strcmp(t, "*") == 0) {
         path = t;
@@ -332,7 +330,6 @@ static int split_target(conn *c, size_t *path_off, size_t *query_off) {
     if (qlen)
         buf_append(&c->head, c->head.p + qstart, qlen);
     buf_append(&c->head, "", 1);
-    (void)n;
     return 0;
 }
 
@@ -428,8 +425,6 @@ static conn_want dispatch(conn *c) {
         return send_error(c, 400, "more than one Host header");
     if (c->host_count == 0 && (q->http_major > 1 || q->http_minor >= 1))
         return send_error(c, 400, "HTTP/1.1 requests need a Host header");
-    if (c->bad_expect)
-        return send_error(c, 417, "the only expectation supported is 100-continue");
     if (split_target(c, &path_off, &query_off) != 0)
         return send_error(c, 400, "the request target must be a path or an http:// URL");
     /* resolve offsets into pointers now that head will not grow again */
@@ -485,7 +480,7 @@ static void reset_request(conn *c, int free_buffers) {
     }
     c->route = NULL;
     c->page = PAGE_OTHER;
-    c->head_done = c->expect_continue = c->bad_expect = 0;
+    c->head_done = c->expect_continue = 0;
     c->cur_header = HDR_NONE;
     c->match_bits = ALL_HEADERS;
     c->match_pos = 0;
@@ -535,9 +530,6 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         if (c->err_status)
             return send_error(c, c->err_status, c->err_msg);
         return send_error(c, 400, parse_error_text(c));
-    }
-    if (c->head_done && c->in_message && c->bad_expect) {
-        return send_error(c, 417, "the only expectation supported is 100-continue");
     }
     if (c->head_done && c->in_message && c->expect_continue && c->body.len == 0) {
         c->expect_continue = 0; /* once per request */

@@ -66,7 +66,6 @@ typedef struct conn {
     uint8_t value_pieces;    /* 1 once part of the current header value arrived */
     uint8_t value_cut;       /* 1 when that part ended at the end of a read */
     uint8_t host_count;      /* Host headers seen */
-    uint8_t bad_expect;      /* 1 when Expect had a value other than 100-continue */
     uint16_t err_status;     /* status a parser callback decided on (400, 413, 414, 431) */
     const char *exec_end;    /* end of the bytes llhttp is parsing now (only during parse) */
     uint32_t head_bytes;     /* request line + header bytes so far */

@@ -77,7 +77,8 @@ int signals_install(server *s) {
     return 0;
 }
 
-void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n) {
+/* Formats a client's address (numeric IPv4 or IPv6) into out. */
+static void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n) {
     const void *addr = ss->ss_family == AF_INET6
                            ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
                            : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;

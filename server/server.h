@@ -26,9 +26,6 @@ typedef struct server {
  * the fd and stores the bound port in *port; -1 with a message in err. */
 int net_listen(const config *cfg, unsigned *port, char *err, size_t errlen);
 
-/* Formats a client's address (numeric IPv4 or IPv6) into out. */
-void net_peer_name(const struct sockaddr_storage *ss, char *out, size_t n);
-
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
 
