@@ -49,17 +49,20 @@ void blocking_serve(server *s, int fd, const char *peer, int refuse_status) {
         switch (w) {
         case CONN_WANT_READ: {
             int r = wait_fd(s, fd, POLLIN, conn_deadline(&c), conn_idle(&c));
-            if (r != WAIT_READY) {
-                w = r == WAIT_TIMEOUT ? conn_timed_out(&c) : CONN_CLOSE;
+            if (r == WAIT_TIMEOUT) {
+                w = conn_timed_out(&c);
                 break;
             }
+            /* stopping: an idle connection is closed, unless a request is
+             * already waiting in it (sent before the signal): that one is
+             * still answered, with Connection: close */
             ssize_t n = read(fd, in, sizeof in);
             if (n > 0)
                 w = conn_feed(&c, in, (size_t)n);
             else if (n == 0)
                 w = conn_eof(&c);
-            else if (errno != EINTR && errno != EAGAIN)
-                w = CONN_CLOSE; /* reset by the peer */
+            else if ((errno != EINTR && errno != EAGAIN) || r == WAIT_STOP)
+                w = CONN_CLOSE; /* reset by the peer, or nothing waiting at a stop */
             break;
         }
         case CONN_WANT_WRITE: {

@@ -89,10 +89,6 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
         ec->want = (uint8_t)w;
         switch (w) {
         case CONN_WANT_READ: {
-            if (atomic_load(&es->s->stopping) && conn_idle(&ec->c)) {
-                w = CONN_CLOSE;
-                break;
-            }
             if (reads++ == 16) { /* be fair to the other connections */
                 wait_for(loop, ec, EV_READ);
                 return;
@@ -103,6 +99,11 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             else if (n == 0)
                 w = conn_eof(&ec->c);
             else if (errno == EAGAIN) {
+                /* stopping: an idle connection with no request waiting closes */
+                if (atomic_load(&es->s->stopping) && conn_idle(&ec->c)) {
+                    w = CONN_CLOSE;
+                    break;
+                }
                 wait_for(loop, ec, EV_READ);
                 return;
             } else if (errno != EINTR)
@@ -207,11 +208,13 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     ev_io_stop(loop, &es->accept_w);
     ev_io_stop(loop, &es->stop_w);
     ev_timer_stop(loop, &es->resume_w);
-    /* close idle connections now; busy ones close after their response */
+    /* Idle connections close now, unless a request already waits in them
+     * (sent before the signal: it is answered, with Connection: close);
+     * busy ones close after their response. */
     for (ev_conn *ec = es->conns, *next; ec; ec = next) {
         next = ec->next;
         if (ec->want == CONN_WANT_READ && conn_idle(&ec->c))
-            close_conn(loop, ec);
+            drive(loop, ec, CONN_WANT_READ);
     }
     if (es->open == 0)
         ev_break(loop, EVBREAK_ALL);
