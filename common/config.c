@@ -17,6 +17,7 @@ typedef enum {
     OPT_ONOFF,
     OPT_ADDR,
     OPT_PATH,
+    OPT_STR,
     OPT_FLAG
 } opt_kind;
 
@@ -26,16 +27,18 @@ typedef struct option_def {
     opt_kind kind;     /* how the value is parsed */
     uint64_t min, max; /* allowed range for numbers */
     size_t offset;     /* where the value goes in struct config */
+    size_t size;       /* OPT_PATH, OPT_STR: size of the char array there */
 } option_def;
 
-#define OFF(f) offsetof(config, f)
+#define OFF(f) offsetof(config, f), 0
+#define STR(f) offsetof(config, f), sizeof(((config *)0)->f)
 static const option_def options[] = {
     {"mode", "HTTPMODES_MODE", OPT_MODE, 0, 0, OFF(mode)},
     {"port", "HTTPMODES_PORT", OPT_UINT, 0, 65535, OFF(port)},
     {"bind", "HTTPMODES_BIND", OPT_ADDR, 0, 0, OFF(bind)},
     {"workers", "HTTPMODES_WORKERS", OPT_UINT, 1, 1024, OFF(workers)},
     {"db-delay", "HTTPMODES_DB_DELAY", OPT_UINT, 0, 600000, OFF(db_delay_ms)},
-    {"access-log", "HTTPMODES_ACCESS_LOG", OPT_PATH, 0, 0, OFF(access_log)},
+    {"access-log", "HTTPMODES_ACCESS_LOG", OPT_PATH, 0, 0, STR(access_log)},
     {"keep-alive", "HTTPMODES_KEEP_ALIVE", OPT_ONOFF, 0, 0, OFF(keep_alive)},
     {"max-header-size", "HTTPMODES_MAX_HEADER_SIZE", OPT_SIZE, 256, 1048576, OFF(max_header_size)},
     {"max-body-size", "HTTPMODES_MAX_BODY_SIZE", OPT_SIZE, 0, 1073741824, OFF(max_body_size)},
@@ -46,8 +49,13 @@ static const option_def options[] = {
     {"max-queries", "HTTPMODES_MAX_QUERIES", OPT_UINT, 1, 10000, OFF(max_queries)},
     {"cpu-iterations", "HTTPMODES_CPU_ITERATIONS", OPT_U64, 1, 1000000000, OFF(cpu_iterations)},
     {"max-iterations", "HTTPMODES_MAX_ITERATIONS", OPT_U64, 1, 1000000000, OFF(max_iterations)},
-    {"help", NULL, OPT_FLAG, 0, 0, 0},
-    {"version", NULL, OPT_FLAG, 0, 0, 0},
+    {"tls-port", "HTTPMODES_TLS_PORT", OPT_UINT, 0, 65535, OFF(tls_port)},
+    {"tls-cert", "HTTPMODES_TLS_CERT", OPT_STR, 0, 0, STR(tls_cert)},
+    {"tls-key", "HTTPMODES_TLS_KEY", OPT_STR, 0, 0, STR(tls_key)},
+    {"tls-write-cert", "HTTPMODES_TLS_WRITE_CERT", OPT_STR, 0, 0, STR(tls_write_cert)},
+    {"probe", NULL, OPT_STR, 0, 0, STR(probe)},
+    {"help", NULL, OPT_FLAG, 0, 0, 0, 0},
+    {"version", NULL, OPT_FLAG, 0, 0, 0, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -73,6 +81,7 @@ void config_defaults(config *cfg) {
     cfg->max_queries = 100;
     cfg->cpu_iterations = 150000;
     cfg->max_iterations = 10000000;
+    cfg->tls_port = CONFIG_TLS_OFF;
 }
 
 const char *config_usage(void) {
@@ -98,6 +107,16 @@ const char *config_usage(void) {
            "  --max-queries N          largest queries= / widgets=            (default 100)\n"
            "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
            "  --max-iterations N       largest iterations=                    (default 10000000)\n"
+           "  --tls-port N             also serve HTTPS on this port, 0 = any free (default off)\n"
+           "  --tls-cert FILE          PEM certificate chain for HTTPS (default: a self-signed\n"
+           "                           ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1,\n"
+           "                           made at start-up; its SHA-256 fingerprint is printed)\n"
+           "  --tls-key FILE           PEM private key of --tls-cert\n"
+           "  --tls-write-cert FILE    write the certificate in use to FILE (PEM), so that\n"
+           "                           clients can trust it (curl --cacert FILE)\n"
+           "  --probe URL              health check: GET URL (http:// or https://, not\n"
+           "                           verified), exit 0 if it answers 2xx/3xx within 5 s,\n"
+           "                           else print why and exit 1; serves nothing\n"
            "  -h, --help               show this help and exit\n"
            "  -V, --version            show the version and exit\n"
            "\n"
@@ -143,12 +162,14 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
         return -1;
     }
     case OPT_PATH:
-        if (value[0] && strlen(value) < sizeof cfg->access_log) {
+    case OPT_STR:
+        if (value[0] && strlen(value) < d->size) {
             strcpy(field, value);
             return 0;
         }
-        snprintf(err, errlen, "%s: expected a file path (at most %zu bytes) or -", what,
-                 sizeof cfg->access_log - 1);
+        snprintf(err, errlen, "%s: expected a %s (at most %zu bytes)%s", what,
+                 strcmp(d->name, "probe") == 0 ? "URL" : "file path", d->size - 1,
+                 d->kind == OPT_PATH ? " or -" : "");
         return -1;
     case OPT_UINT:
     case OPT_SIZE:
@@ -181,6 +202,24 @@ static int check(const config *cfg, char *err, size_t errlen) {
     if (cfg->cpu_iterations > cfg->max_iterations) {
         snprintf(err, errlen, "--cpu-iterations: %llu is above --max-iterations (%llu)",
                  (unsigned long long)cfg->cpu_iterations, (unsigned long long)cfg->max_iterations);
+        return -1;
+    }
+    int tls = cfg->tls_port != CONFIG_TLS_OFF;
+    if (!tls && (cfg->tls_cert[0] || cfg->tls_key[0] || cfg->tls_write_cert[0])) {
+        snprintf(err, errlen, "--%s needs --tls-port",
+                 cfg->tls_cert[0]  ? "tls-cert"
+                 : cfg->tls_key[0] ? "tls-key"
+                                   : "tls-write-cert");
+        return -1;
+    }
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        snprintf(err, errlen,
+                 "--tls-cert and --tls-key go together: give both, or neither for "
+                 "a generated certificate");
+        return -1;
+    }
+    if (tls && cfg->tls_port != 0 && cfg->tls_port == cfg->port) {
+        snprintf(err, errlen, "--tls-port: %u is already the HTTP --port", cfg->port);
         return -1;
     }
     return 0;

@@ -25,7 +25,14 @@ typedef struct config {
     unsigned max_queries;         /* largest queries= / widgets= */
     uint64_t cpu_iterations;      /* default PBKDF2 iterations of /cpu */
     uint64_t max_iterations;      /* largest iterations= */
+    unsigned tls_port;            /* HTTPS listener port; CONFIG_TLS_OFF = none, 0 = any free */
+    char tls_cert[256];           /* PEM certificate (with chain); "" = generate one */
+    char tls_key[256];            /* PEM private key of tls_cert */
+    char tls_write_cert[256];     /* "" or a file to write the certificate in use to */
+    char probe[256];              /* --probe URL: check a server and exit, "" = serve */
 } config;
+
+#define CONFIG_TLS_OFF 0xFFFFFFFFu /* tls_port when no --tls-port was given */
 
 typedef enum {
     CONFIG_OK = 0,      /* run the server */

@@ -28,6 +28,8 @@ int main(int argc, char **argv) {
         break;
     }
     const config *cfg = &s.cfg;
+    if (cfg->probe[0])
+        return probe_run(cfg->probe);
     s.env.cfg = cfg;
     s.env.stopping = &s.stopping;
     s.env.now_us = util_now_us;

@@ -52,6 +52,10 @@ int accept_blocking(server *s, char *peer, size_t peerlen);
  * at once instead (threads mode when no thread could be created). */
 void blocking_serve(server *s, int fd, const char *peer, int refuse_status);
 
+/* --probe URL: one GET; returns the exit code (0 when it answered 2xx/3xx,
+ * 1 otherwise, 2 for a malformed URL), having printed why on stderr. */
+int probe_run(const char *url);
+
 /* The four models. Each returns the process exit code once stopped. */
 int run_iterative(server *s);
 int run_threads(server *s);

@@ -18,7 +18,8 @@ GUARD = 15  # s: hang guard for a process that should exit at once
 OPTIONS = ["--mode", "--port", "--bind", "--workers", "--db-delay", "--access-log", "--keep-alive",
            "--max-header-size", "--max-body-size", "--header-timeout", "--keep-alive-timeout",
            "--max-delay", "--max-queries", "--cpu-iterations", "--max-iterations", "--help",
-           "--version", "-h", "-V"]
+           "--version", "-h", "-V", "--tls-port", "--tls-cert", "--tls-key", "--tls-write-cert",
+           "--probe"]
 
 
 def clean_env(**extra):
@@ -95,6 +96,14 @@ class CliTest(unittest.TestCase):
             (["--db-delay", "20000"], ["--db-delay"]),  # above --max-delay
             (["--port"], ["--port"]),  # missing value
             (["--db-delay"], ["--db-delay"]),
+            (["--tls-port", "70000"], ["--tls-port", "70000"]),
+            (["--tls-cert", "c.pem", "--tls-key", "k.pem"], ["--tls-cert", "--tls-port"]),
+            (["--tls-write-cert", "out.pem"], ["--tls-write-cert", "--tls-port"]),
+            (["--tls-port", "0", "--tls-cert", "c.pem"], ["--tls-cert", "--tls-key"]),
+            (["--tls-port", "0", "--tls-key", "k.pem"], ["--tls-cert", "--tls-key"]),
+            (["--port", "8443", "--tls-port", "8443"], ["--tls-port", "8443"]),
+            (["--tls-cert", ""], ["--tls-cert"]),
+            (["--probe", "x" * 300], ["--probe", "URL"]),
         ]
         for mode in harness.MODES:
             for args, needles in cases:
@@ -172,6 +181,53 @@ class CliTest(unittest.TestCase):
                     self.assertNotIn("workers", line)
                 default_ka = "on" if mode in ("threads", "event") else "off"
                 self.assertIn("keep-alive %s" % default_ka, line)
+
+    def test_probe(self):
+        """--probe URL: exit 0 for a 2xx/3xx answer, 1 with a reason for
+        anything else, 2 for a URL it cannot use; it never serves."""
+        for mode in harness.MODES:
+            with Server(mode) as s:
+                base = "http://127.0.0.1:%d" % s.port
+                with self.subTest(mode=mode, case="ok"):
+                    p = run(["--probe", base + "/hello"])
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertIn("answered 200", p.stdout)
+                    p = run(["--probe", "http://localhost:%d" % s.port])  # no path: /
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                with self.subTest(mode=mode, case="404"):
+                    p = run(["--probe", base + "/no-such-page"])
+                    self.assertEqual(p.returncode, 1)
+                    self.assertIn("404", p.stderr)
+                with self.subTest(mode=mode, case="plain server, https URL"):
+                    p = run(["--probe", "https://127.0.0.1:%d/hello" % s.port])
+                    self.assertEqual(p.returncode, 1)
+                    self.assertIn("TLS", p.stderr)
+                self.assertEqual(s.get("/hello")[0], 200)  # the server is unharmed
+        free = socket.socket()
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+        free.close()
+        p = run(["--probe", "http://127.0.0.1:%d/" % port])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("refused", p.stderr)
+        for bad in ["ftp://127.0.0.1/", "http://127.0.0.1:99999999/", "http://[::1/",
+                    "http:///x", "127.0.0.1:8080", "http://127.0.0.1:80x/"]:
+            with self.subTest(url=bad):
+                p = run(["--probe", bad])
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+
+    def test_probe_times_out_on_a_silent_server(self):
+        """A server that accepts but never answers: exit 1 within the 5 s limit."""
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        try:
+            p = run(["--probe", "http://127.0.0.1:%d/" % silent.getsockname()[1]])
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("no HTTP answer", p.stderr)
+        finally:
+            silent.close()
 
     def test_port_in_use(self):
         holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
