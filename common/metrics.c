@@ -28,7 +28,7 @@ void metrics_add(_Atomic uint64_t *counter, int64_t delta) {
 static unsigned my_slot; /* per process: set once in a prefork worker after fork() */
 
 static _Atomic uint64_t *gauge_total(metrics *m, metrics_gauge g) {
-    return g == GAUGE_OPEN ? &m->open : &m->in_flight;
+    return g == GAUGE_OPEN ? &m->open : g == GAUGE_IN_FLIGHT ? &m->in_flight : &m->tls_open;
 }
 
 void metrics_gauge_add(metrics *m, metrics_gauge g, int64_t delta) {
@@ -66,12 +66,17 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
     buf_printf(out,
                "{\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"keep_alive\":%s,"
                "\"connections\":{\"accepted\":%llu,\"open\":%llu},"
+               "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"
+               "\"failures\":%llu},"
                "\"in_flight\":%llu,\"worker_restarts\":%llu,"
                "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},"
                "\"requests\":{\"total\":%llu,\"by_page\":{",
                config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
                cfg->mode == MODE_PREFORK ? cfg->workers : 1, cfg->keep_alive ? "true" : "false",
                (unsigned long long)get(&m->accepted), (unsigned long long)get(&m->open),
+               (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
+               (unsigned long long)get(&m->tls_handshakes),
+               (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
                (unsigned long long)get(&m->in_flight), (unsigned long long)get(&m->worker_restarts),
                (unsigned long long)get(&m->db_queries), (unsigned long long)get(&m->db_wait_us),
                (unsigned long long)get(&m->cpu_iterations), (unsigned long long)get(&m->requests));
@@ -124,6 +129,19 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# HELP httpmodes_connections_open Connections open now.\n"
         "# TYPE httpmodes_connections_open gauge\n"
         "httpmodes_connections_open %llu\n"
+        "# HELP httpmodes_tls_connections_accepted_total Connections accepted on the HTTPS port.\n"
+        "# TYPE httpmodes_tls_connections_accepted_total counter\n"
+        "httpmodes_tls_connections_accepted_total %llu\n"
+        "# HELP httpmodes_tls_connections_open HTTPS connections open now.\n"
+        "# TYPE httpmodes_tls_connections_open gauge\n"
+        "httpmodes_tls_connections_open %llu\n"
+        "# HELP httpmodes_tls_handshakes_total TLS handshakes completed, by kind.\n"
+        "# TYPE httpmodes_tls_handshakes_total counter\n"
+        "httpmodes_tls_handshakes_total{kind=\"full\"} %llu\n"
+        "httpmodes_tls_handshakes_total{kind=\"resumed\"} %llu\n"
+        "# HELP httpmodes_tls_handshake_failures_total TLS handshakes that failed or timed out.\n"
+        "# TYPE httpmodes_tls_handshake_failures_total counter\n"
+        "httpmodes_tls_handshake_failures_total %llu\n"
         "# HELP httpmodes_requests_in_flight Requests being handled now.\n"
         "# TYPE httpmodes_requests_in_flight gauge\n"
         "httpmodes_requests_in_flight %llu\n"
@@ -143,9 +161,13 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# TYPE httpmodes_requests_total counter\n",
         HTTPMODES_VERSION, config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
         cfg->mode == MODE_PREFORK ? cfg->workers : 1, (unsigned long long)get(&m->accepted),
-        (unsigned long long)get(&m->open), (unsigned long long)get(&m->in_flight),
-        (unsigned long long)get(&m->worker_restarts), (unsigned long long)get(&m->db_queries),
-        (double)get(&m->db_wait_us) / 1e6, (unsigned long long)get(&m->cpu_iterations));
+        (unsigned long long)get(&m->open), (unsigned long long)get(&m->tls_accepted),
+        (unsigned long long)get(&m->tls_open),
+        (unsigned long long)(get(&m->tls_handshakes) - get(&m->tls_resumed)),
+        (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
+        (unsigned long long)get(&m->in_flight), (unsigned long long)get(&m->worker_restarts),
+        (unsigned long long)get(&m->db_queries), (double)get(&m->db_wait_us) / 1e6,
+        (unsigned long long)get(&m->cpu_iterations));
     for (int p = 0; p < PAGE_COUNT; p++)
         for (int s = 0; s < METRICS_STATUS_SLOTS; s++) {
             uint64_t n = get(&m->by_page_status[p][s]);

@@ -12,7 +12,7 @@
 
 #define METRICS_SLOTS 1025 /* slot 0: a single process; 1..1024: prefork workers */
 
-typedef enum { GAUGE_OPEN, GAUGE_IN_FLIGHT, GAUGE_COUNT } metrics_gauge;
+typedef enum { GAUGE_OPEN, GAUGE_IN_FLIGHT, GAUGE_TLS_OPEN, GAUGE_COUNT } metrics_gauge;
 
 #define METRICS_STATUS_MIN 100
 #define METRICS_STATUS_SLOTS 500 /* codes 100..599 */
@@ -27,6 +27,11 @@ typedef struct metrics {
     _Atomic uint64_t db_wait_us;      /* total time requests spent waiting on them */
     _Atomic uint64_t cpu_iterations;  /* PBKDF2 iterations computed */
     _Atomic uint64_t worker_restarts; /* prefork workers restarted after dying */
+    _Atomic uint64_t tls_accepted;    /* connections accepted on the HTTPS port */
+    _Atomic uint64_t tls_open;        /* of those, open now */
+    _Atomic uint64_t tls_handshakes;  /* TLS handshakes completed */
+    _Atomic uint64_t tls_resumed;     /* of those, resumed sessions (no full handshake) */
+    _Atomic uint64_t tls_failures;    /* handshakes that failed or timed out */
     _Atomic uint64_t by_page_status[PAGE_COUNT][METRICS_STATUS_SLOTS]; /* responses */
     _Atomic uint64_t slot_gauge[METRICS_SLOTS][GAUGE_COUNT]; /* open/in_flight per process */
 } metrics;

@@ -39,16 +39,49 @@ static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stopp
     }
 }
 
-void blocking_serve(server *s, int fd, const char *peer, int refuse_status) {
+/* Runs the TLS handshake (nothing for plain TCP) under the connection's
+ * first deadline. Returns what the core should do next: carry on with w,
+ * answer a plain HTTP request with 400, or close. */
+static conn_want handshake(server *s, transport *t, conn *c, conn_want w) {
+    for (;;) {
+        int r = transport_handshake(t);
+        if (r == 0)
+            return w;
+        if (r == TRANSPORT_PLAINTEXT)
+            return conn_refuse(c, 400, TLS_PLAINTEXT_WHY);
+        if (r == TRANSPORT_FAIL)
+            return CONN_CLOSE;
+        /* no request has been sent yet: a stop may close it */
+        int wr =
+            wait_fd(s, t->fd, r == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, conn_deadline(c), 1);
+        if (wr == WAIT_TIMEOUT)
+            transport_handshake_timed_out(t);
+        if (wr != WAIT_READY)
+            return CONN_CLOSE;
+    }
+}
+
+void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_status) {
     char in[16384];
+    transport t;
     conn c;
     conn_want w = conn_init(&c, &s->env, peer);
-    if (refuse_status)
+    transport_plain(&t, fd);
+    if (tls && refuse_status)
+        w = CONN_CLOSE; /* no handshake in the accepting thread: just close */
+    else if (tls && transport_tls(&t, s->tls, fd) != 0)
+        w = CONN_CLOSE;
+    else if (refuse_status)
         w = conn_refuse(&c, refuse_status, "no worker could be started for this connection");
+    if (w != CONN_CLOSE)
+        w = handshake(s, &t, &c, w);
+    short events = 0; /* TLS: what the last WANT asked to wait for (0: the usual) */
     while (w != CONN_CLOSE) {
         switch (w) {
         case CONN_WANT_READ: {
-            int r = wait_fd(s, fd, POLLIN, conn_deadline(&c), conn_idle(&c));
+            int r = WAIT_READY;
+            if (!transport_pending(&t))
+                r = wait_fd(s, fd, events ? events : POLLIN, conn_deadline(&c), conn_idle(&c));
             if (r == WAIT_TIMEOUT) {
                 w = conn_timed_out(&c);
                 break;
@@ -56,24 +89,25 @@ void blocking_serve(server *s, int fd, const char *peer, int refuse_status) {
             /* stopping: an idle connection is closed, unless a request is
              * already waiting in it (sent before the signal): that one is
              * still answered, with Connection: close */
-            ssize_t n = read(fd, in, sizeof in);
+            ssize_t n = transport_read(&t, in, sizeof in);
+            events = n == TRANSPORT_WANT_WRITE ? POLLOUT : 0;
             if (n > 0)
                 w = conn_feed(&c, in, (size_t)n);
             else if (n == 0)
                 w = conn_eof(&c);
-            else if ((errno != EINTR && errno != EAGAIN) || r == WAIT_STOP)
+            else if (n == TRANSPORT_FAIL || r == WAIT_STOP)
                 w = CONN_CLOSE; /* reset by the peer, or nothing waiting at a stop */
             break;
         }
         case CONN_WANT_WRITE: {
             size_t len;
             const char *out = conn_out(&c, &len);
-            ssize_t n = send(fd, out, len, MSG_NOSIGNAL);
+            ssize_t n = transport_write(&t, out, len);
             if (n >= 0)
                 w = conn_wrote(&c, (size_t)n);
-            else if (errno == EAGAIN)
-                w = wait_fd(s, fd, POLLOUT, conn_deadline(&c), 0) == WAIT_READY ? w : CONN_CLOSE;
-            else if (errno != EINTR)
+            else if (n == TRANSPORT_FAIL ||
+                     wait_fd(s, fd, n == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, conn_deadline(&c),
+                             0) != WAIT_READY)
                 w = CONN_CLOSE;
             break;
         }
@@ -90,5 +124,6 @@ void blocking_serve(server *s, int fd, const char *peer, int refuse_status) {
         }
     }
     conn_destroy(&c);
+    transport_close(&t);
     net_close(fd);
 }

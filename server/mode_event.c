@@ -26,7 +26,7 @@ typedef struct ev_conn {
     ev_io io;                    /* readiness of fd; data = the server */
     ev_timer timer;              /* the core's deadline, or a database wait */
     struct ev_conn *prev, *next; /* all connections, to close idle ones at shutdown */
-    int fd;                      /* the socket */
+    transport t;                 /* the socket, plain or TLS */
     uint8_t want;                /* the core's last conn_want */
     uint8_t db_wait;             /* 1 while timer is a database wait */
     conn c;                      /* the core */
@@ -35,11 +35,12 @@ typedef struct ev_conn {
 typedef struct event_server {
     server *s; /* settings and stop flag */
     struct ev_loop *loop;
-    ev_io accept_w;    /* the listening socket */
-    ev_timer resume_w; /* re-enables accept after running out of descriptors */
-    ev_io stop_w;      /* the stop pipe: SIGTERM/SIGINT arrived */
-    ev_conn *conns;    /* list of open connections */
-    unsigned open;     /* connections in the list */
+    ev_io accept_w;     /* the listening socket */
+    ev_io accept_tls_w; /* the HTTPS one (active only with --tls-port) */
+    ev_timer resume_w;  /* re-enables accept after running out of descriptors */
+    ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
+    ev_conn *conns;     /* list of open connections */
+    unsigned open;      /* connections in the list */
 } event_server;
 
 static char inbuf[65536]; /* one read buffer for the whole loop */
@@ -52,7 +53,8 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
     ev_io_stop(loop, &ec->io);
     ev_timer_stop(loop, &ec->timer);
     conn_destroy(&ec->c);
-    net_close(ec->fd);
+    transport_close(&ec->t);
+    net_close(ec->t.fd);
     if (ec->prev)
         ec->prev->next = ec->next;
     else
@@ -69,7 +71,7 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
 static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
     if (!ev_is_active(&ec->io) || (ec->io.events & (EV_READ | EV_WRITE)) != events) {
         ev_io_stop(loop, &ec->io);
-        ev_io_set(&ec->io, ec->fd, events);
+        ev_io_set(&ec->io, ec->t.fd, events);
         ev_io_start(loop, &ec->io);
     }
     uint64_t deadline = conn_deadline(&ec->c), now = util_now_us();
@@ -81,46 +83,66 @@ static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
     }
 }
 
+/* Waits for what a TLS WANT asks (TRANSPORT_WANT_READ / _WANT_WRITE). */
+static void wait_transport(struct ev_loop *loop, ev_conn *ec, ssize_t want) {
+    wait_for(loop, ec, want == TRANSPORT_WANT_WRITE ? EV_WRITE : EV_READ);
+}
+
 /* Carries out what the core wants until it has to wait for the network,
  * a timer, or is done. The only place a connection is closed. */
 static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
     event_server *es = es_of(loop);
+    ec->want = (uint8_t)w;
+    if (!ec->t.handshook) { /* TLS: the handshake comes first, never blocking */
+        int r = transport_handshake(&ec->t);
+        if (r == TRANSPORT_WANT_READ || r == TRANSPORT_WANT_WRITE) {
+            if (!atomic_load(&es->s->stopping)) { /* no request sent yet: a stop closes */
+                wait_transport(loop, ec, r);
+                return;
+            }
+            w = CONN_CLOSE;
+        } else if (r == TRANSPORT_PLAINTEXT)
+            w = conn_refuse(&ec->c, 400, TLS_PLAINTEXT_WHY);
+        else if (r == TRANSPORT_FAIL)
+            w = CONN_CLOSE;
+    }
     for (int reads = 0;;) {
         ec->want = (uint8_t)w;
         switch (w) {
         case CONN_WANT_READ: {
             if (reads++ == 16) { /* be fair to the other connections */
                 wait_for(loop, ec, EV_READ);
+                if (transport_pending(&ec->t)) /* already decrypted: no socket event will come */
+                    ev_feed_event(loop, &ec->io, EV_READ);
                 return;
             }
-            ssize_t n = read(ec->fd, inbuf, sizeof inbuf);
+            ssize_t n = transport_read(&ec->t, inbuf, sizeof inbuf);
             if (n > 0)
                 w = conn_feed(&ec->c, inbuf, (size_t)n);
             else if (n == 0)
                 w = conn_eof(&ec->c);
-            else if (errno == EAGAIN) {
-                /* stopping: an idle connection with no request waiting closes */
-                if (atomic_load(&es->s->stopping) && conn_idle(&ec->c)) {
-                    w = CONN_CLOSE;
-                    break;
-                }
-                wait_for(loop, ec, EV_READ);
-                return;
-            } else if (errno != EINTR)
+            else if (n == TRANSPORT_FAIL)
                 w = CONN_CLOSE;
+            else if (atomic_load(&es->s->stopping) && conn_idle(&ec->c))
+                w = CONN_CLOSE; /* stopping: an idle connection with no request waiting */
+            else {
+                wait_transport(loop, ec, n);
+                return;
+            }
             break;
         }
         case CONN_WANT_WRITE: {
             size_t len;
             const char *out = conn_out(&ec->c, &len);
-            ssize_t n = send(ec->fd, out, len, MSG_NOSIGNAL);
+            ssize_t n = transport_write(&ec->t, out, len);
             if (n >= 0)
                 w = conn_wrote(&ec->c, (size_t)n);
-            else if (errno == EAGAIN) {
-                wait_for(loop, ec, EV_WRITE);
-                return;
-            } else if (errno != EINTR)
+            else if (n == TRANSPORT_FAIL)
                 w = CONN_CLOSE;
+            else {
+                wait_transport(loop, ec, n);
+                return;
+            }
             break;
         }
         case CONN_WANT_DB: {
@@ -156,10 +178,14 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         return;
     }
     uint64_t deadline = conn_deadline(&ec->c);
-    if (deadline && util_now_us() >= deadline)
-        drive(loop, ec, conn_timed_out(&ec->c));
-    else
-        wait_for(loop, ec, ec->want == CONN_WANT_WRITE ? EV_WRITE : EV_READ);
+    if (deadline && util_now_us() >= deadline) {
+        if (!ec->t.handshook) { /* a stalled TLS handshake: nothing to answer */
+            transport_handshake_timed_out(&ec->t);
+            close_conn(loop, ec);
+        } else
+            drive(loop, ec, conn_timed_out(&ec->c));
+    } else
+        wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* timer woke early */
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
@@ -175,12 +201,13 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
                 fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n); pausing accept\n",
                         strerror(errno));
                 ev_io_stop(loop, &es->accept_w);
+                ev_io_stop(loop, &es->accept_tls_w);
                 ev_timer_start(loop, &es->resume_w);
             }
             return; /* EAGAIN: accepted everything waiting */
         }
         ev_conn *ec = xmalloc(sizeof *ec);
-        ec->fd = fd;
+        transport_plain(&ec->t, fd);
         ec->db_wait = 0;
         ev_io_init(&ec->io, on_io, fd, EV_READ);
         ev_timer_init(&ec->timer, on_timer, 0.0, 0.0);
@@ -190,14 +217,20 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
             es->conns->prev = ec;
         es->conns = ec;
         es->open++;
-        drive(loop, ec, conn_init(&ec->c, &es->s->env, peer));
+        conn_want first = conn_init(&ec->c, &es->s->env, peer);
+        if (w == &es->accept_tls_w && transport_tls(&ec->t, es->s->tls, fd) != 0)
+            first = CONN_CLOSE;
+        drive(loop, ec, first);
     }
 }
 
 static void on_resume(struct ev_loop *loop, ev_timer *w, int revents) {
+    event_server *es = es_of(loop);
     (void)w;
     (void)revents;
-    ev_io_start(loop, &es_of(loop)->accept_w);
+    ev_io_start(loop, &es->accept_w);
+    if (es->s->tls_listen_fd >= 0)
+        ev_io_start(loop, &es->accept_tls_w);
 }
 
 static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
@@ -206,14 +239,15 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     (void)revents;
     atomic_store(&es->s->stopping, 1);
     ev_io_stop(loop, &es->accept_w);
+    ev_io_stop(loop, &es->accept_tls_w);
     ev_io_stop(loop, &es->stop_w);
     ev_timer_stop(loop, &es->resume_w);
     /* Idle connections close now, unless a request already waits in them
      * (sent before the signal: it is answered, with Connection: close);
-     * busy ones close after their response. */
+     * busy ones close after their response; half-done handshakes close. */
     for (ev_conn *ec = es->conns, *next; ec; ec = next) {
         next = ec->next;
-        if (ec->want == CONN_WANT_READ && conn_idle(&ec->c))
+        if (ec->want == CONN_WANT_READ && !ec->db_wait && conn_idle(&ec->c))
             drive(loop, ec, CONN_WANT_READ);
     }
     if (es->open == 0)
@@ -230,6 +264,9 @@ int run_event(server *s) {
     ev_set_userdata(es.loop, &es);
     ev_io_init(&es.accept_w, on_accept, s->listen_fd, EV_READ);
     ev_io_start(es.loop, &es.accept_w);
+    ev_io_init(&es.accept_tls_w, on_accept, s->tls_listen_fd, EV_READ);
+    if (s->tls_listen_fd >= 0)
+        ev_io_start(es.loop, &es.accept_tls_w);
     ev_timer_init(&es.resume_w, on_resume, 0.1, 0.0);
     ev_io_init(&es.stop_w, on_stop, s->stop_pipe[0], EV_READ);
     ev_io_start(es.loop, &es.stop_w);

@@ -4,8 +4,8 @@
 
 int run_iterative(server *s) {
     char peer[48];
-    int fd;
-    while ((fd = accept_blocking(s, peer, sizeof peer)) >= 0)
-        blocking_serve(s, fd, peer, 0);
+    int fd, tls;
+    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0)
+        blocking_serve(s, fd, peer, tls, 0);
     return 0;
 }

@@ -54,9 +54,9 @@ static pid_t spawn_worker(server *s, unsigned slot) {
         _exit(1);
     metrics_set_slot(slot);
     char peer[48];
-    int fd;
-    while ((fd = accept_blocking(s, peer, sizeof peer)) >= 0)
-        blocking_serve(s, fd, peer, 0);
+    int fd, tls;
+    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0)
+        blocking_serve(s, fd, peer, tls, 0);
     _exit(0);
 }
 

@@ -13,6 +13,7 @@
 typedef struct job {
     server *s;     /* the server */
     int fd;        /* the accepted connection, owned by the thread */
+    int tls;       /* it came to the HTTPS port */
     char peer[48]; /* client address */
 } job;
 
@@ -22,7 +23,7 @@ static unsigned running; /* connection threads alive, under lock */
 
 static void *connection_thread(void *arg) {
     job *j = arg;
-    blocking_serve(j->s, j->fd, j->peer, 0);
+    blocking_serve(j->s, j->fd, j->peer, j->tls, 0);
     free(j);
     pages_thread_done();
     pthread_mutex_lock(&lock);
@@ -39,11 +40,12 @@ int run_threads(server *s) {
     pthread_attr_setstacksize(&attr,
                               256 * 1024); /* the loop needs ~20 KB; keep 10k threads cheap */
     char peer[48];
-    int fd, warned = 0;
-    while ((fd = accept_blocking(s, peer, sizeof peer)) >= 0) {
+    int fd, tls, warned = 0;
+    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0) {
         job *j = xmalloc(sizeof *j);
         j->s = s;
         j->fd = fd;
+        j->tls = tls;
         memcpy(j->peer, peer, sizeof j->peer);
         pthread_t t;
         pthread_mutex_lock(&lock);
@@ -57,7 +59,7 @@ int run_threads(server *s) {
                 fprintf(stderr, "httpmodes: cannot create a thread (%s): answering 503\n",
                         strerror(rc));
             free(j);
-            blocking_serve(s, fd, peer, 503);
+            blocking_serve(s, fd, peer, tls, 503);
         }
     }
     pthread_attr_destroy(&attr);

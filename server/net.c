@@ -14,23 +14,24 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-int net_listen(const config *cfg, unsigned *port, char *err, size_t errlen) {
+int net_listen(const char *bind_addr, unsigned want_port, unsigned *port, char *err,
+               size_t errlen) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", cfg->port);
-    int rc = getaddrinfo(cfg->bind, portstr, &hints, &res);
+    snprintf(portstr, sizeof portstr, "%u", want_port);
+    int rc = getaddrinfo(bind_addr, portstr, &hints, &res);
     if (rc != 0) {
-        snprintf(err, errlen, "--bind %s: %s", cfg->bind, gai_strerror(rc));
+        snprintf(err, errlen, "--bind %s: %s", bind_addr, gai_strerror(rc));
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-        snprintf(err, errlen, "cannot listen on %s port %u: %s", cfg->bind, cfg->port,
+        snprintf(err, errlen, "cannot listen on %s port %u: %s", bind_addr, want_port,
                  strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -98,19 +99,23 @@ int net_accept(int listen_fd, char *peer, size_t peerlen) {
     return fd;
 }
 
-int accept_blocking(server *s, char *peer, size_t peerlen) {
+int accept_blocking(server *s, char *peer, size_t peerlen, int *tls) {
+    static _Thread_local unsigned turn; /* both ports busy: take them in turn */
     while (!atomic_load(&s->stopping)) {
-        struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
+        struct pollfd p[3] = {{.fd = s->listen_fd, .events = POLLIN},
+                              {.fd = s->tls_listen_fd, .events = POLLIN}, /* -1: ignored */
                               {.fd = s->stop_pipe[0], .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        if (poll(p, 3, -1) < 0 && errno != EINTR)
             return -1;
-        if (p[1].revents) { /* a stop signal (the handler may have run in another thread) */
+        if (p[2].revents) { /* a stop signal (the handler may have run in another thread) */
             atomic_store(&s->stopping, 1);
             return -1;
         }
-        if (!(p[0].revents & POLLIN))
+        int plain = (p[0].revents & POLLIN) != 0, secure = (p[1].revents & POLLIN) != 0;
+        if (!plain && !secure)
             continue;
-        int fd = net_accept(s->listen_fd, peer, peerlen);
+        *tls = secure && (!plain || turn++ % 2);
+        int fd = net_accept(*tls ? s->tls_listen_fd : s->listen_fd, peer, peerlen);
         if (fd >= 0)
             return fd;
         if (errno == EMFILE || errno == ENFILE) {

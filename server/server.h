@@ -13,18 +13,22 @@
 #include "config.h"
 #include "conn.h"
 #include "metrics.h"
+#include "tls.h"
 
 typedef struct server {
     config cfg;          /* settings */
     server_env env;      /* what the core sees: cfg, metrics, log, stopping */
-    int listen_fd;       /* non-blocking listening socket */
+    int listen_fd;       /* non-blocking listening socket (HTTP) */
+    int tls_listen_fd;   /* the HTTPS one, or -1 without --tls-port */
+    tls_ctx *tls;        /* certificate and TLS policy, or NULL */
     atomic_int stopping; /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
     int stop_pipe[2];    /* [0] becomes readable once stopping (poll on it) */
 } server;
 
-/* Opens the listening socket for cfg (SO_REUSEADDR, non-blocking). Returns
- * the fd and stores the bound port in *port; -1 with a message in err. */
-int net_listen(const config *cfg, unsigned *port, char *err, size_t errlen);
+/* Opens a listening socket on bind, want_port (0 = any free port)
+ * (SO_REUSEADDR, non-blocking). Returns the fd and stores the bound port in
+ * *port; -1 with a message in err. */
+int net_listen(const char *bind, unsigned want_port, unsigned *port, char *err, size_t errlen);
 
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
@@ -43,14 +47,19 @@ int signals_own_pipe(server *s);
  * in peer. Returns the fd, or -1 with errno from accept4(). */
 int net_accept(int listen_fd, char *peer, size_t peerlen);
 
-/* Waits for a connection on the listening socket. Returns a non-blocking
- * connected fd and the client's address in peer; -1 once stopping. */
-int accept_blocking(server *s, char *peer, size_t peerlen);
+/* Waits for a connection on either listening socket. Returns a
+ * non-blocking connected fd, the client's address in peer and in *tls
+ * whether it came to the HTTPS port; -1 once stopping. */
+int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
 
 /* Serves one connection to its end with blocking waits (poll with the
- * core's deadlines), then closes fd. refuse_status != 0 answers that status
- * at once instead (threads mode when no thread could be created). */
-void blocking_serve(server *s, int fd, const char *peer, int refuse_status);
+ * core's deadlines), over TLS when tls, then closes fd. The TLS handshake
+ * shares the first request's --header-timeout. refuse_status != 0 answers
+ * that status at once instead (threads mode when no thread could be made). */
+void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_status);
+
+/* What the drivers answer on the HTTPS port to a plain HTTP request. */
+#define TLS_PLAINTEXT_WHY "this port speaks HTTPS: use an https:// URL"
 
 /* --probe URL: one GET; returns the exit code (0 when it answered 2xx/3xx,
  * 1 otherwise, 2 for a malformed URL), having printed why on stderr. */
