@@ -36,6 +36,7 @@ class Server:
         self.prefix = list(prefix)  # e.g. ["prlimit", "--nproc=5", "runuser", "-u", "nobody", "--"]
         self.proc = None
         self.port = None
+        self.tls_port = None  # set when started with --tls-port
         self.stderr_lines = []
         self.returncode = None
         self.threads = []
@@ -55,6 +56,8 @@ class Server:
                 m = re.search(r"listening on http://\[?([^\]/]+?)\]?:(\d+)/", line)
                 if m and self.port is None:
                     self.port = int(m.group(2))
+                    t = re.search(r" and https://\[?[^\]/]+?\]?:(\d+)/", line)
+                    self.tls_port = int(t.group(1)) if t else None
                     ready.set()
             ready.set()
 
@@ -121,10 +124,19 @@ class Server:
         host = "[%s]" % self.bind if ":" in self.bind else self.bind
         return "http://%s:%d%s" % (host, self.port, path)
 
-    def get(self, path, method="GET", headers=None, body=None, timeout=30):
-        """One request on a new connection. Returns (status, headers dict with
-        lower-case names, body bytes)."""
-        c = http.client.HTTPConnection(self.bind, self.port, timeout=timeout)
+    def tls_url(self, path="/"):
+        host = "[%s]" % self.bind if ":" in self.bind else self.bind
+        return "https://%s:%d%s" % (host, self.tls_port, path)
+
+    def get(self, path, method="GET", headers=None, body=None, timeout=30, tls_context=None):
+        """One request on a new connection (over HTTPS to tls_port when
+        tls_context, an ssl.SSLContext, is given). Returns (status, headers
+        dict with lower-case names, body bytes)."""
+        if tls_context is not None:
+            c = http.client.HTTPSConnection(self.bind, self.tls_port, timeout=timeout,
+                                            context=tls_context)
+        else:
+            c = http.client.HTTPConnection(self.bind, self.port, timeout=timeout)
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()

@@ -203,6 +203,13 @@ class CliTest(unittest.TestCase):
                     self.assertEqual(p.returncode, 1)
                     self.assertIn("TLS", p.stderr)
                 self.assertEqual(s.get("/hello")[0], 200)  # the server is unharmed
+            with Server(mode, "--tls-port", "0") as s, self.subTest(mode=mode, case="https"):
+                p = run(["--probe", "https://127.0.0.1:%d/hello" % s.tls_port])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn("answered 200", p.stdout)
+                p = run(["--probe", "http://127.0.0.1:%d/hello" % s.tls_port])  # plain to TLS
+                self.assertEqual(p.returncode, 1)
+                self.assertIn("400", p.stderr)
         free = socket.socket()
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
