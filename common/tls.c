@@ -372,7 +372,9 @@ ssize_t transport_write(transport *t, const char *data, size_t n) {
 }
 
 int transport_pending(const transport *t) {
-    return t->ssl && !t->broken && SSL_has_pending(t->ssl);
+    /* SSL_pending, not SSL_has_pending: the latter also counts a partial
+     * record, and a driver that skipped its wait for that would spin */
+    return t->ssl && !t->broken && SSL_pending(t->ssl) > 0;
 }
 
 void transport_close(transport *t) {

@@ -323,6 +323,21 @@ static void test_pending_bytes_are_reported(void **state) {
     assert_int_equal(transport_read(&f->t, in, sizeof in), 4);
     assert_memory_equal(in, "cdef", 4);
     assert_false(transport_pending(&f->t));
+
+    /* half a record: nothing to hand out yet, so nothing is pending (a
+     * driver must wait for the socket, not spin on the partial record) */
+    BIO *mem = BIO_new(BIO_s_mem());
+    SSL_set0_wbio(f->ssl, mem); /* the client's next record goes to memory */
+    assert_int_equal(SSL_write(f->ssl, "ghij", 4), 4);
+    char rec[256];
+    int len = BIO_read(mem, rec, sizeof rec);
+    assert_true(len > 8);
+    client_raw(f, rec, 3);
+    assert_int_equal(transport_read(&f->t, in, sizeof in), TRANSPORT_WANT_READ);
+    assert_false(transport_pending(&f->t));
+    client_raw(f, rec + 3, (size_t)len - 3);
+    assert_int_equal(transport_read(&f->t, in, sizeof in), 4);
+    assert_memory_equal(in, "ghij", 4);
 }
 
 static void test_write_would_block(void **state) {
