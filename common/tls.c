@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -27,10 +28,11 @@ struct tls_ctx {
 /* TLS 1.2 suites: forward secrecy and AEAD only (TLS 1.3's are all fine). */
 static const char CIPHERS_TLS12[] = "ECDHE+AESGCM:ECDHE+CHACHA20";
 
-/* Appends OpenSSL's last error, if any, to a message. */
+/* Appends OpenSSL's first queued error, the root cause (later ones only
+ * wrap it), to a message. */
 static void ssl_err(char *err, size_t errlen, const char *what) {
     char detail[200] = "";
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = ERR_peek_error();
     if (e)
         ERR_error_string_n(e, detail, sizeof detail);
     snprintf(err, errlen, "%s%s%s", what, e ? ": " : "", detail);
@@ -107,7 +109,12 @@ static int load_cert(SSL_CTX *c, const config *cfg, char *err, size_t errlen) {
         return -1;
     }
     if (SSL_CTX_use_PrivateKey_file(c, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
-        snprintf(what, sizeof what, "--tls-key %s: cannot read a PEM private key", cfg->tls_key);
+        if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH)
+            snprintf(what, sizeof what, "--tls-key %s does not match the certificate in %s",
+                     cfg->tls_key, cfg->tls_cert);
+        else
+            snprintf(what, sizeof what, "--tls-key %s: cannot read a PEM private key",
+                     cfg->tls_key);
         ssl_err(err, errlen, what);
         return -1;
     }
@@ -122,7 +129,19 @@ static int load_cert(SSL_CTX *c, const config *cfg, char *err, size_t errlen) {
 
 /* Writes the certificate in use (and its chain) to path as PEM. Returns 0,
  * or -1 with err set. */
-static int write_cert(SSL_CTX *c, const char *path, char *err, size_t errlen) {
+static int write_cert(SSL_CTX *c, const config *cfg, char *err, size_t errlen) {
+    const char *path = cfg->tls_write_cert;
+    struct stat out, in;
+    for (int i = 0; i < 2; i++) { /* never overwrite the key (or the chain) in use */
+        const char *used = i ? cfg->tls_key : cfg->tls_cert;
+        if (used[0] && stat(path, &out) == 0 && stat(used, &in) == 0 && out.st_dev == in.st_dev &&
+            out.st_ino == in.st_ino) {
+            snprintf(err, errlen,
+                     "--tls-write-cert %s is the --tls-%s file: it would be overwritten", path,
+                     i ? "key" : "cert");
+            return -1;
+        }
+    }
     FILE *f = fopen(path, "w");
     if (!f) {
         snprintf(err, errlen, "--tls-write-cert %s: %s", path, strerror(errno));
@@ -186,7 +205,7 @@ tls_ctx *tls_ctx_create(const config *cfg, metrics *m, char *err, size_t errlen)
     else
         snprintf(t->origin, sizeof t->origin,
                  "self-signed for localhost, 127.0.0.1 and ::1, made at start-up");
-    if (cfg->tls_write_cert[0] && write_cert(c, cfg->tls_write_cert, err, errlen) != 0)
+    if (cfg->tls_write_cert[0] && write_cert(c, cfg, err, errlen) != 0)
         goto fail;
     return t;
 fail:

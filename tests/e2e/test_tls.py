@@ -813,6 +813,25 @@ class TLSTest(unittest.TestCase):
                     self.check_refused(mode, "--tls-cert", garbage, "--tls-key", key, want=["--tls-cert", garbage])
                     self.check_refused(mode, "--tls-write-cert", "/nonexistent/dir/x.pem",
                                        want=["--tls-write-cert", "/nonexistent/dir/x.pem"])
+                    os.makedirs(os.path.join(d, mode))
+                    cert2, key2 = self.make_rsa_cert(os.path.join(d, mode))  # same type, other key
+                    self.check_refused(mode, "--tls-cert", cert, "--tls-key", key2,
+                                       want=["--tls-key", key2, "does not match"])
+
+    def test_write_cert_never_overwrites_the_key_or_chain_in_use(self):
+        with tempfile.TemporaryDirectory() as d:
+            cert, key = self.make_rsa_cert(d)
+            bundle = os.path.join(d, "bundle.pem")
+            with open(bundle, "w") as f:
+                f.write(open(cert).read() + open(key).read())
+            for args, target in [(("--tls-cert", bundle, "--tls-key", bundle), bundle),
+                                 (("--tls-cert", cert, "--tls-key", key), key),
+                                 (("--tls-cert", cert, "--tls-key", key), cert)]:
+                with self.subTest(target=os.path.basename(target)):
+                    before = open(target).read()
+                    self.check_refused(harness.MODES[0], *args, "--tls-write-cert", target,
+                                       want=["--tls-write-cert", target, "overwritten"])
+                    self.assertEqual(open(target).read(), before)
 
     # ---- counters, stop, load ---------------------------------------------------
 
