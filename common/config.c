@@ -18,6 +18,7 @@ typedef enum {
     OPT_ADDR,
     OPT_PATH,
     OPT_STR,
+    OPT_PORT_OR_OFF,
     OPT_FLAG
 } opt_kind;
 
@@ -49,7 +50,7 @@ static const option_def options[] = {
     {"max-queries", "HTTPMODES_MAX_QUERIES", OPT_UINT, 1, 10000, OFF(max_queries)},
     {"cpu-iterations", "HTTPMODES_CPU_ITERATIONS", OPT_U64, 1, 1000000000, OFF(cpu_iterations)},
     {"max-iterations", "HTTPMODES_MAX_ITERATIONS", OPT_U64, 1, 1000000000, OFF(max_iterations)},
-    {"tls-port", "HTTPMODES_TLS_PORT", OPT_UINT, 0, 65535, OFF(tls_port)},
+    {"tls-port", "HTTPMODES_TLS_PORT", OPT_PORT_OR_OFF, 0, 65535, OFF(tls_port)},
     {"tls-cert", "HTTPMODES_TLS_CERT", OPT_STR, 0, 0, STR(tls_cert)},
     {"tls-key", "HTTPMODES_TLS_KEY", OPT_STR, 0, 0, STR(tls_key)},
     {"tls-write-cert", "HTTPMODES_TLS_WRITE_CERT", OPT_STR, 0, 0, STR(tls_write_cert)},
@@ -107,7 +108,7 @@ const char *config_usage(void) {
            "  --max-queries N          largest queries= / widgets=            (default 100)\n"
            "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
            "  --max-iterations N       largest iterations=                    (default 10000000)\n"
-           "  --tls-port N             also serve HTTPS on this port, 0 = any free (default off)\n"
+           "  --tls-port N|off         also serve HTTPS on this port, 0 = any free (default off)\n"
            "  --tls-cert FILE          PEM certificate chain for HTTPS (default: a self-signed\n"
            "                           ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1,\n"
            "                           made at start-up; its SHA-256 fingerprint is printed)\n"
@@ -171,15 +172,22 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
                  strcmp(d->name, "probe") == 0 ? "URL" : "file path", d->size - 1,
                  d->kind == OPT_PATH ? " or -" : "");
         return -1;
+    case OPT_PORT_OR_OFF:
+        if (strcmp(value, "off") == 0) {
+            *(unsigned *)field = CONFIG_TLS_OFF;
+            return 0;
+        }
+        __attribute__((fallthrough)); /* else a port number */
     case OPT_UINT:
     case OPT_SIZE:
     case OPT_U64:
         if (util_parse_u64(value, strlen(value), d->max, &v) != 0 || v < d->min) {
-            snprintf(err, errlen, "%s: expected a whole number from %llu to %llu, got '%.40s'",
-                     what, (unsigned long long)d->min, (unsigned long long)d->max, value);
+            snprintf(err, errlen, "%s: expected a whole number from %llu to %llu%s, got '%.40s'",
+                     what, (unsigned long long)d->min, (unsigned long long)d->max,
+                     d->kind == OPT_PORT_OR_OFF ? " or off" : "", value);
             return -1;
         }
-        if (d->kind == OPT_UINT)
+        if (d->kind == OPT_UINT || d->kind == OPT_PORT_OR_OFF)
             *(unsigned *)field = (unsigned)v;
         else if (d->kind == OPT_SIZE)
             *(size_t *)field = (size_t)v;

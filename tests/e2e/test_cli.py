@@ -97,6 +97,8 @@ class CliTest(unittest.TestCase):
             (["--port"], ["--port"]),  # missing value
             (["--db-delay"], ["--db-delay"]),
             (["--tls-port", "70000"], ["--tls-port", "70000"]),
+            (["--tls-port", "of"], ["--tls-port", "or off"]),
+            (["--tls-port", "off", "--tls-write-cert", "x.pem"], ["--tls-write-cert", "--tls-port"]),
             (["--tls-cert", "c.pem", "--tls-key", "k.pem"], ["--tls-cert", "--tls-port"]),
             (["--tls-write-cert", "out.pem"], ["--tls-write-cert", "--tls-port"]),
             (["--tls-port", "0", "--tls-cert", "c.pem"], ["--tls-cert", "--tls-key"]),
