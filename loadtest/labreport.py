@@ -20,7 +20,8 @@ TITLES = {
     "cpu": "/cpu: CPU-bound (PBKDF2)",
 }
 CSV_FIELDS = [
-    "target", "kind", "workload", "path", "concurrency", "duration_s", "requests", "rps", "ok_rps",
+    "target", "kind", "workload", "path", "concurrency", "duration_s", "requests", "in_time", "rps",
+    "ok_rps",
     "prediction", "ratio", "miss", "prediction_basis",
     "lat_p50_ms", "lat_p90_ms", "lat_p99_ms", "lat_p99.9_ms", "lat_max_ms", "lat_mean_ms",
     "err_connect", "err_read", "err_write", "err_status", "err_timeout", "errors_total",
@@ -60,7 +61,7 @@ def csv_row(r):
     sv = r.get("server") or {}
     res = r.get("resources") or {}
     d = {k: r.get(k) for k in ("target", "kind", "workload", "path", "concurrency", "duration_s",
-                               "requests", "rps", "ok_rps", "prediction", "ratio", "miss",
+                               "requests", "in_time", "rps", "ok_rps", "prediction", "ratio", "miss",
                                "prediction_basis", "errors_total", "warmed", "server_exit")}
     for k in ("p50", "p90", "p99", "p99.9", "max", "mean"):
         d["lat_%s_ms" % k] = lat.get(k)
@@ -138,22 +139,23 @@ def series(rows, order):
             yield i, name, colour(name, order), rs
 
 
-def mark_errors(i, col, errs, title, dy, blocks, plots):
+def mark_errors(i, col, errs, title, dy, blocks, marks):
     """Red circles at the runs in errs ("x y label" lines) and the label
-    beside each in the target's colour; title only for the first set drawn."""
+    beside each in the target's colour, into marks (drawn after the lines, so
+    they sit on top and last in the key); title only on the first set."""
     if not errs:
         return
     blocks.append(datablock("e%d" % i, errs))
-    plots.append("$e%d using 1:2 with points pt 6 ps 2 lw 2 lc rgb '%s' %s" % (
-        i, ERROR_RED, ("title '%s'" % title) if not any("title '%s'" % title in p for p in plots) else "notitle"))
-    plots.append("$e%d using 1:2:3 with labels offset char 0,%g font ',9' tc rgb '%s' notitle" % (
+    marks.append("$e%d using 1:2 with points pt 6 ps 2 lw 2 lc rgb '%s' %s" % (
+        i, ERROR_RED, "notitle" if marks else "title '%s'" % title))
+    marks.append("$e%d using 1:2:3 with labels offset char 0,%g font ',9' tc rgb '%s' notitle" % (
         i, dy, col))
 
 
 def chart_throughput(wl, rows, order, timeout_s):
     xr, xt = x_axis(rows)
     lo, hi = log_range([r["rps"] for r in rows] + [r.get("prediction") for r in rows])
-    blocks, plots = [], []
+    blocks, plots, marks = [], [], []
     for i, name, col, rs in series(rows, order):
         lines, errs = [], []
         for r in rs:
@@ -168,10 +170,10 @@ def chart_throughput(wl, rows, order, timeout_s):
         if any(r.get("prediction") for r in rs):
             plots.append("$m%d using 1:3 with lines dt 2 lw 1.5 lc rgb '%s' title '%s predicted'" % (
                 i, col, name))
-        mark_errors(i, col, errs, "run with errors", 1.1, blocks, plots)
+        mark_errors(i, col, errs, "run with errors", 1.1, blocks, marks)
     head = gp_header("%s — throughput" % rows[0]["path"], "connections offered by wrk (log)",
                      "requests/s (log)", xr, xt)
-    return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots
+    return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots + marks
 
 
 def chart_latency(wl, rows, order, timeout_s):
@@ -182,7 +184,7 @@ def chart_latency(wl, rows, order, timeout_s):
         lat = r.get("latency_ms") or {}
         vals += [lat.get("p50"), lat.get("p99")]
     lo, hi = log_range(vals, pad_top=1.5)
-    blocks, plots = [], []
+    blocks, plots, marks = [], [], []
     for i, name, col, rs in series(rows, order):
         lines, errs = [], []
         for r in rs:
@@ -197,12 +199,12 @@ def chart_latency(wl, rows, order, timeout_s):
             i, col, name))
         plots.append("$m%d using 1:3 with linespoints dt 2 lw 1.5 pt 6 ps 0.8 lc rgb '%s' title '%s p99'"
                      % (i, col, name))
-        mark_errors(i, col, errs, "timeouts (not in p50/p99)", -1.1, blocks, plots)
-    plots.append("%g with lines dt 3 lw 1 lc rgb '%s' title 'wrk --timeout %gs'" % (
+        mark_errors(i, col, errs, "timeouts (not in p50/p99)", -1.1, blocks, marks)
+    marks.append("%g with lines dt 3 lw 1 lc rgb '%s' title 'wrk --timeout %gs'" % (
         t_ms, ERROR_RED, timeout_s))
     head = gp_header("%s — latency p50 and p99" % rows[0]["path"], "connections offered by wrk (log)",
                      "milliseconds (log)", xr, xt)
-    return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots
+    return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots + marks
 
 
 def chart_connections(wl, rows, order, timeout_s):
