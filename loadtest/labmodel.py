@@ -99,6 +99,19 @@ def predict(rows, db_delay_ms, widgets, workers, cores):
     return rows
 
 
+OTHER_CPU = 0.2  # cores used by neither the server nor wrk worth pointing out
+
+
+def other_cpu(r):
+    """Cores the machine spent on neither the server nor wrk during the run
+    (another tenant's build, say), or None when not measured."""
+    res = r.get("resources") or {}
+    m, s, w = res.get("machine_cpu_cores"), res.get("server_cpu_cores"), res.get("wrk_cpu_cores")
+    if m is None or s is None or w is None:
+        return None
+    return max(0.0, m - s - w)
+
+
 def fmt_rate(x):
     if x is None:
         return "–"
@@ -158,6 +171,9 @@ def summary(rows):
         err = ""
         if r.get("errors_total"):
             err = " with %d wrk errors" % r["errors_total"]
+        other = other_cpu(r)
+        if other is not None and other >= OTHER_CPU:
+            err += "; meanwhile other work used %.1f of the machine's cores" % other
         lines.append("  - **miss**: %s %s c=%d: %s req/s is %.0f %% %s its prediction %s (%s)%s." % (
             r["target"], r["workload"], r["concurrency"], fmt_rate(r.get("rps")),
             abs(r["ratio"] - 1) * 100, how, fmt_rate(r["prediction"]), r["prediction_basis"], err))

@@ -395,7 +395,8 @@ def settings_text(meta):
         "- Command: `%s`" % meta["command"],
         "- Started %s; wall time %s s%s." % (meta.get("started"), meta.get("wall_s", "?"),
                                             "" if meta.get("complete") else " — **incomplete run**"),
-        "- Machine: %s cores%s, %s GiB, Linux %s. Load average %s at the start, %s at the end. "
+        "- Machine: %s cores%s, %s GiB, Linux %s. Load average %s at the start, %s at the end "
+        "(it counts runnable threads: threads mode on /cpu raises it by itself). "
         "**This machine has %s cores, which wrk and the server share, and it may have been shared "
         "with other people's builds and tests during the run.**" % (
             m.get("cores"), " (%s)" % m["cpu"] if m.get("cpu") else "", m.get("mem_gib"), m.get("kernel"),

@@ -196,6 +196,18 @@ class Model(unittest.TestCase):
         self.assertNotIn("threads db c=10", text)
         self.assertIn("2 of 4 runs with a prediction landed within", text)
 
+    def test_a_miss_names_other_work_on_the_machine(self):
+        busy = row("event", "db", 10, 50.0)
+        busy["resources"] = {"machine_cpu_cores": 2.0, "server_cpu_cores": 0.9, "wrk_cpu_cores": 0.1}
+        quiet = row("threads", "db", 10, 50.0)
+        quiet["resources"] = {"machine_cpu_cores": 1.1, "server_cpu_cores": 0.9, "wrk_cpu_cores": 0.1}
+        text = "\n".join(labmodel.summary(self.predict([busy, quiet])))
+        self.assertIn("event db c=10: 50.0 req/s is 50 % under its prediction 100 (C/D (no /hello in "
+                      "the matrix: no CPU cap)); meanwhile other work used 1.0 of the machine's cores",
+                      text)
+        self.assertIn("threads db c=10: 50.0 req/s is 50 % under its prediction 100 (C/D (no /hello "
+                      "in the matrix: no CPU cap)).", text)
+
     def test_hello_caps_the_io_predictions(self):
         rows = self.predict([row("event", "hello", 1000, 5000.0), row("event", "db", 1000, 4900.0)])
         db = rows[1]
