@@ -43,7 +43,8 @@ class QuickRun(unittest.TestCase):
         cls.result = compare("--quick", "--bin", BIN, "--modes", ",".join(MODES),
                           "--workloads", ",".join(WORKLOADS),
                           "--concurrency", ",".join(map(str, LEVELS)),
-                          "--duration", "1", "--warmup", "0.2", "--out", cls.out)
+                          "--duration", "1", "--warmup", "0.2", "--stats-timeout", "5",
+                          "--out", cls.out)
 
     @classmethod
     def tearDownClass(cls):
