@@ -6,6 +6,10 @@
 #                                              (unit, end-to-end in all four modes, conformance,
 #                                              browser), then again under ASan + UBSan
 #   ./bootstrap.sh build                       install what is missing and build only
+#   ./bootstrap.sh lab [compare options]       install what is missing (with wrk and gnuplot),
+#                                              build, and run the load-test lab:
+#                                              loadtest/compare --bin build/server/httpmodes ...
+#                                              (e.g. ./bootstrap.sh lab --quick)
 #
 # Packages come from Debian by name with apt-get (as root, or through sudo).
 set -euo pipefail
@@ -17,7 +21,10 @@ say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 BUILD_PKGS=(gcc make cmake pkg-config libc6-dev libssl-dev libev-dev)
 # ...and the clients the README's examples use with a running server
 CLIENT_PKGS=(curl wrk)
-TEST_PKGS=("${CLIENT_PKGS[@]}" libcmocka-dev python3 chromium util-linux procps clang libclang-rt-14-dev)
+TEST_PKGS=("${CLIENT_PKGS[@]}" libcmocka-dev python3 chromium util-linux procps clang libclang-rt-14-dev gnuplot-nox)
+# ...and what the load-test lab (loadtest/compare) runs: wrk, gnuplot for the
+# charts, python3 for the driver, iproute2 (ss) and procps for what it samples
+LAB_PKGS=(wrk gnuplot-nox python3 iproute2 procps)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -78,8 +85,14 @@ test)
         ctest -j 2 --output-on-failure --timeout 900)
     say "all tests passed"
     ;;
+lab)
+    ensure_packages "${BUILD_PKGS[@]}" "${LAB_PKGS[@]}"
+    build build -DHTTPMODES_TESTS=OFF
+    say "load-test lab: loadtest/compare $*"
+    exec loadtest/compare --bin build/server/httpmodes "$@"
+    ;;
 *)
-    echo "usage: $0 serve [httpmodes options] | test | build" >&2
+    echo "usage: $0 serve [httpmodes options] | test | build | lab [compare options]" >&2
     exit 2
     ;;
 esac

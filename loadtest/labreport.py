@@ -1,0 +1,491 @@
+"""labreport: writes a results folder from the rows of a run — results.json,
+results.csv (one row per run), charts/ (gnuplot: SVG, and PNG when asked)
+and report.md, which embeds the charts, tables and the generated summary."""
+import csv
+import json
+import math
+import os
+import re
+import subprocess
+
+import labmodel
+
+COLOURS = {"iterative": "#9467bd", "threads": "#1f77b4", "prefork": "#2ca02c", "event": "#ff7f0e"}
+OTHER_COLOURS = ["#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2"]
+ERROR_RED = "#d00000"
+TITLES = {
+    "hello": "/hello: the CPU ceiling (no prediction)",
+    "db": "/db: I/O-bound, one simulated query per request",
+    "dashboard": "/dashboard: independent simulated queries",
+    "cpu": "/cpu: CPU-bound (PBKDF2)",
+}
+CSV_FIELDS = [
+    "target", "kind", "workload", "path", "concurrency", "duration_s", "requests", "in_time", "rps",
+    "ok_rps",
+    "prediction", "ratio", "miss", "prediction_basis",
+    "lat_p50_ms", "lat_p90_ms", "lat_p99_ms", "lat_p99.9_ms", "lat_max_ms", "lat_mean_ms",
+    "err_connect", "err_read", "err_write", "err_status", "err_timeout", "errors_total",
+    "server_requests", "server_non_2xx", "server_accepted", "server_open_mid", "server_in_flight_mid",
+    "server_worker_restarts", "held_median", "held_max", "queued_median", "queued_max",
+    "rss_kib", "rss_kib_max", "threads", "threads_max", "processes", "server_cpu_cores",
+    "wrk_cpu_cores", "machine_cpu_cores", "warmed", "server_exit", "notes",
+]
+
+
+def targets_in_order(rows):
+    """Modes in their usual order, then outside targets as they came."""
+    names = list(dict.fromkeys(r["target"] for r in rows))
+    return [m for m in labmodel.MODES if m in names] + [n for n in names if n not in labmodel.MODES]
+
+
+def colour(name, order):
+    if name in COLOURS:
+        return COLOURS[name]
+    others = [n for n in order if n not in COLOURS]
+    return OTHER_COLOURS[others.index(name) % len(OTHER_COLOURS)]
+
+
+# ---------------------------------------------------------------- json, csv
+
+def write_json(out, meta, rows):
+    tmp = os.path.join(out, "results.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump({"meta": meta, "runs": rows}, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, os.path.join(out, "results.json"))
+
+
+def csv_row(r):
+    lat = r.get("latency_ms") or {}
+    err = r.get("errors") or {}
+    sv = r.get("server") or {}
+    res = r.get("resources") or {}
+    d = {k: r.get(k) for k in ("target", "kind", "workload", "path", "concurrency", "duration_s",
+                               "requests", "in_time", "rps", "ok_rps", "prediction", "ratio", "miss",
+                               "prediction_basis", "errors_total", "warmed", "server_exit")}
+    for k in ("p50", "p90", "p99", "p99.9", "max", "mean"):
+        d["lat_%s_ms" % k] = lat.get(k)
+    for k in ("connect", "read", "write", "status", "timeout"):
+        d["err_" + k] = err.get(k, 0)
+    for k in ("requests", "non_2xx", "accepted", "open_mid", "in_flight_mid", "worker_restarts"):
+        d["server_" + k] = sv.get(k)
+    for k in ("held_median", "held_max", "queued_median", "queued_max", "rss_kib", "rss_kib_max",
+              "threads", "threads_max", "processes", "server_cpu_cores", "wrk_cpu_cores",
+              "machine_cpu_cores"):
+        d[k] = res.get(k)
+    d["notes"] = " | ".join(r.get("notes") or [])
+    for k, v in d.items():
+        if isinstance(v, float):
+            d[k] = round(v, 4)
+    return d
+
+
+def write_csv(out, rows):
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w.writeheader()
+        for r in rows:
+            w.writerow(csv_row(r))
+
+
+# ---------------------------------------------------------------- charts
+
+def num(x):
+    return "NaN" if x is None else "%.6g" % x
+
+
+def short(n):
+    if n >= 10000:
+        return "%.0fk" % (n / 1000)
+    if n >= 1000:
+        return "%.1fk" % (n / 1000)
+    return str(n)
+
+
+def log_range(values, pad_top=1.0):
+    pos = [v for v in values if v is not None and v > 0]
+    if not pos:
+        return 0.1, 10.0
+    lo = 10 ** math.floor(math.log10(min(pos)))
+    hi = 10 ** math.ceil(math.log10(max(pos) * 1.05 * pad_top))
+    return lo, max(hi, lo * 10)
+
+
+def gp_header(title, xlabel, ylabel, xr, xtics):
+    return "\n".join([
+        'set title "%s"' % title,
+        'set xlabel "%s"' % xlabel,
+        'set ylabel "%s"' % ylabel,
+        "set logscale xy",
+        "set xrange [%g:%g]" % xr,
+        "set grid xtics ytics lc rgb '#dddddd'",
+        "set key outside right top spacing 1.1 font ',10'",
+        "set border lc rgb '#555555'",
+        "set xtics (%s)" % ", ".join("'%d' %d" % (c, c) for c in xtics),
+        "set mxtics default",
+        "set ytics format '%g'",
+    ])
+
+
+def datablock(name, lines):
+    return "$%s << EOD\n%s\nEOD" % (name, "\n".join(lines) if lines else "NaN NaN")
+
+
+def series(rows, order):
+    """(index, name, colour, its rows by concurrency) for each target present."""
+    for i, name in enumerate(order):
+        rs = sorted((r for r in rows if r["target"] == name), key=lambda r: r["concurrency"])
+        if rs:
+            yield i, name, colour(name, order), rs
+
+
+def mark_errors(i, col, errs, title, dy, blocks, marks):
+    """Red circles at the runs in errs ("x y label" lines) and the label
+    beside each in the target's colour, into marks (drawn after the lines, so
+    they sit on top and last in the key); title only on the first set."""
+    if not errs:
+        return
+    blocks.append(datablock("e%d" % i, errs))
+    marks.append("$e%d using 1:2 with points pt 6 ps 2 lw 2 lc rgb '%s' %s" % (
+        i, ERROR_RED, "notitle" if marks else "title '%s'" % title))
+    marks.append("$e%d using 1:2:3 with labels offset char 0,%g font ',9' tc rgb '%s' notitle" % (
+        i, dy, col))
+
+
+def chart_throughput(wl, rows, order, timeout_s):
+    xr, xt = x_axis(rows)
+    lo, hi = log_range([r["rps"] for r in rows] + [r.get("prediction") for r in rows])
+    blocks, plots, marks = [], [], []
+    for i, name, col, rs in series(rows, order):
+        lines, errs = [], []
+        for r in rs:
+            y = r["rps"] if r["rps"] > 0 else lo  # nothing served: drawn on the bottom edge
+            lines.append("%d %s %s" % (r["concurrency"], num(y), num(r.get("prediction"))))
+            if r["errors_total"] or r["rps"] <= 0:
+                label = ("%s err" % short(r["errors_total"])) if r["errors_total"] else "0 req/s"
+                errs.append('%d %s "%s"' % (r["concurrency"], num(y), label))
+        blocks.append(datablock("m%d" % i, lines))
+        plots.append("$m%d using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' title '%s'" % (
+            i, col, name))
+        if any(r.get("prediction") for r in rs):
+            plots.append("$m%d using 1:3 with lines dt 2 lw 1.5 lc rgb '%s' title '%s predicted'" % (
+                i, col, name))
+        mark_errors(i, col, errs, "run with errors", 1.1, blocks, marks)
+    head = gp_header("%s — throughput" % rows[0]["path"], "connections offered by wrk (log)",
+                     "requests/s (log)", xr, xt)
+    return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots + marks
+
+
+def chart_latency(wl, rows, order, timeout_s):
+    xr, xt = x_axis(rows)
+    t_ms = timeout_s * 1000
+    vals = [t_ms]
+    for r in rows:
+        lat = r.get("latency_ms") or {}
+        vals += [lat.get("p50"), lat.get("p99")]
+    lo, hi = log_range(vals, pad_top=1.5)
+    blocks, plots, marks = [], [], []
+    for i, name, col, rs in series(rows, order):
+        lines, errs = [], []
+        for r in rs:
+            lat = r.get("latency_ms") or {}
+            lines.append("%d %s %s" % (r["concurrency"], num(lat.get("p50")), num(lat.get("p99"))))
+            t = (r.get("errors") or {}).get("timeout", 0)
+            if t or lat.get("p50") is None:
+                errs.append('%d %s "%s"' % (r["concurrency"], num(t_ms),
+                                            "%s t/o" % short(t) if t else "no data"))
+        blocks.append(datablock("m%d" % i, lines))
+        plots.append("$m%d using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' title '%s p50'" % (
+            i, col, name))
+        plots.append("$m%d using 1:3 with linespoints dt 2 lw 1.5 pt 6 ps 0.8 lc rgb '%s' title '%s p99'"
+                     % (i, col, name))
+        mark_errors(i, col, errs, "timeouts (not in p50/p99)", -1.1, blocks, marks)
+    marks.append("%g with lines dt 3 lw 1 lc rgb '%s' title 'wrk --timeout %gs'" % (
+        t_ms, ERROR_RED, timeout_s))
+    head = gp_header("%s — latency p50 and p99" % rows[0]["path"], "connections offered by wrk (log)",
+                     "milliseconds (log)", xr, xt)
+    return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots + marks
+
+
+def chart_connections(wl, rows, order, timeout_s):
+    rows = [r for r in rows if r.get("kind", "mode") == "mode" and r.get("resources")
+            and r["resources"].get("held_median") is not None]
+    if not rows:
+        return None
+    xr, xt = x_axis(rows)
+    floor = 0.5
+    vals = [r["concurrency"] for r in rows] + [r["resources"]["held_max"] for r in rows]
+    _, hi = log_range(vals)
+    blocks, plots = [], ["x with lines lw 1 dt 3 lc rgb '#888888' title 'offered (wrk -c)'"]
+    for i, name, col, rs in series(rows, order):
+        lines = []
+        for r in rs:
+            res = r["resources"]
+            q = res.get("queued_median")
+            lines.append("%d %s %s" % (r["concurrency"], num(max(res["held_median"], floor)),
+                                       num(max(q, floor) if q is not None else None)))
+        blocks.append(datablock("m%d" % i, lines))
+        plots.append("$m%d using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' title '%s held'" % (
+            i, col, name))
+        plots.append("$m%d using 1:3 with linespoints dt 3 lw 1.5 pt 4 ps 0.8 lc rgb '%s' "
+                     "title '%s queued'" % (i, col, name))
+    head = gp_header("%s — connections: offered, held by the server, queued" % rows[0]["path"],
+                     "connections offered by wrk (log)", "connections (median, log; 0 drawn at 0.5)", xr, xt)
+    return head + "\nset yrange [%g:%g]\n" % (floor, hi), blocks, plots
+
+
+def x_axis(rows):
+    """(x range, tics): the concurrency levels, on a log axis."""
+    cs = sorted({r["concurrency"] for r in rows})
+    return (min(cs) / 1.6, max(cs) * 1.6), cs
+
+
+CHARTS = [("throughput", chart_throughput), ("latency", chart_latency),
+          ("connections", chart_connections)]
+
+
+def render(out, name, spec, png):
+    """Writes charts/NAME.gp and runs gnuplot on it. Returns (svg, png or None)
+    paths relative to out."""
+    head, blocks, plots = spec
+    cdir = os.path.join(out, "charts")
+    os.makedirs(cdir, exist_ok=True)
+    plot = "plot " + ", \\\n     ".join(plots)
+    parts = ["# made by loadtest/compare; gnuplot %s.gp (from the results folder's charts/)" % name,
+             "\n".join(blocks), head,
+             "set terminal svg size 760,420 noenhanced font 'sans,11' background rgb 'white'",
+             "set output '%s.svg'" % name, plot]
+    if png:
+        parts += ["set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'",
+                  "set output '%s.png'" % name, "replot"]
+    parts.append("unset output")
+    script = os.path.join(cdir, name + ".gp")
+    with open(script, "w") as f:
+        f.write("\n".join(parts) + "\n")
+    r = subprocess.run(["gnuplot", name + ".gp"], cwd=cdir, capture_output=True, text=True)
+    problems = [l for l in r.stderr.splitlines() if l.strip() and "warning" not in l.lower()]
+    if r.returncode != 0 or problems:
+        raise RuntimeError("gnuplot failed on %s: %s" % (script, r.stderr.strip()[-500:]))
+    shrink_svg(os.path.join(cdir, name + ".svg"))
+    return "charts/%s.svg" % name, ("charts/%s.png" % name if png else None)
+
+
+def shrink_svg(path):
+    """Drops the empty groups gnuplot writes for every tic and style change,
+    and trailing spaces: about half of a chart's bytes, nothing drawn."""
+    with open(path) as f:
+        text = f.read()
+    while True:
+        new = re.sub(r"<g [^>]*>\s*</g>\n?", "", text)
+        if new == text:
+            break
+        text = new
+    text = re.sub(r"[ \t]+(?=['\n])", "", text)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def make_charts(out, meta, rows, png):
+    """{workload: [(kind, svg, png)]} for every workload in rows."""
+    order = targets_in_order(rows)
+    charts = {}
+    for wl in dict.fromkeys(r["workload"] for r in rows):
+        wrows = [r for r in rows if r["workload"] == wl]
+        charts[wl] = []
+        for kind, fn in CHARTS:
+            spec = fn(wl, wrows, order, meta["settings"]["timeout_s"])
+            if spec is None:
+                continue
+            svg, pngf = render(out, "%s-%s" % (wl, kind), spec, png)
+            charts[wl].append((kind, svg, pngf))
+    return charts
+
+
+# ---------------------------------------------------------------- report.md
+
+def ms(x):
+    if x is None:
+        return "–"
+    if x < 1:
+        return "%.2f" % x
+    if x < 10:
+        return "%.1f" % x
+    return "{:,.0f}".format(x)
+
+
+def errors_text(r):
+    e = r.get("errors") or {}
+    parts = ["%s %s" % (k, short(v)) for k, v in e.items() if v]
+    return ", ".join(parts) if parts else "0"
+
+
+def intval(x):
+    return "–" if x is None else "{:,}".format(int(x))
+
+
+def table(rows, order, notes):
+    head = ("| mode | C | req/s | predicted | ratio | p50 ms | p99 ms | wrk errors | "
+            "server: served / non-2xx | conns held / open / queued / accepted | RSS MiB | threads | procs | "
+            "CPU cores server / wrk / machine | notes |")
+    out = [head, "|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|---|"]
+    for name in order:
+        for r in sorted((r for r in rows if r["target"] == name), key=lambda r: r["concurrency"]):
+            lat = r.get("latency_ms") or {}
+            sv = r.get("server")
+            res = r.get("resources") or {}
+            ratio = "–"
+            if r.get("ratio") is not None:
+                ratio = "%.2f" % r["ratio"]
+                if r.get("miss"):
+                    ratio = "**%s**" % ratio
+            served = "%s / %s" % (intval(sv["requests"]), intval(sv["non_2xx"])) if sv else "–"
+            conns = "%s / %s / %s / %s" % (
+                intval(res.get("held_median")), intval(sv.get("open_mid")) if sv else "–",
+                intval(res.get("queued_median")), intval(sv["accepted"]) if sv else "–")
+            rss = "%.1f" % (res["rss_kib"] / 1024) if res.get("rss_kib") else "–"
+            cpu = " / ".join("%.2f" % res[k] if res.get(k) is not None else "–"
+                             for k in ("server_cpu_cores", "wrk_cpu_cores", "machine_cpu_cores"))
+            errs = errors_text(r)
+            if r.get("errors_total"):
+                errs = "**%s**" % errs
+            refs = []
+            for n in (r.get("notes") or []) + ["server: " + l for l in r.get("server_log") or []]:
+                if n not in notes:
+                    notes.append(n)
+                refs.append("[%d]" % (notes.index(n) + 1))
+            out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                name, r["concurrency"], labmodel.fmt_rate(r["rps"]), labmodel.fmt_rate(r.get("prediction")),
+                ratio, ms(lat.get("p50")), ms(lat.get("p99")), errs, served, conns, rss,
+                intval(res.get("threads")), intval(res.get("processes")), cpu, " ".join(refs)))
+    return out
+
+
+HOW_TO_READ = """\
+**How this was measured, and what it cannot show.** wrk is a *closed-loop*
+client: each of its C connections sends a request, waits for the answer, and
+only then sends the next. When the server stalls, wrk simply sends less, and
+the stall is counted once per connection rather than for every request that
+real users would have kept sending meanwhile — the *coordinated omission*
+problem. So the latencies here are better than an open stream of users would
+see, most of all for the modes that queue (iterative, and prefork beyond its
+workers): a queue shows up as lower throughput and higher latency, never as
+the requests that were never sent. Two more things hide load, and both are shown
+instead of hidden: a response slower than wrk's `--timeout` is counted as a
+**timeout error and left out of the latency figures** (so a mode that starves
+clients gets *fewer*, not worse, latency samples: look at the error columns and
+the red circles), and wrk's "connections" are what it *offers*: the columns
+*conns held / open / queued* say how many the server actually had accepted and
+was serving (from its open sockets in /proc, median over the run), how many it
+says are open (its /stats read half-way through the run; "–" when it did not
+answer within a second, itself a sign of a queue), and how many waited in the
+kernel's listen queue, unaccepted; *accepted* is the server's own
+count (/stats) of connections accepted during the run — with keep-alive off
+(iterative, prefork) one per request. *server: served / non-2xx* is the server's
+own count of responses to this page from /stats, which may include responses to
+requests wrk had already given up on. *CPU cores*: what the server's processes
+used (/proc), what wrk used (its own rusage), and what the whole machine used
+(/proc/stat): a machine figure well above the other two means something else
+was running at the same time."""
+
+
+def settings_text(meta):
+    s = meta["settings"]
+    m = meta["machine"]
+    lines = [
+        "- Command: `%s`" % meta["command"],
+        "- Started %s; wall time %s s%s." % (meta.get("started"), meta.get("wall_s", "?"),
+                                            "" if meta.get("complete") else " — **incomplete run**"),
+        "- Machine: %s cores%s, %s GiB, Linux %s. Load average %s at the start, %s at the end "
+        "(it counts runnable threads: threads mode on /cpu raises it by itself). "
+        "**This machine has %s cores, which wrk and the server share, and it may have been shared "
+        "with other people's builds and tests during the run.**" % (
+            m.get("cores"), " (%s)" % m["cpu"] if m.get("cpu") else "", m.get("mem_gib"), m.get("kernel"),
+            fmt_load(meta.get("loadavg_start")), fmt_load(meta.get("loadavg_end")), m.get("cores")),
+        "- Server: httpmodes %s (`%s`), a fresh process per run on a free loopback port%s; "
+        "DB delay D = %d ms, /dashboard K = %d widgets, /cpu %d iterations, prefork N = %d workers%s; "
+        "keep-alive is the server's default (off in iterative and prefork, on in threads and event)." % (
+            meta.get("server_version") or "?", s.get("binary"), ", over HTTPS" if s.get("tls") else "",
+            s["db_delay_ms"], s["widgets"], s["cpu_iterations"], s["workers"],
+            ", extra arguments `%s`" % " ".join(s["server_args"]) if s.get("server_args") else ""),
+        "- Client: %s; threads min(2, C), runs of %g s after an unrecorded warm-up of %g s, "
+        "`--timeout %gs`." % (meta.get("wrk") or "wrk", s["duration_s"], s["warmup_s"], s["timeout_s"]),
+    ]
+    if s.get("targets"):
+        lines.append("- Outside targets: " + ", ".join("%s = %s" % (t["name"], t["base"])
+                                                      for t in s["targets"]) + " (no prediction).")
+    return lines
+
+
+def fmt_load(x):
+    return " / ".join("%.2f" % v for v in x) if x else "?"
+
+
+def prediction_text(meta, rows):
+    s = meta["settings"]
+    d = s["db_delay_ms"]
+    w, w_from = labmodel.cpu_work_s(rows)
+    have_hello = any(r["workload"] == "hello" for r in rows)
+    lines = [
+        "**Predictions** (dashed lines; requests/s; D = %d ms, K = %d, N = %d, C = connections, "
+        "cores = %s):" % (d, s["widgets"], s["workers"], meta["machine"]["cores"]),
+        "",
+        "| page | iterative | threads | prefork | event |",
+        "|---|---|---|---|---|",
+        "| /db | 1/D | C/D | min(C,N)/D | C/D |",
+        "| /dashboard | 1/(K·D) | C/(K·D) | min(C,N)/(K·D) | C/D (the K queries run at once) |",
+        "| /cpu | 1/W | min(C,cores)/W | min(C,cores,N)/W | 1/W (one core) |",
+        "| /hello | – | – | – | – |",
+        "",
+    ]
+    if have_hello:
+        lines.append("The /db and /dashboard predictions are capped by the same mode's /hello "
+                     "throughput at the same C (the CPU ceiling: no page can be served faster than "
+                     "one that does nothing).")
+    else:
+        lines.append("/hello was not in this run, so the /db and /dashboard predictions are not "
+                     "capped by the CPU ceiling.")
+    if w:
+        lines.append(" W = %.1f ms of work per /cpu request, from %s. wrk runs on the same %s cores, "
+                     "so a parallel mode gets less than all of them for /cpu: that alone can make "
+                     "it miss by more than 10 %% (see the CPU column: cores used by the server and "
+                     "by wrk)." % (w * 1000, w_from, meta["machine"]["cores"]))
+    elif any(r["workload"] == "cpu" for r in rows):
+        lines.append(" /cpu has no prediction: W is measured at concurrency 1, which this run "
+                     "did not include.")
+    lines.append(" A run is a **miss** when it is more than 10 % off its prediction (bold ratio).")
+    return lines
+
+
+def write_report(out, meta, rows, charts):
+    order = targets_in_order(rows)
+    md = ["# httpmodes load-test report", ""]
+    md += settings_text(meta) + [""]
+    md += ["## Summary", ""] + labmodel.summary(rows) + [""]
+    md += ["## Reading this report", "", HOW_TO_READ, ""] + prediction_text(meta, rows) + [""]
+    for wl in dict.fromkeys(r["workload"] for r in rows):
+        wrows = [r for r in rows if r["workload"] == wl]
+        md += ["## %s" % TITLES.get(wl, wl), "", "Path `%s`." % wrows[0]["path"], ""]
+        for kind, svg, png in charts.get(wl, []):
+            md.append("![%s %s](%s)" % (wl, kind, svg))
+            md.append("")
+        pngs = [(k, p) for k, _, p in charts.get(wl, []) if p]
+        if pngs:
+            md += ["PNG: " + " · ".join("[%s](%s)" % (k, p) for k, p in pngs), ""]
+        notes = []
+        md += table(wrows, order, notes) + [""]
+        for i, n in enumerate(notes, 1):
+            md.append("%d. %s" % (i, n))
+        if notes:
+            md.append("")
+    md += ["## Files", "",
+           "`results.json` (every run, with the settings), `results.csv` (one row per run), "
+           "`charts/*.gp` (the gnuplot scripts, with their data: `cd charts && gnuplot NAME.gp`).", ""]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(md))
+
+
+def write_all(out, meta, rows, png=True):
+    write_json(out, meta, rows)
+    write_csv(out, rows)
+    charts = make_charts(out, meta, rows, png) if rows else {}
+    write_report(out, meta, rows, charts)

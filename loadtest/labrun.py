@@ -1,0 +1,403 @@
+"""labrun: the parts of the load-test lab that touch processes — start and stop
+httpmodes on a free loopback port, run wrk with result.lua, read the server's
+/stats, and sample its resources from /proc while wrk runs.
+
+Everything here talks to loopback addresses only."""
+import http.client
+import json
+import math
+import os
+import re
+import resource
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LUA = os.path.join(HERE, "result.lua")
+
+# the server's start line; the same pattern as tests/e2e/harness.py
+START_RE = re.compile(r"listening on http://\[?([^\]/]+?)\]?:(\d+)/")
+TLS_RE = re.compile(r"https://\[?([^\]/]+?)\]?:(\d+)/")
+VERSION_RE = re.compile(r"^httpmodes (\S+):")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def is_loopback(host):
+    """True for 127.0.0.0/8, ::1 and localhost: the only hosts the lab loads."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    parts = host.split(".")
+    return (len(parts) == 4 and parts[0] == "127"
+            and all(p.isdigit() and int(p) < 256 for p in parts))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (for --tls-port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_fd_limit():
+    """Lets wrk and the server (children inherit it) hold thousands of sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class ServerError(Exception):
+    pass
+
+
+class Server:
+    """One httpmodes process on a free loopback port (port 0: the start line
+    says which). With tls, it is also given --tls-port and wrk is pointed at
+    the HTTPS listener; /stats is still read over plain HTTP."""
+
+    def __init__(self, binary, mode, args, tls=False):
+        self.binary, self.mode, self.args, self.tls = binary, mode, list(args), tls
+        self.proc = None
+        self.port = self.tls_port = None
+        self.version = None
+        self.start_line = ""
+        self.lines = []  # stderr lines after the start line (warnings, errors)
+        self.exit_code = None
+
+    def start(self, timeout=10):
+        cmd = [self.binary, "--mode", self.mode, "--port", "0", "--bind", "127.0.0.1"] + self.args
+        if self.tls:
+            self.tls_port = free_port()
+            cmd += ["--tls-port", str(self.tls_port)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, errors="replace")
+        ready = threading.Event()
+        early = []
+
+        def drain():
+            for line in self.proc.stderr:
+                line = line.rstrip("\n")
+                m = START_RE.search(line)
+                if m and self.port is None:
+                    self.start_line = line
+                    self.port = int(m.group(2))
+                    t = TLS_RE.search(line)
+                    if t:
+                        self.tls_port = int(t.group(2))
+                    v = VERSION_RE.search(line)
+                    self.version = v.group(1) if v else None
+                    ready.set()
+                elif self.port is None:
+                    early.append(line)
+                else:
+                    self.lines.append(line)
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        if not ready.wait(timeout) or self.port is None:
+            self.kill()
+            raise ServerError("%s did not start in mode %s: %s" % (
+                self.binary, self.mode, " / ".join(early) or "no start line within %d s" % timeout))
+        if self.tls and not TLS_RE.search(self.start_line):
+            self.stop()
+            raise ServerError("--tls: the server did not say it listens on https:// "
+                              "(does this httpmodes have --tls-port?): %s" % self.start_line)
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def url(self, path):
+        if self.tls:
+            return "https://127.0.0.1:%d%s" % (self.tls_port, path)
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stats_url(self):
+        return "http://127.0.0.1:%d/stats" % self.port
+
+    def stop(self, timeout=60):
+        """SIGTERM and wait; SIGKILL after timeout. Returns the exit code
+        (negative: killed by that signal)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.lines.append("lab: the server did not stop within %d s of SIGTERM; killed" % timeout)
+                self.kill()
+        if self.proc:
+            self.exit_code = self.proc.returncode
+        return self.exit_code
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log(self):
+        """What the server said after its start line, less the normal stop line."""
+        return [l for l in self.lines if l != "httpmodes: stopped"]
+
+
+def wait_idle(url, timeout):
+    """Polls /stats until the server has no request in flight but the one
+    asking (or until timeout). Returns (stats, None) when idle, else (last
+    stats or None, why)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        st, why = get_stats(url, max(0.05, left))
+        if st is not None and (st.get("in_flight") or 0) <= 1:
+            return st, None
+        if st is not None:
+            why = "%d requests still in flight" % (st["in_flight"] - 1)
+        if time.monotonic() + 0.05 >= deadline:
+            return st, why
+        time.sleep(0.05)
+
+
+def get_stats(url, timeout):
+    """GET url (a /stats page) and parse its JSON. Returns (dict, None), or
+    (None, why) — a server busy with a queue, a page that is not there or
+    not JSON. Never raises."""
+    m = re.match(r"(https?)://(\[[^\]]+\]|[^/:]+)(?::(\d+))?(/.*)?$", url)
+    if not m:
+        return None, "bad URL"
+    scheme, host, port, path = m.group(1), m.group(2).strip("[]"), m.group(3), m.group(4) or "/"
+    port = int(port) if port else (443 if scheme == "https" else 80)
+    try:
+        if scheme == "https":
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # a loopback server's own certificate
+            c = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+        else:
+            c = http.client.HTTPConnection(host, port, timeout=timeout)
+        c.request("GET", path, headers={"Connection": "close", "Accept": "application/json"})
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+    except socket.timeout:
+        return None, "no answer within %g s" % timeout
+    except (OSError, http.client.HTTPException) as e:
+        return None, "%s: %s" % (type(e).__name__, e)
+    if r.status != 200:
+        return None, "status %d" % r.status
+    try:
+        d = json.loads(body)
+    except ValueError:
+        return None, "not JSON"
+    if not isinstance(d, dict) or not isinstance(d.get("requests"), dict):
+        return None, "not an httpmodes /stats page"
+    return d, None
+
+
+# ---------------------------------------------------------------- /proc
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid):
+    """pid and its children (prefork workers), from /proc."""
+    pids = [pid]
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            pids += [int(p) for p in f.read().split()]
+        return pids
+    except OSError:
+        pass
+    for name in os.listdir("/proc"):  # kernels without the children file
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        pids.append(int(name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+def proc_sample(pid, listen_ports):
+    """One look at the server: RSS (KiB, summed over its processes — pages
+    shared by prefork workers count once per process), threads, processes,
+    CPU seconds used so far, connections it holds open (socket descriptors,
+    listeners left out, each socket once), and connections waiting in the
+    listen queue (the kernel accepted them; the server has not yet)."""
+    rss = threads = procs = 0
+    cpu_ticks = 0
+    sockets = set()
+    for p in process_tree(pid):
+        try:
+            with open("/proc/%d/status" % p) as f:
+                st = f.read()
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            fds = os.listdir("/proc/%d/fd" % p)
+        except OSError:
+            continue  # a worker that just ended
+        procs += 1
+        m = re.search(r"VmRSS:\s+(\d+)", st)
+        rss += int(m.group(1)) if m else 0
+        m = re.search(r"Threads:\s+(\d+)", st)
+        threads += int(m.group(1)) if m else 0
+        cpu_ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (p, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:"):
+                sockets.add(link)
+    queue, listeners = listen_queue(listen_ports)
+    return {"t": time.monotonic(), "rss_kib": rss, "threads": threads, "processes": procs,
+            "cpu_s": cpu_ticks / CLK_TCK, "machine_cpu_s": machine_busy_s(),
+            "held": max(0, len(sockets) - listeners), "queued": queue}
+
+
+def machine_busy_s():
+    """CPU seconds the whole machine has been busy (all cores, /proc/stat):
+    beside the server's and wrk's, it shows whether anything else ran."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK  # less idle and iowait; guest is in user
+
+
+def listen_queue(ports):
+    """(connections waiting to be accepted, listening sockets) on the ports,
+    from ss (its kernel-side filter reads listeners only); (None, 0) without ss."""
+    queue, listeners = 0, 0
+    for port in ports:
+        try:
+            out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True,
+                                 text=True, timeout=5).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return None, len(ports)
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) >= 2 and f[1].isdigit():
+                queue += int(f[1])
+                listeners += 1
+    return queue, max(listeners, len(ports))
+
+
+class Sampler:
+    """Samples the server from /proc every interval seconds while wrk runs,
+    and reads its /stats once half-way (the server's own count of open
+    connections; a blocking server that is busy may not answer in time)."""
+
+    def __init__(self, server, interval, stats_at=None, stats_timeout=1.0):
+        self.server = server
+        self.interval = interval
+        self.stats_at, self.stats_timeout = stats_at, stats_timeout
+        self.samples = []
+        self.mid_stats, self.mid_stats_error = None, None
+        self.probes = 0  # connections this sampler made to the server
+        self._stop = threading.Event()
+        self._threads = []
+
+    def start(self):
+        t = threading.Thread(target=self._run, daemon=True)
+        t.start()
+        self._threads.append(t)
+        if self.stats_at is not None:
+            t = threading.Thread(target=self._mid, daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def _ports(self):
+        return [p for p in (self.server.port, self.server.tls_port) if p]
+
+    def _run(self):
+        if self._stop.wait(self.interval / 2):  # let wrk connect first
+            return
+        while not self._stop.is_set():
+            self.samples.append(proc_sample(self.server.pid, self._ports()))
+            self._stop.wait(self.interval)
+
+    def _mid(self):
+        if self._stop.wait(self.stats_at):
+            return
+        self.probes += 1
+        self.mid_stats, self.mid_stats_error = get_stats(self.server.stats_url(), self.stats_timeout)
+
+    def stop(self):
+        """Stops sampling (the mid-run /stats read may still be waiting: it is
+        left to time out on its own). Only a run too short for any sample
+        gets one now, after the fact."""
+        self._stop.set()
+        self._threads[0].join()
+        if not self.samples:
+            self.samples.append(proc_sample(self.server.pid, self._ports()))
+        return self
+
+
+# ---------------------------------------------------------------- wrk
+
+def wrk_command(url, connections, seconds, timeout_s, script=LUA):
+    threads = max(1, min(2, connections))
+    return ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % max(1, math.ceil(seconds)),
+            "--timeout", "%gs" % timeout_s, "-s", script, url]
+
+
+def run_wrk(url, connections, seconds, timeout_s, on_start=None):
+    """Runs wrk for seconds (wrk takes whole seconds: a fraction is cut short
+    with SIGINT, after which wrk still prints its results). Returns (result
+    dict from result.lua or None, wrk's text output, wrk's CPU seconds).
+    on_start() is called once wrk has been started."""
+    cmd = wrk_command(url, connections, seconds, timeout_s)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, errors="replace")
+    if on_start:
+        on_start()
+    out_chunks = []
+    reader = threading.Thread(target=lambda: out_chunks.append(p.stdout.read()), daemon=True)
+    reader.start()
+    start = time.monotonic()
+    interrupted = seconds == math.ceil(seconds)  # nothing to cut short
+    deadline = start + seconds + timeout_s + 30
+    usage = None
+    while usage is None:
+        # wait4 reaps wrk itself, so its CPU time is wrk's alone
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            usage = ru
+            break
+        now = time.monotonic()
+        if not interrupted and now - start >= seconds:
+            p.send_signal(signal.SIGINT)
+            interrupted = True
+        if now > deadline:
+            p.kill()
+        time.sleep(0.02)
+    reader.join(10)
+    cpu = usage.ru_utime + usage.ru_stime
+    text = "".join(out_chunks)
+    result = None
+    for line in text.splitlines():
+        if line.startswith('{"wrk_result"'):
+            try:
+                result = json.loads(line)
+            except ValueError:
+                result = None
+    return result, text, cpu
+
+
+def tool_version(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (out.stdout + out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return None

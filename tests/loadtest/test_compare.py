@@ -1,0 +1,301 @@
+"""Tests of the load-test lab (loadtest/compare): one real --quick run on a tiny
+matrix, whose results files, report and charts must be complete and
+well-formed; the prediction and summary logic on made-up rows; bad options.
+Nothing here asserts a speed.
+
+Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COMPARE = os.path.join(ROOT, "loadtest", "compare")
+BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "httpmodes"))
+sys.path.insert(0, os.path.join(ROOT, "loadtest"))
+
+import labmodel  # noqa: E402
+
+MODES = ["iterative", "event"]
+WORKLOADS = ["hello", "db"]
+LEVELS = [1, 4]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def compare(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, COMPARE] + list(args), capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+class QuickRun(unittest.TestCase):
+    """compare --quick on modes iterative,event × workloads hello,db × c 1,4."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-")
+        cls.out = os.path.join(cls.tmp, "results")
+        cls.result = compare("--quick", "--bin", BIN, "--modes", ",".join(MODES),
+                          "--workloads", ",".join(WORKLOADS),
+                          "--concurrency", ",".join(map(str, LEVELS)),
+                          "--duration", "1", "--warmup", "0.2", "--stats-timeout", "5",
+                          "--out", cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+
+    def path(self, name):
+        return os.path.join(self.out, name)
+
+    def test_results_json_has_every_cell(self):
+        with open(self.path("results.json")) as f:
+            data = json.load(f)
+        self.assertTrue(data["meta"]["complete"])
+        self.assertEqual(data["meta"]["settings"]["concurrency"], LEVELS)
+        cells = {(r["target"], r["workload"], r["concurrency"]) for r in data["runs"]}
+        want = {(m, w, c) for m in MODES for w in WORKLOADS for c in LEVELS}
+        self.assertEqual(cells, want)
+        self.assertEqual(len(data["runs"]), len(want))
+        for r in data["runs"]:
+            self.assertEqual(r["kind"], "mode")
+            self.assertGreater(r["duration_s"], 0)
+            self.assertEqual(set(r["errors"]), {"connect", "read", "write", "status", "timeout"})
+            self.assertEqual(r["server_exit"], 0, r)  # every server stopped cleanly on SIGTERM
+            self.assertIsNotNone(r["resources"], r)
+            self.assertGreaterEqual(r["resources"]["processes"], 1)
+            self.assertGreater(r["resources"]["rss_kib"], 0)
+            if r["workload"] == "hello":
+                self.assertGreater(r["requests"], 0, r)
+                self.assertIsNotNone(r["latency_ms"]["p50"])
+                self.assertIsNotNone(r["server"], r)  # /stats before and after
+                self.assertGreater(r["server"]["requests"], 0, r)
+                self.assertIsNone(r["prediction"])
+            else:
+                self.assertIsNotNone(r["prediction"], r)  # every db cell has one, capped by /hello
+                self.assertIn("D", r["prediction_basis"])
+
+    def test_results_csv_has_one_row_per_cell(self):
+        with open(self.path("results.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        cells = [(r["target"], r["workload"], int(r["concurrency"])) for r in rows]
+        self.assertEqual(sorted(cells), sorted((m, w, c) for m in MODES for w in WORKLOADS for c in LEVELS))
+        for r in rows:
+            float(r["rps"])  # every measured figure parses
+            int(r["requests"])
+            int(r["err_timeout"])
+            if r["workload"] == "hello":
+                self.assertGreater(int(r["requests"]), 0)
+
+    def test_report_mentions_every_mode_and_workload(self):
+        with open(self.path("report.md")) as f:
+            md = f.read()
+        for m in MODES:
+            self.assertRegex(md, r"\n\| %s \| \d+ \|" % m)  # a table row of its own
+        for w in WORKLOADS:
+            self.assertIn("## /%s" % w, md)
+        self.assertIn("## Summary", md)
+        self.assertIn("coordinated omission", md)
+        self.assertIn("may have been shared", md)
+
+    def test_every_chart_named_in_the_report_exists_and_is_well_formed(self):
+        with open(self.path("report.md")) as f:
+            md = f.read()
+        charts = set(re.findall(r"\((charts/[^)\s]+\.(?:svg|png))\)", md))
+        for w in WORKLOADS:
+            for kind in ("throughput", "latency", "connections"):
+                self.assertIn("charts/%s-%s.svg" % (w, kind), charts)
+                self.assertIn("charts/%s-%s.png" % (w, kind), charts)
+        for rel in charts:
+            p = self.path(rel)
+            self.assertTrue(os.path.isfile(p), rel)
+            self.assertGreater(os.path.getsize(p), 1000, rel)
+            if rel.endswith(".png"):
+                with open(p, "rb") as f:
+                    self.assertEqual(f.read(8), PNG_MAGIC, rel)
+            else:
+                root = ET.parse(p).getroot()
+                self.assertEqual(root.tag, "{http://www.w3.org/2000/svg}svg", rel)
+
+    def test_report_can_be_rebuilt_from_results_json(self):
+        os.remove(self.path("report.md"))
+        r = compare("--report", self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.getsize(self.path("report.md")) > 0)
+
+
+class OutsideTarget(unittest.TestCase):
+    """--target: a server of someone else's (Python's http.server, no /stats)."""
+
+    def test_target_without_stats(self):
+        tmp = tempfile.mkdtemp(prefix="httpmodes-lab-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        with open(os.path.join(tmp, "hello"), "w") as f:
+            f.write("hello\n")
+        srv = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+                                "--directory", tmp], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+        self.addCleanup(srv.wait)
+        self.addCleanup(srv.kill)
+        m = re.search(r"port (\d+)", srv.stdout.readline())
+        self.assertTrue(m)
+        out = os.path.join(tmp, "results")
+        r = compare("--quick", "--modes", "", "--target", "py=http://127.0.0.1:%s" % m.group(1),
+                    "--workloads", "hello", "--concurrency", "2", "--duration", "1", "--warmup", "0",
+                    "--no-png", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(out, "results.json")) as f:
+            runs = json.load(f)["runs"]
+        self.assertEqual([(x["target"], x["kind"], x["workload"], x["concurrency"]) for x in runs],
+                         [("py", "target", "hello", 2)])
+        self.assertGreater(runs[0]["requests"], 0)
+        self.assertIsNone(runs[0]["server"])  # no /stats: no server view, and said so
+        self.assertTrue(any("no server view" in n for n in runs[0]["notes"]))
+        with open(os.path.join(out, "report.md")) as f:
+            self.assertIn("| py | 2 |", f.read())
+
+
+def row(target, workload, c, rps, errors=0, p50=None):
+    return {"target": target, "kind": "mode", "workload": workload, "concurrency": c, "rps": rps,
+            "ok_rps": rps if not errors else 0.0, "errors_total": errors,
+            "latency_ms": {"p50": p50}}
+
+
+class Model(unittest.TestCase):
+    """Predictions, misses and the summary on made-up rows (D = 100 ms)."""
+
+    def predict(self, rows, cores=2):
+        return labmodel.predict(rows, db_delay_ms=100, widgets=4, workers=8, cores=cores)
+
+    def test_db_predictions_and_misses(self):
+        rows = self.predict([row("iterative", "db", 10, 7.0),     # 1/D = 10: 30 % under
+                             row("threads", "db", 10, 95.0),      # C/D = 100: 5 % under
+                             row("prefork", "db", 20, 80.0),      # min(C,N)/D = 80
+                             row("event", "db", 10, 112.0)])      # C/D = 100: 12 % over
+        by = {r["target"]: r for r in rows}
+        self.assertAlmostEqual(by["iterative"]["prediction"], 10)
+        self.assertAlmostEqual(by["threads"]["prediction"], 100)
+        self.assertAlmostEqual(by["prefork"]["prediction"], 80)
+        self.assertAlmostEqual(by["event"]["prediction"], 100)
+        self.assertTrue(by["iterative"]["miss"])
+        self.assertFalse(by["threads"]["miss"])
+        self.assertFalse(by["prefork"]["miss"])
+        self.assertTrue(by["event"]["miss"])
+        text = "\n".join(labmodel.summary(rows))
+        self.assertIn("miss**: iterative db c=10", text)
+        self.assertIn("30 % under", text)
+        self.assertIn("miss**: event db c=10", text)
+        self.assertIn("12 % over", text)
+        self.assertNotIn("threads db c=10", text)
+        self.assertIn("2 of 4 runs with a prediction landed within", text)
+
+    def test_a_miss_names_other_work_on_the_machine(self):
+        busy = row("event", "db", 10, 50.0)
+        busy["resources"] = {"machine_cpu_cores": 2.0, "server_cpu_cores": 0.9, "wrk_cpu_cores": 0.1}
+        quiet = row("threads", "db", 10, 50.0)
+        quiet["resources"] = {"machine_cpu_cores": 1.1, "server_cpu_cores": 0.9, "wrk_cpu_cores": 0.1}
+        text = "\n".join(labmodel.summary(self.predict([busy, quiet])))
+        self.assertIn("event db c=10: 50.0 req/s is 50 % under its prediction 100 (C/D (no /hello in "
+                      "the matrix: no CPU cap)); meanwhile other work used 1.0 of the machine's cores",
+                      text)
+        self.assertIn("threads db c=10: 50.0 req/s is 50 % under its prediction 100 (C/D (no /hello "
+                      "in the matrix: no CPU cap)).", text)
+
+    def test_hello_caps_the_io_predictions(self):
+        rows = self.predict([row("event", "hello", 1000, 5000.0), row("event", "db", 1000, 4900.0)])
+        db = rows[1]
+        self.assertAlmostEqual(db["prediction"], 5000)  # C/D = 10000, capped by /hello
+        self.assertIn("capped by /hello", db["prediction_basis"])
+        self.assertFalse(db["miss"])
+        self.assertIsNone(rows[0]["prediction"])  # /hello itself has none
+        alone = self.predict([row("event", "db", 1000, 4900.0)])[0]
+        self.assertAlmostEqual(alone["prediction"], 10000)
+        self.assertIn("no CPU cap", alone["prediction_basis"])
+
+    def test_dashboard_blocking_modes_wait_for_each_widget(self):
+        rows = self.predict([row(m, "dashboard", 10, 1.0) for m in labmodel.MODES])
+        by = {r["target"]: r["prediction"] for r in rows}
+        self.assertAlmostEqual(by["iterative"], 1 / 0.4)
+        self.assertAlmostEqual(by["threads"], 10 / 0.4)
+        self.assertAlmostEqual(by["prefork"], 8 / 0.4)
+        self.assertAlmostEqual(by["event"], 10 / 0.1)
+
+    def test_cpu_uses_the_work_measured_at_c1(self):
+        rows = [row("event", "cpu", 1, 30.0, p50=25.0)]  # W = 25 ms
+        rows += [row(m, "cpu", 10, 1.0) for m in labmodel.MODES]
+        rows = self.predict(rows, cores=2)
+        by = {(r["target"], r["concurrency"]): r["prediction"] for r in rows}
+        self.assertAlmostEqual(by[("event", 1)], 40)
+        self.assertAlmostEqual(by[("iterative", 10)], 40)
+        self.assertAlmostEqual(by[("event", 10)], 40)
+        self.assertAlmostEqual(by[("threads", 10)], 80)
+        self.assertAlmostEqual(by[("prefork", 10)], 80)
+        none = self.predict([row("threads", "cpu", 10, 50.0)])[0]  # no c=1 run: no W
+        self.assertIsNone(none["prediction"])
+
+    def test_a_mode_that_answers_errors_fast_does_not_win(self):
+        rows = self.predict([row("iterative", "hello", 100, 90000.0, errors=5000),
+                             row("event", "hello", 100, 30000.0)])
+        text = "\n".join(labmodel.summary(rows))
+        self.assertIn("**event** won", text)
+        self.assertIn("iterative hello c=100 (5000)", text)
+
+    def test_outside_targets_get_no_prediction(self):
+        r = row("mine", "db", 10, 50.0)
+        r["kind"] = "target"
+        self.assertIsNone(self.predict([r])[0]["prediction"])
+
+
+class BadOptions(unittest.TestCase):
+    def check(self, args, needle):
+        r = compare(*args, timeout=60)
+        self.assertEqual(r.returncode, 2, (args, r.stderr))
+        self.assertIn(needle, r.stderr)
+        self.assertLess(len(r.stderr.strip().splitlines()), 4, r.stderr)  # a message, not a trace
+
+    def test_bad_values(self):
+        self.check(["--modes", "event,fibers"], "--modes: unknown 'fibers'")
+        self.check(["--workloads", "sleep"], "--workloads: unknown 'sleep'")
+        self.check(["--concurrency", "0"], "--concurrency: 0 is out of range")
+        self.check(["--concurrency", "ten"], "--concurrency: 'ten' is not a whole number")
+        self.check(["--duration", "abc"], "--duration: 'abc' is not a number")
+        self.check(["--db-delay", "0"], "--db-delay: 0 is out of range")
+        self.check(["--bogus"], "unrecognized arguments: --bogus")
+        self.check(["--modes", ""], "nothing to load")
+        self.check(["--bin", "/nonexistent/httpmodes"], "--bin: /nonexistent/httpmodes is not an executable")
+
+    def test_targets_must_be_loopback(self):
+        self.check(["--target", "x=http://10.1.2.3:80"], "not a loopback address")
+        self.check(["--target", "x=http://example.org:80"], "not a loopback address")
+        self.check(["--target", "nourl"], "is not name=http://127.0.0.1:PORT")
+        self.check(["--target", "event=http://127.0.0.1:80"], "is one of the modes")
+
+    def test_help(self):
+        r = compare("--help", timeout=60)
+        self.assertEqual(r.returncode, 0)
+        for opt in ("--quick", "--modes", "--workloads", "--concurrency", "--duration", "--warmup",
+                    "--db-delay", "--cpu-iterations", "--workers", "--timeout", "--target", "--out",
+                    "--bin", "--tls"):
+            self.assertIn(opt, r.stdout)
+
+    def test_missing_tools_say_what_to_install(self):
+        empty = tempfile.mkdtemp(prefix="httpmodes-lab-")
+        self.addCleanup(shutil.rmtree, empty, True)
+        env = dict(os.environ, PATH=empty)  # no wrk, no gnuplot
+        r = compare("--quick", "--bin", BIN, "--modes", "event", "--out", os.path.join(empty, "r"),
+                    env=env, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("apt-get install wrk gnuplot-nox", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(empty, "r")))
+
+
+if __name__ == "__main__":
+    unittest.main()
