@@ -276,7 +276,9 @@ class BadOptions(unittest.TestCase):
         self.check(["--target", "x=http://10.1.2.3:80"], "not a loopback address")
         self.check(["--target", "x=http://example.org:80"], "not a loopback address")
         self.check(["--target", "nourl"], "is not name=http://127.0.0.1:PORT")
-        self.check(["--target", "event=http://127.0.0.1:80"], "is one of the modes")
+        self.check(["--target", "event=http://127.0.0.1:80"], "is also a mode this run starts")
+        self.check(["--modes", "threads", "--target", "threads=http://127.0.0.1:80"],
+                   "is also a mode this run starts")
 
     def test_help(self):
         r = compare("--help", timeout=60)
