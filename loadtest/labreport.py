@@ -26,7 +26,7 @@ CSV_FIELDS = [
     "lat_p50_ms", "lat_p90_ms", "lat_p99_ms", "lat_p99.9_ms", "lat_max_ms", "lat_mean_ms",
     "err_connect", "err_read", "err_write", "err_status", "err_timeout", "errors_total",
     "server_requests", "server_non_2xx", "server_accepted", "server_open_mid", "server_in_flight_mid",
-    "server_worker_restarts", "held_median", "held_max", "queued_median", "queued_max",
+    "server_worker_restarts", "server_tls_handshakes", "server_tls_resumed", "held_median", "held_max", "queued_median", "queued_max",
     "rss_kib", "rss_kib_max", "threads", "threads_max", "processes", "server_cpu_cores",
     "wrk_cpu_cores", "machine_cpu_cores", "warmed", "server_exit", "notes",
 ]
@@ -67,7 +67,8 @@ def csv_row(r):
         d["lat_%s_ms" % k] = lat.get(k)
     for k in ("connect", "read", "write", "status", "timeout"):
         d["err_" + k] = err.get(k, 0)
-    for k in ("requests", "non_2xx", "accepted", "open_mid", "in_flight_mid", "worker_restarts"):
+    for k in ("requests", "non_2xx", "accepted", "open_mid", "in_flight_mid", "worker_restarts",
+              "tls_handshakes", "tls_resumed"):
         d["server_" + k] = sv.get(k)
     for k in ("held_median", "held_max", "queued_median", "queued_max", "rss_kib", "rss_kib_max",
               "threads", "threads_max", "processes", "server_cpu_cores", "wrk_cpu_cores",

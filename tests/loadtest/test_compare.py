@@ -33,6 +33,37 @@ def compare(*args, env=None, timeout=300):
                           timeout=timeout, env=env)
 
 
+class TlsRun(unittest.TestCase):
+    """compare --tls: every run goes over HTTPS, and the server's TLS view is
+    recorded (handshakes: one per connection with keep-alive off, a handful
+    with it on)."""
+
+    def test_tls_runs_over_https_and_counts_handshakes(self):
+        with tempfile.TemporaryDirectory(prefix="httpmodes-lab-tls-") as tmp:
+            out = os.path.join(tmp, "results")
+            r = compare("--tls", "--bin", BIN, "--modes", "prefork,event", "--workloads", "hello",
+                        "--concurrency", "2", "--duration", "1", "--warmup", "0",
+                        "--stats-timeout", "5", "--no-png", "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            with open(os.path.join(out, "results.json")) as f:
+                runs = {x["target"]: x for x in json.load(f)["runs"]}
+            self.assertEqual(set(runs), {"prefork", "event"})
+            for mode, run in runs.items():
+                self.assertTrue(run["url"].startswith("https://127.0.0.1:"), run["url"])
+                self.assertGreater(run["requests"], 0, run)
+                self.assertGreater(run["server"]["tls_handshakes"], 0, run)
+            # prefork closes after every response: a handshake per request
+            self.assertGreaterEqual(runs["prefork"]["server"]["tls_handshakes"],
+                                    runs["prefork"]["server"]["requests"] - 2)
+            # event keeps the connections: no more handshakes than connections
+            self.assertLessEqual(runs["event"]["server"]["tls_handshakes"], 2 + 2)
+            with open(os.path.join(out, "results.csv")) as f:
+                rows = list(csv.DictReader(f))
+            self.assertTrue(all(int(x["server_tls_handshakes"]) > 0 for x in rows), rows)
+            with open(os.path.join(out, "report.md")) as f:
+                self.assertIn("over HTTPS", f.read())
+
+
 class QuickRun(unittest.TestCase):
     """compare --quick on modes iterative,event × workloads hello,db × c 1,4."""
 
