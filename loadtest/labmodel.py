@@ -84,6 +84,9 @@ def predict(rows, db_delay_ms, widgets, workers, cores):
             else:
                 p, basis = min(c, cores, workers) / w, "min(C,cores,N)/W"
             basis += " (W=%.1f ms, %s)" % (w * 1000, w_from)
+            k = c if mode == "threads" else min(c, workers) if mode == "prefork" else 1
+            if k > cores and r.get("duration_s"):
+                p, basis = processor_sharing(k, w, cores, r["duration_s"], basis)
         if p is None:
             continue
         if wl in ("db", "dashboard"):
@@ -97,6 +100,20 @@ def predict(rows, db_delay_ms, widgets, workers, cores):
             r["ratio"] = r["rps"] / p
             r["miss"] = abs(r["ratio"] - 1) > MISS
     return rows
+
+
+def processor_sharing(k, w, cores, t, basis):
+    """k CPU-bound requests at once on fewer cores share them: all k start
+    together (wrk's closed loop), each takes k*W/cores, and they finish
+    together, batch after batch. A run of t seconds counts only the batches
+    that finished: floor(t / (k*W/cores)) * k / t — near cores/W when a batch
+    is short, nothing at all when one batch outlasts the run (thread-per-
+    request has no bound on CPU work in progress: the more clients, the later
+    everyone's answer). Returns (prediction, basis)."""
+    batch = k * w / cores
+    done = int(t / batch + 1e-9) * k
+    return done / t, "%s, shared by %d at once: batches of %.2f s in a %.1f s run" % (
+        basis, k, batch, t)
 
 
 OTHER_CPU = 0.2  # cores used by neither the server nor wrk worth pointing out

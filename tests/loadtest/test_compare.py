@@ -269,6 +269,16 @@ class Model(unittest.TestCase):
         self.assertAlmostEqual(by[("event", 10)], 40)
         self.assertAlmostEqual(by[("threads", 10)], 80)
         self.assertAlmostEqual(by[("prefork", 10)], 80)
+        # many at once share the cores: a run counts whole batches only
+        shared = [row("event", "cpu", 1, 30.0, p50=25.0)]
+        shared += [dict(row("threads", "cpu", c, 1.0), duration_s=3.0) for c in (2, 100, 1000)]
+        shared.append(dict(row("prefork", "cpu", 1000, 1.0), duration_s=3.0))
+        by = {(r["target"], r["concurrency"]): r for r in self.predict(shared, cores=2)}
+        self.assertAlmostEqual(by[("threads", 2)]["prediction"], 80)  # no sharing: cores/W
+        self.assertAlmostEqual(by[("threads", 100)]["prediction"], 2 * 100 / 3.0)  # 1.25 s batches
+        self.assertEqual(by[("threads", 1000)]["prediction"], 0)  # a 12.5 s batch outlasts 3 s
+        self.assertIn("batches of 12.50 s", by[("threads", 1000)]["prediction_basis"])
+        self.assertAlmostEqual(by[("prefork", 1000)]["prediction"], 80)  # N=8: 0.1 s batches
         none = self.predict([row("threads", "cpu", 10, 50.0)])[0]  # no c=1 run: no W
         self.assertIsNone(none["prediction"])
 
