@@ -49,13 +49,11 @@ static int setup(void **state) {
     return 0;
 }
 
+static void close_pair(fixture *f);
+
 static int teardown(void **state) {
     fixture *f = *state;
-    transport_close(&f->t);
-    SSL_free(f->ssl);
-    for (int i = 0; i < 2; i++)
-        if (f->fds[i] >= 0)
-            close(f->fds[i]);
+    close_pair(f);
     SSL_CTX_free(f->client);
     tls_ctx_free(f->tls);
     metrics_destroy(f->m);
@@ -76,6 +74,22 @@ static void open_pair(fixture *f, const char *alpn) {
     SSL_set1_host(f->ssl, "localhost");
     if (alpn)
         SSL_set_alpn_protos(f->ssl, (const unsigned char *)alpn, (unsigned)strlen(alpn));
+}
+
+/* Ends the current pair: the server's transport (close_notify when
+ * healthy), then the client, which also says goodbye (else OpenSSL takes
+ * its session for a bad one and will not resume it), then both sockets. */
+static void close_pair(fixture *f) {
+    transport_close(&f->t);
+    if (f->ssl && f->fds[1] >= 0)
+        SSL_shutdown(f->ssl);
+    SSL_free(f->ssl);
+    f->ssl = NULL;
+    for (int i = 0; i < 2; i++) {
+        if (f->fds[i] >= 0)
+            close(f->fds[i]);
+        f->fds[i] = -1;
+    }
 }
 
 /* Steps both sides until neither can move. Returns the server's last
@@ -216,10 +230,7 @@ static void test_garbage_and_early_close_fail(void **state) {
     assert_int_equal(transport_read(&f->t, (char[8]){0}, 8), TRANSPORT_FAIL);
     transport_close(&f->t); /* no close_notify after a fatal error; frees */
     assert_int_equal(atomic_load(&f->m->tls_open), 0);
-    SSL_free(f->ssl);
-    f->ssl = NULL;
-    close(f->fds[0]);
-    close(f->fds[1]);
+    close_pair(f);
 
     /* a truncated ClientHello, then the client goes away */
     open_pair(f, NULL);
@@ -250,10 +261,7 @@ static void test_old_protocols_and_h2_only_refused(void **state) {
     assert_int_equal(run_handshake(f, NULL), TRANSPORT_FAIL);
     assert_int_equal(atomic_load(&f->m->tls_handshakes), 0);
     assert_int_equal(atomic_load(&f->m->tls_failures), 1);
-    transport_close(&f->t);
-    SSL_free(f->ssl);
-    close(f->fds[0]);
-    close(f->fds[1]);
+    close_pair(f);
 
     SSL_CTX_set_max_proto_version(f->client, 0);
     open_pair(f, "\x02h2");
@@ -270,11 +278,7 @@ static void test_tls12_and_resumption(void **state) {
     assert_int_equal(SSL_version(f->ssl), TLS1_2_VERSION);
     SSL_SESSION *sess = SSL_get1_session(f->ssl);
     assert_non_null(sess);
-    transport_close(&f->t);
-    SSL_shutdown(f->ssl); /* else OpenSSL takes the session for a bad one */
-    SSL_free(f->ssl);
-    close(f->fds[0]);
-    close(f->fds[1]);
+    close_pair(f);
     open_pair(f, NULL);
     SSL_set_session(f->ssl, sess);
     SSL_SESSION_free(sess);
@@ -296,11 +300,7 @@ static void test_tls13_ticket_resumption(void **state) {
     SSL_SESSION *sess = SSL_get1_session(f->ssl);
     assert_non_null(sess);
     assert_true(SSL_SESSION_is_resumable(sess));
-    transport_close(&f->t);
-    SSL_shutdown(f->ssl);
-    SSL_free(f->ssl);
-    close(f->fds[0]);
-    close(f->fds[1]);
+    close_pair(f);
     open_pair(f, NULL);
     SSL_set_session(f->ssl, sess);
     SSL_SESSION_free(sess);
