@@ -684,3 +684,7 @@ conn_want conn_refuse(conn *c, int status, const char *why) {
 int conn_idle(const conn *c) {
     return c->state == CS_READING && !c->in_message && c->pending.len == c->pending_off;
 }
+
+int conn_fresh(const conn *c) {
+    return c->requests == 0 && conn_idle(c);
+}

@@ -131,7 +131,17 @@ conn_want conn_timed_out(conn *c);
 conn_want conn_refuse(conn *c, int status, const char *why);
 
 /* Returns 1 when c holds no partial request, no response and no pipelined
- * bytes: it may be closed at shutdown without losing anything. */
+ * bytes: it may be closed at shutdown without losing anything — unless it is
+ * also conn_fresh(). */
 int conn_idle(const conn *c);
+
+/* How long, at a stop, a connection that has not begun its first request
+ * (conn_fresh) may still wait for it: its client has just connected, so a
+ * request is almost surely on its way, and closing would lose it. */
+#define CONN_STOP_GRACE_US 1000000u
+
+/* Returns 1 when c is idle and has not answered a request yet: nothing has
+ * arrived on it since it was accepted. */
+int conn_fresh(const conn *c);
 
 #endif

@@ -39,10 +39,26 @@ static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stopp
     }
 }
 
+/* Waits for events on connection c (socket fd) until its deadline. At a
+ * stop, an idle connection returns WAIT_STOP at once; a fresh one (accepted,
+ * nothing received yet: a request is almost surely on its way) gets until
+ * *grace_end — CONN_STOP_GRACE_US from when it first saw the stop — to go on. */
+static int wait_conn(server *s, int fd, short events, const conn *c, uint64_t *grace_end) {
+    int r = WAIT_STOP;
+    if (!*grace_end)
+        r = wait_fd(s, fd, events, conn_deadline(c), conn_idle(c));
+    if (r != WAIT_STOP || !conn_fresh(c))
+        return r;
+    if (!*grace_end)
+        *grace_end = util_now_us() + CONN_STOP_GRACE_US;
+    uint64_t deadline = conn_deadline(c);
+    return wait_fd(s, fd, events, deadline && deadline < *grace_end ? deadline : *grace_end, 0);
+}
+
 /* Runs the TLS handshake (nothing for plain TCP) under the connection's
  * first deadline. Returns what the core should do next: carry on with w,
  * answer a plain HTTP request with 400, or close. */
-static conn_want handshake(server *s, transport *t, conn *c, conn_want w) {
+static conn_want handshake(server *s, transport *t, conn *c, conn_want w, uint64_t *grace_end) {
     for (;;) {
         int r = transport_handshake(t);
         if (r == 0)
@@ -51,9 +67,7 @@ static conn_want handshake(server *s, transport *t, conn *c, conn_want w) {
             return conn_refuse(c, 400, TLS_PLAINTEXT_WHY);
         if (r == TRANSPORT_FAIL)
             return CONN_CLOSE;
-        /* no request has been sent yet: a stop may close it */
-        int wr =
-            wait_fd(s, t->fd, r == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, conn_deadline(c), 1);
+        int wr = wait_conn(s, t->fd, r == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, c, grace_end);
         if (wr == WAIT_TIMEOUT)
             transport_handshake_timed_out(t);
         if (wr != WAIT_READY)
@@ -65,6 +79,7 @@ void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_sta
     char in[16384];
     transport t;
     conn c;
+    uint64_t grace_end = 0; /* set at a stop while c is fresh (see wait_conn) */
     conn_want w = conn_init(&c, &s->env, peer);
     transport_plain(&t, fd);
     if (tls && refuse_status)
@@ -74,21 +89,22 @@ void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_sta
     else if (refuse_status)
         w = conn_refuse(&c, refuse_status, "no worker could be started for this connection");
     if (w != CONN_CLOSE)
-        w = handshake(s, &t, &c, w);
+        w = handshake(s, &t, &c, w, &grace_end);
     short events = 0; /* TLS: what the last WANT asked to wait for (0: the usual) */
     while (w != CONN_CLOSE) {
         switch (w) {
         case CONN_WANT_READ: {
             int r = WAIT_READY;
             if (!transport_pending(&t))
-                r = wait_fd(s, fd, events ? events : POLLIN, conn_deadline(&c), conn_idle(&c));
+                r = wait_conn(s, fd, events ? events : POLLIN, &c, &grace_end);
             if (r == WAIT_TIMEOUT) {
                 w = conn_timed_out(&c);
                 break;
             }
             /* stopping: an idle connection is closed, unless a request is
              * already waiting in it (sent before the signal): that one is
-             * still answered, with Connection: close */
+             * still answered, with Connection: close (so is a fresh
+             * connection's first request, given a grace to arrive) */
             ssize_t n = transport_read(&t, in, sizeof in);
             events = n == TRANSPORT_WANT_WRITE ? POLLOUT : 0;
             if (n > 0)

@@ -41,6 +41,7 @@ typedef struct event_server {
     ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
     ev_conn *conns;     /* list of open connections */
     unsigned open;      /* connections in the list */
+    uint64_t grace_end; /* stopping: when fresh connections' grace ends (µs) */
 } event_server;
 
 static char inbuf[65536]; /* one read buffer for the whole loop */
@@ -67,6 +68,17 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
         ev_break(loop, EVBREAK_ALL);
 }
 
+/* Returns the time (µs, 0 = none) by which ec's current wait must end: the
+ * core's deadline, and at a stop no later than the grace a fresh connection
+ * gets to send its first request (see CONN_STOP_GRACE_US). */
+static uint64_t deadline_of(const event_server *es, const ev_conn *ec) {
+    uint64_t deadline = conn_deadline(&ec->c);
+    if (atomic_load(&es->s->stopping) && conn_fresh(&ec->c) &&
+        (!deadline || deadline > es->grace_end))
+        deadline = es->grace_end;
+    return deadline;
+}
+
 /* Watches fd for events (EV_READ or EV_WRITE) and arms the deadline timer. */
 static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
     if (!ev_is_active(&ec->io) || (ec->io.events & (EV_READ | EV_WRITE)) != events) {
@@ -74,7 +86,7 @@ static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
         ev_io_set(&ec->io, ec->t.fd, events);
         ev_io_start(loop, &ec->io);
     }
-    uint64_t deadline = conn_deadline(&ec->c), now = util_now_us();
+    uint64_t deadline = deadline_of(es_of(loop), ec), now = util_now_us();
     ev_timer_stop(loop, &ec->timer);
     ev_now_update(loop); /* timers count from libev's cached time; a /cpu may have aged it */
     if (deadline) {
@@ -96,11 +108,8 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
     if (!ec->t.handshook) { /* TLS: the handshake comes first, never blocking */
         int r = transport_handshake(&ec->t);
         if (r == TRANSPORT_WANT_READ || r == TRANSPORT_WANT_WRITE) {
-            if (!atomic_load(&es->s->stopping)) { /* no request sent yet: a stop closes */
-                wait_transport(loop, ec, r);
-                return;
-            }
-            w = CONN_CLOSE;
+            wait_transport(loop, ec, r); /* at a stop, until the fresh connection's grace ends */
+            return;
         } else if (r == TRANSPORT_PLAINTEXT)
             w = conn_refuse(&ec->c, 400, TLS_PLAINTEXT_WHY);
         else if (r == TRANSPORT_FAIL)
@@ -123,8 +132,8 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
                 w = conn_eof(&ec->c);
             else if (n == TRANSPORT_FAIL)
                 w = CONN_CLOSE;
-            else if (atomic_load(&es->s->stopping) && conn_idle(&ec->c))
-                w = CONN_CLOSE; /* stopping: an idle connection with no request waiting */
+            else if (atomic_load(&es->s->stopping) && conn_idle(&ec->c) && !conn_fresh(&ec->c))
+                w = CONN_CLOSE; /* stopping: idle, no request waiting (a fresh one gets a grace) */
             else {
                 wait_transport(loop, ec, n);
                 return;
@@ -177,7 +186,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         drive(loop, ec, conn_db_done(&ec->c));
         return;
     }
-    uint64_t deadline = conn_deadline(&ec->c);
+    uint64_t deadline = deadline_of(es_of(loop), ec);
     if (deadline && util_now_us() >= deadline) {
         if (!ec->t.handshook) { /* a stalled TLS handshake: nothing to answer */
             transport_handshake_timed_out(&ec->t);
@@ -237,6 +246,7 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     event_server *es = es_of(loop);
     (void)w;
     (void)revents;
+    es->grace_end = util_now_us() + CONN_STOP_GRACE_US;
     atomic_store(&es->s->stopping, 1);
     ev_io_stop(loop, &es->accept_w);
     ev_io_stop(loop, &es->accept_tls_w);
@@ -244,7 +254,8 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     ev_timer_stop(loop, &es->resume_w);
     /* Idle connections close now, unless a request already waits in them
      * (sent before the signal: it is answered, with Connection: close);
-     * busy ones close after their response; half-done handshakes close. */
+     * busy ones close after their response; fresh ones (and half-done
+     * handshakes) get CONN_STOP_GRACE_US for their first request. */
     for (ev_conn *ec = es->conns, *next; ec; ec = next) {
         next = ec->next;
         if (ec->want == CONN_WANT_READ && !ec->db_wait && conn_idle(&ec->c))

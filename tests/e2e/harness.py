@@ -247,6 +247,17 @@ def concurrent(fn, n):
     return results
 
 
+def backlog(port):
+    """Connections waiting in the accept queue of the IPv4 listening
+    socket on port (from /proc/net/tcp): 0 once the server took them."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(":%04X" % port) and fields[3] == "0A":
+                return int(fields[4].split(":")[1], 16)
+    raise AssertionError("no listening socket on port %d" % port)
+
+
 def wait_until(pred, timeout=10, step=0.05):
     end = time.time() + timeout
     while time.time() < end:

@@ -496,6 +496,27 @@ class ProtocolTest(unittest.TestCase):
                 finally:
                     sock.close()
 
+    def test_sigterm_answers_a_client_that_just_connected(self):
+        """A connection accepted just before a stop, whose request arrives
+        just after it, is answered (with Connection: close), not dropped: a
+        fresh connection gets a short grace. (A prefork worker stopped alone
+        once dropped such a request while the server went on serving.)"""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode, "--keep-alive", "on", "--header-timeout", "3600") as s:
+                sock = s.connect(timeout=30)
+                try:
+                    self.assertTrue(harness.wait_until(lambda: harness.backlog(s.port) == 0, GUARD),
+                                    "the server never accepted the connection")
+                    s.proc.send_signal(signal.SIGTERM)
+                    time.sleep(0.1)  # the request comes after the stop (the grace is 1 s)
+                    sock.sendall(get_req("/hello"))
+                    (st, h, body), _ = read_response(sock, timeout=30)
+                    self.assertEqual((st, body), (200, b"Hello, world!\n"))
+                    self.assertEqual(h["connection"].lower(), "close")
+                finally:
+                    sock.close()
+                self.assertEqual(s.stop(), 0, "\n".join(s.stderr_lines))
+
     def test_sigterm_with_connection_that_sent_nothing(self):
         for mode in harness.MODES:
             with self.subTest(mode=mode), Server(mode, "--header-timeout", "3600") as s:

@@ -176,17 +176,6 @@ def metrics(s):
     return out
 
 
-def backlog(port):
-    """Connections waiting in the accept queue of the IPv4 listening
-    socket on port (from /proc/net/tcp): 0 once the server took them."""
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            fields = line.split()
-            if fields[1].endswith(":%04X" % port) and fields[3] == "0A":
-                return int(fields[4].split(":")[1], 16)
-    raise AssertionError("no listening socket on port %d" % port)
-
-
 def stop_within(s, timeout=5):
     """SIGTERM; returns the exit code, or None when the server had to be
     killed because it did not stop within timeout s."""
@@ -896,7 +885,7 @@ class TLSTest(unittest.TestCase):
             with self.subTest(mode=mode), self.server(mode, "--workers", "1") as s:
                 with socket.create_connection((s.bind, s.tls_port), timeout=GUARD) as stalled:
                     stalled.sendall(hello[:40])
-                    self.assertTrue(wait_until(lambda: backlog(s.tls_port) == 0, GUARD), "never accepted")
+                    self.assertTrue(wait_until(lambda: harness.backlog(s.tls_port) == 0, GUARD), "never accepted")
                     rc = stop_within(s, 5)
                     self.assertEqual(rc, 0, "no clean exit within 5 s of SIGTERM")
                     self.assertTrue(read_to_eof(stalled, 5)[1])

@@ -258,6 +258,22 @@ static void test_pipelined_partial_second(void **state) {
     buf_free(&l.out);
 }
 
+/* A fresh connection (nothing received, nothing answered) gets a grace at a
+ * stop; one that has begun a request, or been answered, is not fresh. */
+static void test_fresh(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    assert_true(conn_fresh(&t->c));
+    assert_int_equal(tu_feeds(&t->c, "GET /hel", &l), CONN_WANT_READ);
+    assert_false(conn_fresh(&t->c));
+    assert_false(conn_idle(&t->c));
+    assert_int_equal(tu_feeds(&t->c, "lo HTTP/1.1\r\nHost: a\r\n\r\n", &l), CONN_WANT_READ);
+    assert_true(conn_idle(&t->c)); /* answered: idle, and may be closed at a stop */
+    assert_false(conn_fresh(&t->c));
+    buf_free(&l.out);
+}
+
 /* ---- database pages ------------------------------------------------------------- */
 
 static void test_db_three_batches(void **state) {
@@ -887,6 +903,7 @@ int main(void) {
         T(test_trailer_is_not_a_header),
         T(test_pipelined),
         T(test_pipelined_partial_second),
+        T(test_fresh),
         T(test_db_three_batches),
         T(test_dashboard_one_batch),
         T(test_db_bad_parameter),
