@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -320,6 +321,26 @@ class BadOptions(unittest.TestCase):
         self.check(["--target", "event=http://127.0.0.1:80"], "is also a mode this run starts")
         self.check(["--modes", "threads", "--target", "threads=http://127.0.0.1:80"],
                    "is also a mode this run starts")
+
+    def test_target_nobody_listens_on(self):
+        with socket.socket() as sock:  # a port that was free a moment ago, and is closed now
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        tmp = tempfile.mkdtemp(prefix="httpmodes-lab-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        r = compare("--quick", "--modes", "", "--target", "mine=http://127.0.0.1:%d" % port,
+                    "--out", os.path.join(tmp, "r"), timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("--target mine: nothing answers at http://127.0.0.1:%d" % port, r.stderr)
+        self.assertLess(len(r.stderr.strip().splitlines()), 3, r.stderr)
+
+    def test_report_of_a_folder_without_results(self):
+        tmp = tempfile.mkdtemp(prefix="httpmodes-lab-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        r = compare("--report", tmp, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot read its results.json", r.stderr)
+        self.assertLess(len(r.stderr.strip().splitlines()), 3, r.stderr)
 
     def test_help(self):
         r = compare("--help", timeout=60)
