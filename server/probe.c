@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -113,6 +114,7 @@ int probe_run(const char *url) {
         fprintf(stderr, "httpmodes --probe: %s\n", err);
         return 2;
     }
+    signal(SIGPIPE, SIG_IGN); /* a server that resets us is a failure (1), not a signal */
     int fd = probe_connect(&u, err, sizeof err);
     if (fd < 0) {
         fprintf(stderr, "httpmodes --probe: %s\n", err);
