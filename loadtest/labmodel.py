@@ -194,6 +194,13 @@ def summary(rows):
         lines.append("  - **miss**: %s %s c=%d: %s req/s is %.0f %% %s its prediction %s (%s)%s." % (
             r["target"], r["workload"], r["concurrency"], fmt_rate(r.get("rps")),
             abs(r["ratio"] - 1) * 100, how, fmt_rate(r["prediction"]), r["prediction_basis"], err))
+    for r in rows:
+        if r.get("prediction") == 0:  # no ratio to take: said here, never left out
+            lines.append("  - **no answer predicted**: %s %s c=%d was predicted to finish no request within "
+                         "the run (%s); it answered %s req/s%s." % (
+                             r["target"], r["workload"], r["concurrency"], r["prediction_basis"],
+                             fmt_rate(r.get("rps")),
+                             " with %d wrk errors" % r["errors_total"] if r.get("errors_total") else ""))
     starved = [r for r in rows if r.get("errors_total")]
     if starved:
         lines.append("- Runs with wrk errors (these clients were refused, cut off or starved): " +

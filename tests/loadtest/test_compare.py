@@ -279,6 +279,9 @@ class Model(unittest.TestCase):
         self.assertAlmostEqual(by[("threads", 100)]["prediction"], 2 * 100 / 3.0)  # 1.25 s batches
         self.assertEqual(by[("threads", 1000)]["prediction"], 0)  # a 12.5 s batch outlasts 3 s
         self.assertIn("batches of 12.50 s", by[("threads", 1000)]["prediction_basis"])
+        text = "\n".join(labmodel.summary(list(by.values())))
+        self.assertIn("**no answer predicted**: threads cpu c=1000 was predicted to finish no request", text)
+        self.assertIn("it answered 1.00 req/s", text)
         self.assertAlmostEqual(by[("prefork", 1000)]["prediction"], 80)  # N=8: 0.1 s batches
         none = self.predict([row("threads", "cpu", 10, 50.0)])[0]  # no c=1 run: no W
         self.assertIsNone(none["prediction"])
