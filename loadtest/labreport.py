@@ -389,7 +389,7 @@ used (/proc), what wrk used (its own rusage), and what the whole machine used
 was running at the same time."""
 
 
-def settings_text(meta):
+def settings_text(meta, rows):
     s = meta["settings"]
     m = meta["machine"]
     lines = [
@@ -402,18 +402,25 @@ def settings_text(meta):
         "with other people's builds and tests during the run.**" % (
             m.get("cores"), " (%s)" % m["cpu"] if m.get("cpu") else "", m.get("mem_gib"), m.get("kernel"),
             fmt_load(meta.get("loadavg_start")), fmt_load(meta.get("loadavg_end")), m.get("cores")),
-        "- Server: httpmodes %s (`%s`), a fresh process per run on a free loopback port%s; "
-        "DB delay D = %d ms, /dashboard K = %d widgets, /cpu %d iterations, prefork N = %d workers%s; "
-        "keep-alive is the server's default (off in iterative and prefork, on in threads and event)." % (
-            meta.get("server_version") or "?", s.get("binary"), ", over HTTPS" if s.get("tls") else "",
-            s["db_delay_ms"], s["widgets"], s["cpu_iterations"], s["workers"],
-            ", extra arguments `%s`" % " ".join(s["server_args"]) if s.get("server_args") else ""),
+        ("- Server: httpmodes %s (`%s`), a fresh process per run on a free loopback port%s; "
+         "DB delay D = %d ms, /dashboard K = %d widgets, /cpu %d iterations, prefork N = %d workers%s; "
+         "keep-alive is the server's default (off in iterative and prefork, on in threads and event)." % (
+             meta.get("server_version") or "?", s.get("binary"), ", over HTTPS" if s.get("tls") else "",
+             s["db_delay_ms"], s["widgets"], s["cpu_iterations"], s["workers"],
+             ", extra arguments `%s`" % " ".join(s["server_args"]) if s.get("server_args") else "")
+         if s.get("modes") else
+         "- Servers: none started by the lab (outside targets only); pages with DB delay D = %d ms, "
+         "/dashboard K = %d widgets, /cpu %d iterations; predictions assume prefork N = %d workers." % (
+             s["db_delay_ms"], s["widgets"], s["cpu_iterations"], s["workers"])),
         "- Client: %s; threads min(2, C), runs of %g s after an unrecorded warm-up of %g s, "
         "`--timeout %gs`." % (meta.get("wrk") or "wrk", s["duration_s"], s["warmup_s"], s["timeout_s"]),
     ]
     if s.get("targets"):
-        lines.append("- Outside targets: " + ", ".join("%s = %s" % (t["name"], t["base"])
-                                                      for t in s["targets"]) + " (no prediction).")
+        predicted = {r["target"] for r in rows if r.get("kind") == "mode"}
+        lines.append("- Outside targets: " + ", ".join(
+            "%s = %s (%s)" % (t["name"], t["base"],
+                              "an httpmodes in that mode: predicted like it" if t["name"] in predicted
+                              else "no prediction") for t in s["targets"]) + ".")
     return lines
 
 
@@ -460,7 +467,7 @@ def prediction_text(meta, rows):
 def write_report(out, meta, rows, charts):
     order = targets_in_order(rows)
     md = ["# httpmodes load-test report", ""]
-    md += settings_text(meta) + [""]
+    md += settings_text(meta, rows) + [""]
     md += ["## Summary", ""] + labmodel.summary(rows) + [""]
     md += ["## Reading this report", "", HOW_TO_READ, ""] + prediction_text(meta, rows) + [""]
     for wl in dict.fromkeys(r["workload"] for r in rows):

@@ -192,7 +192,10 @@ class OutsideTarget(unittest.TestCase):
         self.assertIsNone(runs[0]["server"])  # no /stats: no server view, and said so
         self.assertTrue(any("no server view" in n for n in runs[0]["notes"]))
         with open(os.path.join(out, "report.md")) as f:
-            self.assertIn("| py | 2 |", f.read())
+            report = f.read()
+        self.assertIn("| py | 2 |", report)
+        self.assertIn("- Servers: none started by the lab (outside targets only)", report)
+        self.assertIn("py = http://127.0.0.1:%s (no prediction)" % m.group(1), report)
 
 
 def row(target, workload, c, rps, errors=0, p50=None):
