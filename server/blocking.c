@@ -45,7 +45,7 @@ static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stopp
  * *grace_end — CONN_STOP_GRACE_US from when it first saw the stop — to go on. */
 static int wait_conn(server *s, int fd, short events, const conn *c, uint64_t *grace_end) {
     int r = WAIT_STOP;
-    if (!*grace_end)
+    if (!*grace_end || !conn_fresh(c)) /* a request under way waits for its deadline */
         r = wait_fd(s, fd, events, conn_deadline(c), conn_idle(c));
     if (r != WAIT_STOP || !conn_fresh(c))
         return r;

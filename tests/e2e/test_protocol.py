@@ -509,7 +509,10 @@ class ProtocolTest(unittest.TestCase):
                                     "the server never accepted the connection")
                     s.proc.send_signal(signal.SIGTERM)
                     time.sleep(0.1)  # the request comes after the stop (the grace is 1 s)
-                    sock.sendall(get_req("/hello"))
+                    req = get_req("/hello")
+                    sock.sendall(req[:10])
+                    time.sleep(0.2)  # once begun, the request has its usual deadline
+                    sock.sendall(req[10:])
                     (st, h, body), _ = read_response(sock, timeout=30)
                     self.assertEqual((st, body), (200, b"Hello, world!\n"))
                     self.assertEqual(h["connection"].lower(), "close")
