@@ -129,6 +129,23 @@ def other_cpu(r):
     return max(0.0, m - s - w)
 
 
+SLOW_CPU = 1.10  # server CPU per /cpu request this much above W: the cores ran slower
+
+
+def cpu_per_request_s(r):
+    """Seconds of server CPU that one request of this run cost: the cores the
+    server used over the rate it served (its own count when it gave one, else
+    wrk's), or None when not measured."""
+    res = r.get("resources") or {}
+    cores = res.get("server_cpu_cores")
+    served = (r.get("server") or {}).get("requests")
+    secs = r.get("duration_s")
+    rate = served / secs if served and secs else r.get("rps")
+    if not cores or not rate:
+        return None
+    return cores / rate
+
+
 def fmt_rate(x):
     if x is None:
         return "–"
@@ -179,6 +196,7 @@ def summary(rows):
                 "c=%d %s" % (cc, b["target"]) for cc, b, _ in per_c)
         lines.append("- " + text + ".")
     misses = [r for r in rows if r.get("miss")]
+    w, _ = cpu_work_s(rows)
     checked = [r for r in rows if r.get("ratio") is not None]
     if checked:
         lines.append("- %d of %d runs with a prediction landed within ±%d %% of it." % (
@@ -191,6 +209,11 @@ def summary(rows):
         other = other_cpu(r)
         if other is not None and other >= OTHER_CPU:
             err += "; meanwhile other work used %.1f of the machine's cores" % other
+        per = cpu_per_request_s(r) if r["workload"] == "cpu" else None
+        if per and w and per > w * SLOW_CPU:
+            err += ("; each request cost the server %.0f ms of CPU against W = %.0f ms: the cores "
+                    "themselves ran slower during this run (the host's load or clock, which no "
+                    "figure inside this machine shows)" % (per * 1000, w * 1000))
         lines.append("  - **miss**: %s %s c=%d: %s req/s is %.0f %% %s its prediction %s (%s)%s." % (
             r["target"], r["workload"], r["concurrency"], fmt_rate(r.get("rps")),
             abs(r["ratio"] - 1) * 100, how, fmt_rate(r["prediction"]), r["prediction_basis"], err))

@@ -244,6 +244,18 @@ class Model(unittest.TestCase):
         self.assertIn("threads db c=10: 50.0 req/s is 50 % under its prediction 100 (C/D (no /hello "
                       "in the matrix: no CPU cap)).", text)
 
+    def test_a_cpu_miss_says_when_the_cores_ran_slower(self):
+        base = row("event", "cpu", 1, 27.0, p50=37.0)  # W = 37 ms
+        slow = dict(row("prefork", "cpu", 10, 35.0), duration_s=10.0,
+                    resources={"server_cpu_cores": 1.93}, server={"requests": 352})  # 55 ms each
+        busy = dict(row("threads", "cpu", 10, 41.0), duration_s=10.0,
+                    resources={"server_cpu_cores": 1.5}, server={"requests": 410})  # 37 ms each
+        text = "\n".join(labmodel.summary(self.predict([base, slow, busy])))
+        self.assertIn("prefork cpu c=10", text)
+        self.assertIn("each request cost the server 55 ms of CPU against W = 37 ms", text)
+        self.assertIn("threads cpu c=10", text)
+        self.assertEqual(text.count("of CPU against W"), 1, text)
+
     def test_hello_caps_the_io_predictions(self):
         rows = self.predict([row("event", "hello", 1000, 5000.0), row("event", "db", 1000, 4900.0)])
         db = rows[1]
