@@ -210,10 +210,11 @@ def summary(rows):
         if other is not None and other >= OTHER_CPU:
             err += "; meanwhile other work used %.1f of the machine's cores" % other
         per = cpu_per_request_s(r) if r["workload"] == "cpu" else None
-        if per and w and per > w * SLOW_CPU:
+        if per and w and (per > w * SLOW_CPU or per * SLOW_CPU < w):
             err += ("; each request cost the server %.0f ms of CPU against W = %.0f ms: the cores "
-                    "themselves ran slower during this run (the host's load or clock, which no "
-                    "figure inside this machine shows)" % (per * 1000, w * 1000))
+                    "themselves ran %s during this run than when W was measured (the host's load "
+                    "or clock, which no figure inside this machine shows)" % (
+                        per * 1000, w * 1000, "slower" if per > w else "faster"))
         lines.append("  - **miss**: %s %s c=%d: %s req/s is %.0f %% %s its prediction %s (%s)%s." % (
             r["target"], r["workload"], r["concurrency"], fmt_rate(r.get("rps")),
             abs(r["ratio"] - 1) * 100, how, fmt_rate(r["prediction"]), r["prediction_basis"], err))

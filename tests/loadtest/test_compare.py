@@ -254,7 +254,13 @@ class Model(unittest.TestCase):
         self.assertIn("prefork cpu c=10", text)
         self.assertIn("each request cost the server 55 ms of CPU against W = 37 ms", text)
         self.assertIn("threads cpu c=10", text)
+        self.assertIn("ran slower during this run", text)
         self.assertEqual(text.count("of CPU against W"), 1, text)
+        fast = dict(row("iterative", "cpu", 10, 40.0), duration_s=10.0,
+                    resources={"server_cpu_cores": 1.0}, server={"requests": 400})  # 25 ms each
+        text = "\n".join(labmodel.summary(self.predict([base, fast])))
+        self.assertIn("iterative cpu c=10: 40.0 req/s is 48 % over", text)
+        self.assertIn("cost the server 25 ms of CPU against W = 37 ms: the cores themselves ran faster", text)
 
     def test_hello_caps_the_io_predictions(self):
         rows = self.predict([row("event", "hello", 1000, 5000.0), row("event", "db", 1000, 4900.0)])
