@@ -1,40 +1,41 @@
 # made by loadtest/compare; gnuplot cpu-latency.gp (from the results folder's charts/)
 $m0 << EOD
-1 41.672 82.467
-10 382.401 690.312
-100 3525.5 4432.61
-1000 2527.9 4959.62
+1 36.75 63.878
+10 618.655 646.255
+100 3173.37 4970.5
+1000 2502.18 4953.57
 EOD
 $e0 << EOD
-1000 5000 "126 t/o"
+100 5000 "38 t/o"
+1000 5000 "143 t/o"
 EOD
 $m1 << EOD
-1 35.647 140.703
-10 181.74 380.57
-100 1864.22 3587.73
-1000 237.776 4933.83
+1 58.148 69.032
+10 265.546 325.6
+100 2809.67 3242.25
+1000 4990 4990
 EOD
 $e1 << EOD
-1000 5000 "60 t/o"
+1000 5000 "187 t/o"
 EOD
 $m2 << EOD
-1 33.387 39.315
-10 185.185 445.214
-100 2507.15 2734.63
-1000 2767.77 4928.88
+1 35.466 70.006
+10 279.814 429.914
+100 2801.85 3082.48
+1000 2507.21 4929.38
 EOD
 $e2 << EOD
-1000 5000 "275 t/o"
+1000 5000 "188 t/o"
 EOD
 $m3 << EOD
-1 35.746 37.255
-10 351.043 482.095
-100 2362.73 4923.23
-1000 2597.74 4474.51
+1 37.051 47.62
+10 357.205 498.953
+100 2212.47 4994.72
+1000 2508.17 4943.24
 EOD
 $e3 << EOD
-100 5000 "31 t/o"
-1000 5000 "138 t/o"
+100 5000 "42 t/o"
+1000 5000 "143 t/o"
 EOD
 set title "/cpu?iterations=150000 — latency p50 and p99"
 set xlabel "connections offered by wrk (log)"
@@ -68,4 +69,7 @@ plot $m0 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#9467bd' title 'ite
      $e3 using 1:2 with points pt 6 ps 2 lw 2 lc rgb '#d00000' notitle, \
      $e3 using 1:2:3 with labels offset char 0,-1.1 font ',9' tc rgb '#ff7f0e' notitle, \
      5000 with lines dt 3 lw 1 lc rgb '#d00000' title 'wrk --timeout 5s'
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'cpu-latency.png'
+replot
 unset output

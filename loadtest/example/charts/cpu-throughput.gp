@@ -1,40 +1,41 @@
 # made by loadtest/compare; gnuplot cpu-throughput.gp (from the results folder's charts/)
 $m0 << EOD
-1 21.9332 27.9752
-10 24.8899 27.9752
-100 25.5212 27.9752
-1000 24.3682 27.9752
+1 21.5727 26.9898
+10 17.2539 26.9898
+100 21.5247 26.9898
+1000 28.5401 26.9898
 EOD
 $e0 << EOD
-1000 24.3682 "126 err"
+100 21.5247 "38 err"
+1000 28.5401 "143 err"
 EOD
 $m1 << EOD
-1 26.092 27.9752
-10 48.1531 55.7144
-100 43.5046 48.2313
-1000 8.11723 0
+1 17.0631 26.9898
+10 41.327 53.7748
+100 29.6859 49.4765
+1000 17.9471 0
 EOD
 $e1 << EOD
-1000 8.11723 "60 err"
+1000 17.9471 "187 err"
 EOD
 $m2 << EOD
-1 29.361 27.9752
-10 47.9101 55.4332
-100 39.8021 55.4457
-1000 49.9307 55.6996
+1 24.1721 26.9898
+10 35.1726 53.2557
+100 35.2073 53.8
+1000 35.5614 53.3919
 EOD
 $e2 << EOD
-1000 49.9307 "275 err"
+1000 35.5614 "188 err"
 EOD
 $m3 << EOD
-1 27.9557 27.9752
-10 28.161 27.9752
-100 27.9604 27.9752
-1000 28.1345 27.9752
+1 26.7937 26.9898
+10 27.7917 26.9898
+100 26.5364 26.9898
+1000 28.4162 26.9898
 EOD
 $e3 << EOD
-100 27.9604 "31 err"
-1000 28.1345 "187 err"
+100 26.5364 "42 err"
+1000 28.4162 "258 err"
 EOD
 set title "/cpu?iterations=150000 — throughput"
 set xlabel "connections offered by wrk (log)"
@@ -47,7 +48,7 @@ set border lc rgb '#555555'
 set xtics ('1' 1, '10' 10, '100' 100, '1000' 1000)
 set mxtics default
 set ytics format '%g'
-set yrange [1:100]
+set yrange [10:100]
 
 set terminal svg size 760,420 noenhanced font 'sans,11' background rgb 'white'
 set output 'cpu-throughput.svg'
@@ -67,4 +68,7 @@ plot $m0 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#9467bd' title 'ite
      $e2 using 1:2:3 with labels offset char 0,1.1 font ',9' tc rgb '#2ca02c' notitle, \
      $e3 using 1:2 with points pt 6 ps 2 lw 2 lc rgb '#d00000' notitle, \
      $e3 using 1:2:3 with labels offset char 0,1.1 font ',9' tc rgb '#ff7f0e' notitle
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'cpu-throughput.png'
+replot
 unset output

@@ -1,35 +1,35 @@
 # made by loadtest/compare; gnuplot dashboard-latency.gp (from the results folder's charts/)
 $m0 << EOD
-1 400.679 423.205
-10 4006.3 4007.32
-100 2813.39 4816.82
-1000 2804.66 4804.34
+1 400.965 401.632
+10 4010.12 4010.64
+100 2806.9 4811.52
+1000 2807.99 4813.61
 EOD
 $e0 << EOD
-100 5000 "13 t/o"
-1000 5000 "13 t/o"
+100 5000 "12 t/o"
+1000 5000 "12 t/o"
 EOD
 $m1 << EOD
-1 400.619 436.152
-10 400.622 451.215
-100 400.554 403.05
-1000 400.577 416.881
+1 401.128 401.776
+10 400.851 421.828
+100 401.059 431.822
+1000 401.28 441.099
 EOD
 $m2 << EOD
-1 400.597 401.042
-10 401.251 801.354
-100 4005.82 4807.67
-1000 2803.99 4809.46
+1 401 401.388
+10 401.861 805.62
+100 4012.1 4817.9
+1000 2806.95 4837.64
 EOD
 $e2 << EOD
-100 5000 "52 t/o"
-1000 5000 "98 t/o"
+100 5000 "48 t/o"
+1000 5000 "97 t/o"
 EOD
 $m3 << EOD
-1 100.294 102.05
-10 100.509 100.863
-100 101.725 102.979
-1000 101.048 111.525
+1 100.505 108.868
+10 100.806 104.32
+100 101.885 104.727
+1000 102.86 116.441
 EOD
 set title "/dashboard?delay=100&widgets=4 — latency p50 and p99"
 set xlabel "connections offered by wrk (log)"
@@ -59,4 +59,7 @@ plot $m0 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#9467bd' title 'ite
      $e2 using 1:2 with points pt 6 ps 2 lw 2 lc rgb '#d00000' notitle, \
      $e2 using 1:2:3 with labels offset char 0,-1.1 font ',9' tc rgb '#2ca02c' notitle, \
      5000 with lines dt 3 lw 1 lc rgb '#d00000' title 'wrk --timeout 5s'
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'dashboard-latency.png'
+replot
 unset output

@@ -1,35 +1,35 @@
 # made by loadtest/compare; gnuplot dashboard-throughput.gp (from the results folder's charts/)
 $m0 << EOD
-1 2.38892 2.5
-10 2.49561 2.5
-100 2.49116 2.5
-1000 2.48543 2.5
+1 2.39349 2.5
+10 2.3938 2.5
+100 2.39344 2.5
+1000 2.37977 2.5
 EOD
 $e0 << EOD
-100 2.49116 "13 err"
-1000 2.48543 "13 err"
+100 2.39344 "12 err"
+1000 2.37977 "12 err"
 EOD
 $m1 << EOD
-1 2.37782 2.5
-10 24.1831 25
-100 239.539 250
-1000 2386.21 2500
+1 2.39353 2.5
+10 23.9146 25
+100 238.759 250
+1000 2381.42 2500
 EOD
 $m2 << EOD
-1 2.39546 2.5
-10 19.2685 20
-100 19.8666 20
-1000 19.2985 20
+1 2.39252 2.5
+10 19.339 20
+100 19.2303 20
+1000 19.1553 20
 EOD
 $e2 << EOD
-100 19.8666 "52 err"
-1000 19.2985 "98 err"
+100 19.2303 "48 err"
+1000 19.1553 "97 err"
 EOD
 $m3 << EOD
-1 9.88552 10
-10 98.8217 100
-100 978.099 1000
-1000 9753.19 10000
+1 9.86752 10
+10 98.8165 100
+100 972.661 1000
+1000 9509.6 10000
 EOD
 set title "/dashboard?delay=100&widgets=4 — throughput"
 set xlabel "connections offered by wrk (log)"
@@ -58,4 +58,7 @@ plot $m0 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#9467bd' title 'ite
      $e0 using 1:2:3 with labels offset char 0,1.1 font ',9' tc rgb '#9467bd' notitle, \
      $e2 using 1:2 with points pt 6 ps 2 lw 2 lc rgb '#d00000' notitle, \
      $e2 using 1:2:3 with labels offset char 0,1.1 font ',9' tc rgb '#2ca02c' notitle
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'dashboard-throughput.png'
+replot
 unset output

@@ -2,7 +2,7 @@
 $m0 << EOD
 1 1 0.5
 10 1 9
-100 1 100
+100 1 99
 1000 1 1000
 EOD
 $m1 << EOD
@@ -15,7 +15,7 @@ $m2 << EOD
 1 1 0.5
 10 8 2
 100 8 92
-1000 8 993
+1000 8 992
 EOD
 $m3 << EOD
 1 1 0.5
@@ -47,4 +47,7 @@ plot x with lines lw 1 dt 3 lc rgb '#888888' title 'offered (wrk -c)', \
      $m2 using 1:3 with linespoints dt 3 lw 1.5 pt 4 ps 0.8 lc rgb '#2ca02c' title 'prefork queued', \
      $m3 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#ff7f0e' title 'event held', \
      $m3 using 1:3 with linespoints dt 3 lw 1.5 pt 4 ps 0.8 lc rgb '#ff7f0e' title 'event queued'
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'db-connections.png'
+replot
 unset output

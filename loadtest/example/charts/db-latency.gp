@@ -1,34 +1,34 @@
 # made by loadtest/compare; gnuplot db-latency.gp (from the results folder's charts/)
 $m0 << EOD
-1 100.271 101.447
-10 1002.51 1004.56
-100 2507.67 4915.32
-1000 2508.45 4915.35
+1 100.522 100.901
+10 1004.05 1007.68
+100 2516.64 4928.36
+1000 2513.34 4929.18
 EOD
 $e0 << EOD
 100 5000 "50 t/o"
 1000 5000 "50 t/o"
 EOD
 $m1 << EOD
-1 100.275 101.838
-10 100.209 105.301
-100 100.267 106.834
-1000 100.461 264.593
+1 100.393 104.256
+10 100.581 104.233
+100 100.6 102.788
+1000 100.659 187.403
 EOD
 $m2 << EOD
-1 100.257 112.871
-10 101.073 200.393
-100 1206.33 1303.77
-1000 2508.78 4913.53
+1 100.592 101.527
+10 101.079 200.716
+100 1210.36 1308.92
+1000 2511.56 4924.5
 EOD
 $e2 << EOD
 1000 5000 "400 t/o"
 EOD
 $m3 << EOD
-1 100.305 101.995
-10 100.472 100.817
-100 101.272 102.4
-1000 101.269 112.94
+1 100.564 100.822
+10 100.86 105.137
+100 101.519 104.568
+1000 102.607 118.625
 EOD
 set title "/db?delay=100 — latency p50 and p99"
 set xlabel "connections offered by wrk (log)"
@@ -58,4 +58,7 @@ plot $m0 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#9467bd' title 'ite
      $e2 using 1:2 with points pt 6 ps 2 lw 2 lc rgb '#d00000' notitle, \
      $e2 using 1:2:3 with labels offset char 0,-1.1 font ',9' tc rgb '#2ca02c' notitle, \
      5000 with lines dt 3 lw 1 lc rgb '#d00000' title 'wrk --timeout 5s'
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'db-latency.png'
+replot
 unset output

@@ -1,34 +1,34 @@
 # made by loadtest/compare; gnuplot db-throughput.gp (from the results folder's charts/)
 $m0 << EOD
-1 9.8704 10
-10 9.87762 10
-100 9.87254 10
-1000 9.83491 10
+1 9.87419 10
+10 9.87384 10
+100 9.87065 10
+1000 9.84395 10
 EOD
 $e0 << EOD
-100 9.87254 "50 err"
-1000 9.83491 "50 err"
+100 9.87065 "50 err"
+1000 9.84395 "50 err"
 EOD
 $m1 << EOD
-1 9.8842 10
-10 98.618 100
-100 986.21 1000
-1000 9370.71 10000
+1 9.87108 10
+10 98.7702 100
+100 986.421 1000
+1000 9639.37 10000
 EOD
 $m2 << EOD
-1 9.85642 10
-10 79.2617 80
-100 79.0031 80
-1000 78.6967 80
+1 9.87466 10
+10 78.9223 80
+100 78.7887 80
+1000 78.7191 80
 EOD
 $e2 << EOD
-1000 78.6967 "400 err"
+1000 78.7191 "400 err"
 EOD
 $m3 << EOD
-1 9.88015 10
-10 98.8617 100
-100 978.908 1000
-1000 9688 10000
+1 9.8638 10
+10 98.6757 100
+100 977.726 1000
+1000 9493.93 10000
 EOD
 set title "/db?delay=100 — throughput"
 set xlabel "connections offered by wrk (log)"
@@ -57,4 +57,7 @@ plot $m0 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#9467bd' title 'ite
      $e0 using 1:2:3 with labels offset char 0,1.1 font ',9' tc rgb '#9467bd' notitle, \
      $e2 using 1:2 with points pt 6 ps 2 lw 2 lc rgb '#d00000' notitle, \
      $e2 using 1:2:3 with labels offset char 0,1.1 font ',9' tc rgb '#2ca02c' notitle
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'db-throughput.png'
+replot
 unset output

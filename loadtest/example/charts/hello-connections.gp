@@ -1,9 +1,9 @@
 # made by loadtest/compare; gnuplot hello-connections.gp (from the results folder's charts/)
 $m0 << EOD
-1 0.5 0.5
-10 0.5 3
-100 1 34
-1000 1 820
+1 0.5 1
+10 1 5
+100 1 86
+1000 1 834
 EOD
 $m1 << EOD
 1 1 0.5
@@ -13,9 +13,9 @@ $m1 << EOD
 EOD
 $m2 << EOD
 1 0.5 0.5
-10 5 0.5
-100 8 62
-1000 8 748
+10 6 0.5
+100 8 64
+1000 8 885
 EOD
 $m3 << EOD
 1 1 0.5
@@ -47,4 +47,7 @@ plot x with lines lw 1 dt 3 lc rgb '#888888' title 'offered (wrk -c)', \
      $m2 using 1:3 with linespoints dt 3 lw 1.5 pt 4 ps 0.8 lc rgb '#2ca02c' title 'prefork queued', \
      $m3 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#ff7f0e' title 'event held', \
      $m3 using 1:3 with linespoints dt 3 lw 1.5 pt 4 ps 0.8 lc rgb '#ff7f0e' title 'event queued'
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'hello-connections.png'
+replot
 unset output

@@ -1,27 +1,27 @@
 # made by loadtest/compare; gnuplot hello-latency.gp (from the results folder's charts/)
 $m0 << EOD
-1 0.015 1.192
-10 0.221 29.221
-100 1.582 6.6
-1000 19.478 46.916
+1 0.04 1.851
+10 0.538 2.836
+100 5.325 11.355
+1000 53.462 87.785
 EOD
 $m1 << EOD
-1 0.06 0.306
-10 0.057 0.359
-100 0.48 3.499
-1000 5.16 22.551
+1 0.045 0.27
+10 0.165 1.248
+100 1.35 5.001
+1000 19.635 147.09
 EOD
 $m2 << EOD
-1 0.018 0.421
-10 0.138 2.928
-100 1.396 14.795
-1000 13.597 124.975
+1 0.045 0.233
+10 0.338 3.685
+100 3.541 9.558
+1000 37.621 86.125
 EOD
 $m3 << EOD
-1 0.072 0.38
-10 0.052 0.743
-100 0.613 4.522
-1000 6.905 13.406
+1 0.04 0.15
+10 0.274 2.519
+100 2.483 5.614
+1000 27.441 34.897
 EOD
 set title "/hello — latency p50 and p99"
 set xlabel "connections offered by wrk (log)"
@@ -47,4 +47,7 @@ plot $m0 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#9467bd' title 'ite
      $m3 using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#ff7f0e' title 'event p50', \
      $m3 using 1:3 with linespoints dt 2 lw 1.5 pt 6 ps 0.8 lc rgb '#ff7f0e' title 'event p99', \
      5000 with lines dt 3 lw 1 lc rgb '#d00000' title 'wrk --timeout 5s'
+set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'
+set output 'hello-latency.png'
+replot
 unset output
