@@ -688,3 +688,10 @@ int conn_idle(const conn *c) {
 int conn_fresh(const conn *c) {
     return c->requests == 0 && conn_idle(c);
 }
+
+uint64_t conn_stop_deadline(const conn *c, uint64_t grace_end) {
+    uint64_t deadline = conn_deadline(c);
+    if (conn_fresh(c) && (!deadline || deadline > grace_end))
+        return grace_end;
+    return deadline;
+}

@@ -144,4 +144,9 @@ int conn_idle(const conn *c);
  * arrived on it since it was accepted. */
 int conn_fresh(const conn *c);
 
+/* conn_deadline() while the server is stopping, its grace for fresh
+ * connections ending at grace_end (µs): a fresh connection waits no later than
+ * grace_end; any other keeps its deadline. Returns 0 for no limit. */
+uint64_t conn_stop_deadline(const conn *c, uint64_t grace_end);
+
 #endif

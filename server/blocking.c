@@ -44,15 +44,13 @@ static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stopp
  * nothing received yet: a request is almost surely on its way) gets until
  * *grace_end — CONN_STOP_GRACE_US from when it first saw the stop — to go on. */
 static int wait_conn(server *s, int fd, short events, const conn *c, uint64_t *grace_end) {
-    int r = WAIT_STOP;
-    if (!*grace_end || !conn_fresh(c)) /* a request under way waits for its deadline */
-        r = wait_fd(s, fd, events, conn_deadline(c), conn_idle(c));
+    if (*grace_end && conn_fresh(c)) /* stopping, still in its grace */
+        return wait_fd(s, fd, events, conn_stop_deadline(c, *grace_end), 0);
+    int r = wait_fd(s, fd, events, conn_deadline(c), conn_idle(c));
     if (r != WAIT_STOP || !conn_fresh(c))
         return r;
-    if (!*grace_end)
-        *grace_end = util_now_us() + CONN_STOP_GRACE_US;
-    uint64_t deadline = conn_deadline(c);
-    return wait_fd(s, fd, events, deadline && deadline < *grace_end ? deadline : *grace_end, 0);
+    *grace_end = util_now_us() + CONN_STOP_GRACE_US;
+    return wait_fd(s, fd, events, conn_stop_deadline(c, *grace_end), 0);
 }
 
 /* Runs the TLS handshake (nothing for plain TCP) under the connection's

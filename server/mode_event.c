@@ -72,11 +72,8 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
  * core's deadline, and at a stop no later than the grace a fresh connection
  * gets to send its first request (see CONN_STOP_GRACE_US). */
 static uint64_t deadline_of(const event_server *es, const ev_conn *ec) {
-    uint64_t deadline = conn_deadline(&ec->c);
-    if (atomic_load(&es->s->stopping) && conn_fresh(&ec->c) &&
-        (!deadline || deadline > es->grace_end))
-        deadline = es->grace_end;
-    return deadline;
+    return atomic_load(&es->s->stopping) ? conn_stop_deadline(&ec->c, es->grace_end)
+                                         : conn_deadline(&ec->c);
 }
 
 /* Watches fd for events (EV_READ or EV_WRITE) and arms the deadline timer. */

@@ -265,8 +265,12 @@ static void test_fresh(void **state) {
     tu_log l = {0};
     conn_init(&t->c, &t->env, NULL);
     assert_true(conn_fresh(&t->c));
+    uint64_t grace_end = conn_deadline(&t->c) - 1; /* a stop's grace, shorter than the deadline */
+    assert_int_equal(conn_stop_deadline(&t->c, grace_end), grace_end);
     assert_int_equal(tu_feeds(&t->c, "GET /hel", &l), CONN_WANT_READ);
     assert_false(conn_fresh(&t->c));
+    /* a request under way keeps its own deadline at a stop */
+    assert_int_equal(conn_stop_deadline(&t->c, grace_end), conn_deadline(&t->c));
     assert_false(conn_idle(&t->c));
     assert_int_equal(tu_feeds(&t->c, "lo HTTP/1.1\r\nHost: a\r\n\r\n", &l), CONN_WANT_READ);
     assert_true(conn_idle(&t->c)); /* answered: idle, and may be closed at a stop */
