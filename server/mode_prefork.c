@@ -43,9 +43,19 @@ typedef struct worker_slot {
  * the master, or -1 if fork failed. */
 static pid_t spawn_worker(server *s, unsigned slot) {
     fflush(NULL); /* nothing buffered may be written twice */
+    /* Until the worker has its own stop pipe, a SIGTERM sent to it would run
+     * the master's handler and write to the master's pipe, stopping the whole
+     * server: hold stop signals across the fork, let them in after. */
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigprocmask(SIG_BLOCK, &stops, &old);
     pid_t pid = fork();
-    if (pid != 0)
+    if (pid != 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         return pid;
+    }
     signal(SIGCHLD, SIG_DFL);
     close(child_pipe[0]);
     close(child_pipe[1]);
@@ -56,6 +66,7 @@ static pid_t spawn_worker(server *s, unsigned slot) {
      * starts another); the master stops workers with kill() at shutdown. */
     if (signals_own_pipe(s) != 0)
         _exit(1);
+    sigprocmask(SIG_SETMASK, &old, NULL); /* a stop signal held till now reaches our pipe */
     metrics_set_slot(slot);
     char peer[48];
     int fd, tls;
