@@ -65,7 +65,7 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
     uint64_t now = util_now_us();
     buf_printf(out,
                "{\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"keep_alive\":%s,"
-               "\"connections\":{\"accepted\":%llu,\"open\":%llu},"
+               "\"connections\":{\"accepted\":%llu,\"open\":%llu,\"accept_errors\":%llu},"
                "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"
                "\"failures\":%llu},"
                "\"in_flight\":%llu,\"worker_restarts\":%llu,"
@@ -74,6 +74,7 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
                config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
                cfg->mode == MODE_PREFORK ? cfg->workers : 1, cfg->keep_alive ? "true" : "false",
                (unsigned long long)get(&m->accepted), (unsigned long long)get(&m->open),
+               (unsigned long long)get(&m->accept_errors),
                (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
                (unsigned long long)get(&m->tls_handshakes),
                (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
@@ -129,6 +130,10 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# HELP httpmodes_connections_open Connections open now.\n"
         "# TYPE httpmodes_connections_open gauge\n"
         "httpmodes_connections_open %llu\n"
+        "# HELP httpmodes_accept_errors_total accept() failures for lack of descriptors or "
+        "memory.\n"
+        "# TYPE httpmodes_accept_errors_total counter\n"
+        "httpmodes_accept_errors_total %llu\n"
         "# HELP httpmodes_tls_connections_accepted_total Connections accepted on the HTTPS port.\n"
         "# TYPE httpmodes_tls_connections_accepted_total counter\n"
         "httpmodes_tls_connections_accepted_total %llu\n"
@@ -161,8 +166,8 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# TYPE httpmodes_requests_total counter\n",
         HTTPMODES_VERSION, config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
         cfg->mode == MODE_PREFORK ? cfg->workers : 1, (unsigned long long)get(&m->accepted),
-        (unsigned long long)get(&m->open), (unsigned long long)get(&m->tls_accepted),
-        (unsigned long long)get(&m->tls_open),
+        (unsigned long long)get(&m->open), (unsigned long long)get(&m->accept_errors),
+        (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
         (unsigned long long)(get(&m->tls_handshakes) - get(&m->tls_resumed)),
         (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
         (unsigned long long)get(&m->in_flight), (unsigned long long)get(&m->worker_restarts),

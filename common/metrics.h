@@ -20,6 +20,8 @@ typedef enum { GAUGE_OPEN, GAUGE_IN_FLIGHT, GAUGE_TLS_OPEN, GAUGE_COUNT } metric
 typedef struct metrics {
     uint64_t start_us;                /* util_now_us() at creation */
     _Atomic uint64_t accepted;        /* connections accepted */
+    _Atomic uint64_t accept_errors;   /* accept() failures for lack of descriptors or memory */
+    _Atomic uint64_t accept_log_us;   /* when the last accept failure was logged (rate limit) */
     _Atomic uint64_t open;            /* connections open now */
     _Atomic uint64_t in_flight;       /* requests being handled now */
     _Atomic uint64_t requests;        /* responses finished */

@@ -203,11 +203,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE) {
-                fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n); pausing accept\n",
-                        strerror(errno));
+            if (net_accept_failed(es->s, errno)) {
                 ev_io_stop(loop, &es->accept_w);
                 ev_io_stop(loop, &es->accept_tls_w);
+                /* a one-shot timer must be set again before each start, or
+                 * after its first expiry it fires at once: a busy loop */
+                ev_timer_set(&es->resume_w, ACCEPT_PAUSE_MS / 1000.0, 0.0);
                 ev_timer_start(loop, &es->resume_w);
             }
             return; /* EAGAIN: accepted everything waiting */

@@ -14,6 +14,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "util.h"
+
 int net_listen(const char *bind_addr, unsigned want_port, unsigned *port, char *err,
                size_t errlen) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -118,13 +120,27 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls) {
         int fd = net_accept(*tls ? s->tls_listen_fd : s->listen_fd, peer, peerlen);
         if (fd >= 0)
             return fd;
-        if (errno == EMFILE || errno == ENFILE) {
-            fprintf(stderr, "httpmodes: accept: %s (raise ulimit -n)\n", strerror(errno));
-            poll(NULL, 0, 100); /* let connections close rather than spin */
-        }
+        if (net_accept_failed(s, errno))
+            poll(NULL, 0, ACCEPT_PAUSE_MS); /* let connections close rather than spin */
         /* EAGAIN: another worker took it; ECONNABORTED; EINTR */
     }
     return -1;
+}
+
+int net_accept_failed(server *s, int err) {
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+        return 0;
+    metrics *m = s->env.metrics;
+    metrics_add(&m->accept_errors, 1);
+    /* One line a second for the whole server (every thread and process):
+     * the rest are only counted, so a flood cannot fill the disk. */
+    uint64_t now = util_now_us(), last = atomic_load(&m->accept_log_us);
+    if (now - last >= 1000000 && atomic_compare_exchange_strong(&m->accept_log_us, &last, now))
+        fprintf(stderr,
+                "httpmodes: accept: %s (raise ulimit -n); pausing accept for %d ms "
+                "(%llu failures so far, in /stats as accept_errors)\n",
+                strerror(err), ACCEPT_PAUSE_MS, (unsigned long long)atomic_load(&m->accept_errors));
+    return 1;
 }
 
 void net_close(int fd) {

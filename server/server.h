@@ -47,6 +47,16 @@ int signals_own_pipe(server *s);
  * in peer. Returns the fd, or -1 with errno from accept4(). */
 int net_accept(int listen_fd, char *peer, size_t peerlen);
 
+/* How long a driver stops accepting after running out of descriptors. */
+#define ACCEPT_PAUSE_MS 100
+
+/* Handles an accept() failure with errno err. Returns 1 when it was for
+ * lack of descriptors or memory — counted in /stats (accept_errors) and
+ * logged at most once a second for the whole server — and the caller must
+ * pause accepting for ACCEPT_PAUSE_MS; 0 for a passing error (EAGAIN,
+ * ECONNABORTED, EINTR) to ignore. */
+int net_accept_failed(server *s, int err);
+
 /* Waits for a connection on either listening socket. Returns a
  * non-blocking connected fd, the client's address in peer and in *tls
  * whether it came to the HTTPS port; -1 once stopping. */
