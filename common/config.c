@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <arpa/inet.h>
 
 #include "util.h"
@@ -55,15 +56,25 @@ static const option_def options[] = {
     {"tls-key", "HTTPMODES_TLS_KEY", OPT_STR, 0, 0, STR(tls_key)},
     {"tls-write-cert", "HTTPMODES_TLS_WRITE_CERT", OPT_STR, 0, 0, STR(tls_write_cert)},
     {"probe", NULL, OPT_STR, 0, 0, STR(probe)},
+    {"status-port", "HTTPMODES_STATUS_PORT", OPT_PORT_OR_OFF, 0, 65535, OFF(status_port)},
+    {"timeline-size", "HTTPMODES_TIMELINE_SIZE", OPT_UINT, 16, 1048576, OFF(timeline_size)},
     {"help", NULL, OPT_FLAG, 0, 0, 0, 0},
     {"version", NULL, OPT_FLAG, 0, 0, 0, 0},
+    {"list-modes", NULL, OPT_FLAG, 0, 0, 0, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
-static const char *mode_names[] = {"iterative", "threads", "prefork", "event"};
-
 const char *config_mode_name(server_mode m) {
-    return (unsigned)m < 4 ? mode_names[m] : "?";
+    const mode_info *mi = mode_get(m);
+    return mi ? mi->name : "?";
+}
+
+unsigned config_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? (unsigned)n : 1;
 }
 
 void config_defaults(config *cfg) {
@@ -71,7 +82,7 @@ void config_defaults(config *cfg) {
     cfg->mode = MODE_EVENT;
     strcpy(cfg->bind, "127.0.0.1");
     cfg->port = 8080;
-    cfg->workers = 8;
+    cfg->workers = 1; /* the default mode's (config_load resolves the mode's own) */
     cfg->db_delay_ms = 100;
     cfg->keep_alive = 1;
     cfg->max_header_size = 8192;
@@ -83,47 +94,67 @@ void config_defaults(config *cfg) {
     cfg->cpu_iterations = 150000;
     cfg->max_iterations = 10000000;
     cfg->tls_port = CONFIG_TLS_OFF;
+    cfg->status_port = CONFIG_STATUS_DEFAULT;
+    cfg->timeline_size = 2048;
 }
 
+static const char *usage_options =
+    "  --mode MODE              the concurrency model (see below)      (default event)\n"
+    "  --port N                 TCP port, 0 = any free port            (default 8080)\n"
+    "  --bind ADDR              listen address, IPv4 or IPv6           (default 127.0.0.1)\n"
+    "  --workers N              the pool size of prefork, pool and reactors, 1-1024\n"
+    "                           (default: 8, 8, and one per CPU)\n"
+    "  --db-delay MS            simulated query time, ms               (default 100)\n"
+    "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
+    "  --keep-alive on|off      keep connections open between requests\n"
+    "                           (default: on for threads and event, off for\n"
+    "                           iterative and prefork, whose bounded workers a\n"
+    "                           keep-alive client would hold)\n"
+    "  --max-header-size BYTES  request line + headers limit, 431/414  (default 8192)\n"
+    "  --max-body-size BYTES    request body limit, 413                (default 1048576)\n"
+    "  --header-timeout S       time to send a request head, 408       (default 10)\n"
+    "  --keep-alive-timeout S   idle time between requests             (default 5)\n"
+    "  --max-delay MS           largest delay= a client may ask for    (default 10000)\n"
+    "  --max-queries N          largest queries= / widgets=            (default 100)\n"
+    "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
+    "  --max-iterations N       largest iterations=                    (default 10000000)\n"
+    "  --tls-port N|off         also serve HTTPS on this port, 0 = any free (default off)\n"
+    "  --tls-cert FILE          PEM certificate chain for HTTPS (default: a self-signed\n"
+    "                           ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1,\n"
+    "                           made at start-up; its SHA-256 fingerprint is printed)\n"
+    "  --tls-key FILE           PEM private key of --tls-cert\n"
+    "  --tls-write-cert FILE    write the certificate in use to FILE (PEM), so that\n"
+    "                           clients can trust it (curl --cacert FILE)\n"
+    "  --status-port N|off      the live view (/live, /timeline, /scoreboard, /stats,\n"
+    "                           /metrics), served by a thread of its own; 0 = any free\n"
+    "                           port                          (default: --port + 1000)\n"
+    "  --timeline-size N        finished requests the live view keeps (default 2048)\n"
+    "  --probe URL              health check: GET URL (http:// or https://, not\n"
+    "                           verified), exit 0 if it answers 2xx/3xx within 5 s,\n"
+    "                           else print why and exit 1; serves nothing\n"
+    "  -h, --help               show this help and exit\n"
+    "  -V, --version            show the version and exit\n"
+    "\n"
+    "Every option can also be set with an environment variable: HTTPMODES_ and\n"
+    "the option's name in capitals with '_' for '-' (HTTPMODES_MODE=threads,\n"
+    "HTTPMODES_DB_DELAY=50). Command-line options override the environment.\n";
+
 const char *config_usage(void) {
-    return "Usage: httpmodes [OPTION]...\n"
-           "An HTTP/1.1 server whose one request-handling core runs under a chosen\n"
-           "concurrency model, with demo pages for load-testing each model.\n"
-           "\n"
-           "  --mode MODE              iterative | threads | prefork | event  (default event)\n"
-           "  --port N                 TCP port, 0 = any free port            (default 8080)\n"
-           "  --bind ADDR              listen address, IPv4 or IPv6           (default 127.0.0.1)\n"
-           "  --workers N              prefork: worker processes, 1-1024      (default 8)\n"
-           "  --db-delay MS            simulated query time, ms               (default 100)\n"
-           "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
-           "  --keep-alive on|off      keep connections open between requests\n"
-           "                           (default: on for threads and event, off for\n"
-           "                           iterative and prefork, whose bounded workers a\n"
-           "                           keep-alive client would hold)\n"
-           "  --max-header-size BYTES  request line + headers limit, 431/414  (default 8192)\n"
-           "  --max-body-size BYTES    request body limit, 413                (default 1048576)\n"
-           "  --header-timeout S       time to send a request head, 408       (default 10)\n"
-           "  --keep-alive-timeout S   idle time between requests             (default 5)\n"
-           "  --max-delay MS           largest delay= a client may ask for    (default 10000)\n"
-           "  --max-queries N          largest queries= / widgets=            (default 100)\n"
-           "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
-           "  --max-iterations N       largest iterations=                    (default 10000000)\n"
-           "  --tls-port N|off         also serve HTTPS on this port, 0 = any free (default off)\n"
-           "  --tls-cert FILE          PEM certificate chain for HTTPS (default: a self-signed\n"
-           "                           ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1,\n"
-           "                           made at start-up; its SHA-256 fingerprint is printed)\n"
-           "  --tls-key FILE           PEM private key of --tls-cert\n"
-           "  --tls-write-cert FILE    write the certificate in use to FILE (PEM), so that\n"
-           "                           clients can trust it (curl --cacert FILE)\n"
-           "  --probe URL              health check: GET URL (http:// or https://, not\n"
-           "                           verified), exit 0 if it answers 2xx/3xx within 5 s,\n"
-           "                           else print why and exit 1; serves nothing\n"
-           "  -h, --help               show this help and exit\n"
-           "  -V, --version            show the version and exit\n"
-           "\n"
-           "Every option can also be set with an environment variable: HTTPMODES_ and\n"
-           "the option's name in capitals with '_' for '-' (HTTPMODES_MODE=threads,\n"
-           "HTTPMODES_DB_DELAY=50). Command-line options override the environment.\n";
+    static char text[6144];
+    if (text[0])
+        return text;
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "Usage: httpmodes [OPTION]...\n"
+                                "An HTTP/1.1 server whose one request-handling core runs under a "
+                                "chosen\nconcurrency model, with demo pages for load-testing each "
+                                "model.\n\n%s\nModes (--mode):\n",
+                                usage_options);
+    for (unsigned m = 0; m < MODE_COUNT && n < sizeof text; m++) {
+        const mode_info *mi = mode_get((server_mode)m);
+        n += (size_t)snprintf(text + n, sizeof text - n, "  %-10s %s (like %s)\n", mi->name,
+                              mi->summary, mi->counterpart);
+    }
+    return text;
 }
 
 /* Stores value into the field that d describes. Returns 0, or -1 with err set. */
@@ -133,15 +164,9 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
     uint64_t v;
     switch (d->kind) {
     case OPT_MODE:
-        for (unsigned i = 0; i < 4; i++) {
-            if (strcmp(value, mode_names[i]) == 0) {
-                cfg->mode = (server_mode)i;
-                return 0;
-            }
-        }
-        snprintf(err, errlen,
-                 "%s: unknown mode '%.40s' (expected iterative, threads, prefork or event)", what,
-                 value);
+        if (mode_find(value, &cfg->mode) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: unknown mode '%.40s' (expected %s)", what, value, mode_list());
         return -1;
     case OPT_ONOFF:
         if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
@@ -236,6 +261,7 @@ static int check(const config *cfg, char *err, size_t errlen) {
 config_result config_load(config *cfg, int argc, char **argv,
                           const char *(*getenv_fn)(const char *), char *err, size_t errlen) {
     config_defaults(cfg);
+    cfg->workers = 0; /* not given: resolved from the mode once it is known */
     for (size_t i = 0; getenv_fn && i < N_OPTIONS; i++) {
         const char *v = options[i].env ? getenv_fn(options[i].env) : NULL;
         if (v && set_value(cfg, &options[i], options[i].env, v, err, errlen) != 0)
@@ -270,7 +296,9 @@ config_result config_load(config *cfg, int argc, char **argv,
                 snprintf(err, errlen, "%s takes no value", what);
                 return CONFIG_ERROR;
             }
-            return strcmp(d->name, "help") == 0 ? CONFIG_HELP : CONFIG_VERSION;
+            return strcmp(d->name, "help") == 0      ? CONFIG_HELP
+                   : strcmp(d->name, "version") == 0 ? CONFIG_VERSION
+                                                     : CONFIG_LIST_MODES;
         }
         const char *value = eq ? eq + 1 : NULL;
         if (!value) {
@@ -283,7 +311,18 @@ config_result config_load(config *cfg, int argc, char **argv,
         if (set_value(cfg, d, what, value, err, errlen) != 0)
             return CONFIG_ERROR;
     }
+    const mode_info *mi = mode_get(cfg->mode);
     if (!cfg->keep_alive_set)
-        cfg->keep_alive = cfg->mode == MODE_THREADS || cfg->mode == MODE_EVENT;
+        cfg->keep_alive = mi->keep_alive;
+    cfg->workers_set = cfg->workers != 0;
+    if (mi->workers == WORKERS_NONE) {
+        if (cfg->workers_set)
+            snprintf(cfg->warning, sizeof cfg->warning,
+                     "--workers is ignored in mode %s (it has no pool of workers to size)",
+                     mi->name);
+        cfg->workers = 1;
+    } else if (!cfg->workers_set) {
+        cfg->workers = mi->workers == WORKERS_FIXED ? mi->default_workers : config_cpus();
+    }
     return check(cfg, err, errlen) == 0 ? CONFIG_OK : CONFIG_ERROR;
 }

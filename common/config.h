@@ -6,13 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { MODE_ITERATIVE, MODE_THREADS, MODE_PREFORK, MODE_EVENT } server_mode;
+#include "modes.h"
 
 typedef struct config {
     server_mode mode;             /* concurrency model */
     char bind[64];                /* listen address (numeric IPv4/IPv6 or "localhost") */
     unsigned port;                /* listen port; 0 picks a free one */
-    unsigned workers;             /* prefork: number of worker processes */
+    unsigned workers;             /* the mode's lanes: its pool size, or 1 (see modes.h) */
+    int workers_set;              /* 1 when --workers was given */
+    char warning[128];            /* config_load: a note for stderr (an option that is ignored) */
     unsigned db_delay_ms;         /* default simulated query time */
     char access_log[256];         /* "" = off, "-" = stdout, else a file path */
     int keep_alive;               /* 1 = keep connections open between requests */
@@ -30,15 +32,20 @@ typedef struct config {
     char tls_key[256];            /* PEM private key of tls_cert */
     char tls_write_cert[256];     /* "" or a file to write the certificate in use to */
     char probe[256];              /* --probe URL: check a server and exit, "" = serve */
+    unsigned status_port;         /* live view's port; CONFIG_STATUS_OFF, _DEFAULT (port + 1000) */
+    unsigned timeline_size;       /* requests the live view's ring keeps */
 } config;
 
-#define CONFIG_TLS_OFF 0xFFFFFFFFu /* tls_port when no --tls-port was given */
+#define CONFIG_TLS_OFF 0xFFFFFFFFu        /* tls_port when no --tls-port was given */
+#define CONFIG_STATUS_OFF 0xFFFFFFFFu     /* --status-port off */
+#define CONFIG_STATUS_DEFAULT 0xFFFFFFFEu /* no --status-port: the main port + 1000 */
 
 typedef enum {
-    CONFIG_OK = 0,      /* run the server */
-    CONFIG_HELP = 1,    /* --help was asked: print config_usage() and exit 0 */
-    CONFIG_VERSION = 2, /* --version was asked */
-    CONFIG_ERROR = -1   /* bad option or value: err holds a one-line message; exit 2 */
+    CONFIG_OK = 0,         /* run the server */
+    CONFIG_HELP = 1,       /* --help was asked: print config_usage() and exit 0 */
+    CONFIG_VERSION = 2,    /* --version was asked */
+    CONFIG_LIST_MODES = 3, /* --list-modes was asked: print mode_table_text() and exit 0 */
+    CONFIG_ERROR = -1      /* bad option or value: err holds a one-line message; exit 2 */
 } config_result;
 
 /* Fills *cfg with the defaults. */
@@ -55,5 +62,8 @@ const char *config_usage(void);
 
 /* Returns the name of a mode ("event", ...). */
 const char *config_mode_name(server_mode m);
+
+/* Returns the number of CPUs this process may run on (its affinity mask). */
+unsigned config_cpus(void);
 
 #endif

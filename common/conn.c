@@ -14,6 +14,7 @@
 
 #include "accesslog.h"
 #include "metrics.h"
+#include "timeline.h"
 #include "util.h"
 
 enum { HDR_NONE, HDR_HOST, HDR_ACCEPT, HDR_EXPECT, HDR_TRANSFER_ENCODING, HDR_COUNT };
@@ -31,18 +32,25 @@ static conn *of(llhttp_t *p) {
     return (conn *)p->data;
 }
 
+/* Moves c to state on the scoreboard (page: the page it serves, or -1). */
+static void board(conn *c, board_state state, int page) {
+    if (c->env->timeline && c->board != state)
+        timeline_move(c->env->timeline, c->env->lane, (board_state)c->board, state, page, now(c));
+    c->board = (uint8_t)state;
+}
+
 /* Records why a callback stops the parser. Returns -1 (llhttp's "stop"). */
 static int fail(conn *c, int status, const char *why) {
-    c->err_status = (uint16_t)status;
-    c->err_msg = why;
+    c->r.err_status = (uint16_t)status;
+    c->r.err_msg = why;
     return -1;
 }
 
 /* Adds n bytes to the head size; past the limit decides on status
  * (414 while in the target, else 431). Returns 0 or -1 (stop parsing). */
 static int count_head(conn *c, size_t n, int status) {
-    c->head_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
-    if (c->head_bytes > c->env->cfg->max_header_size)
+    c->r.head_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
+    if (c->r.head_bytes > c->env->cfg->max_header_size)
         return fail(c, status,
                     status == 414 ? "the request target is longer than --max-header-size"
                                   : "the request head is larger than --max-header-size");
@@ -55,6 +63,8 @@ static int on_message_begin(llhttp_t *p) {
     conn *c = of(p);
     c->in_message = 1;
     c->phase_us = now(c); /* the head must arrive within the header timeout */
+    c->r.begin_us = c->requests == 0 ? c->accepted_us : c->phase_us;
+    board(c, BOARD_READING, -1);
     return 0;
 }
 
@@ -105,40 +115,40 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     for (size_t i = 0; i < n; i++) {
         char ch = (char)tolower((unsigned char)at[i]);
         for (int k = 1; k < HDR_COUNT; k++)
-            if ((c->match_bits & (1u << k)) &&
-                (c->match_pos >= strlen(known_headers[k]) || known_headers[k][c->match_pos] != ch))
-                c->match_bits &= (uint8_t) ~(1u << k);
-        if (c->match_pos < 255)
-            c->match_pos++;
+            if ((c->r.match_bits & (1u << k)) && (c->r.match_pos >= strlen(known_headers[k]) ||
+                                                  known_headers[k][c->r.match_pos] != ch))
+                c->r.match_bits &= (uint8_t) ~(1u << k);
+        if (c->r.match_pos < 255)
+            c->r.match_pos++;
     }
     return 0;
 }
 
 static int on_header_field_complete(llhttp_t *p) {
     conn *c = of(p);
-    if (c->match_pos == 0) /* ": value" */
+    if (c->r.match_pos == 0) /* ": value" */
         return fail(c, 400, "a header has an empty name");
-    c->cur_header = HDR_NONE;
-    c->value_pieces = 0;
-    if (c->head_done) /* a chunked body's trailer: counted, never taken as a header */
+    c->r.cur_header = HDR_NONE;
+    c->r.value_pieces = 0;
+    if (c->r.head_done) /* a chunked body's trailer: counted, never taken as a header */
         return count_head(c, 2, 431);
     for (int k = 1; k < HDR_COUNT; k++)
-        if ((c->match_bits & (1u << k)) && strlen(known_headers[k]) == c->match_pos)
-            c->cur_header = (uint8_t)k;
-    if (c->cur_header == HDR_HOST) {
-        if (c->host_count < 255)
-            c->host_count++;
-        c->host_off = (uint32_t)c->head.len;
-    } else if (c->cur_header == HDR_ACCEPT) {
-        if (c->accept_off == NO_OFF)
-            c->accept_off = (uint32_t)c->head.len;
+        if ((c->r.match_bits & (1u << k)) && strlen(known_headers[k]) == c->r.match_pos)
+            c->r.cur_header = (uint8_t)k;
+    if (c->r.cur_header == HDR_HOST) {
+        if (c->r.host_count < 255)
+            c->r.host_count++;
+        c->r.host_off = (uint32_t)c->head.len;
+    } else if (c->r.cur_header == HDR_ACCEPT) {
+        if (c->r.accept_off == NO_OFF)
+            c->r.accept_off = (uint32_t)c->head.len;
         else
-            c->cur_header = HDR_NONE; /* the first Accept counts */
-    } else if (c->cur_header == HDR_TRANSFER_ENCODING) {
-        c->saw_te = 1;
+            c->r.cur_header = HDR_NONE; /* the first Accept counts */
+    } else if (c->r.cur_header == HDR_TRANSFER_ENCODING) {
+        c->r.saw_te = 1;
     }
-    c->match_bits = 1;            /* for Expect: bit 0 = the value still matches */
-    c->match_pos = 0;             /* for Expect: bytes of the value matched so far */
+    c->r.match_bits = 1;          /* for Expect: bit 0 = the value still matches */
+    c->r.match_pos = 0;           /* for Expect: bytes of the value matched so far */
     return count_head(c, 2, 431); /* ": " (one space, as nearly every client sends) */
 }
 
@@ -150,20 +160,20 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
      * second piece after one that did not reach the end of the read means
      * llhttp unfolded an obs-fold line ("Foo: a\r\n Content-Length: 3"),
      * which RFC 9112 5.2 lets a server reject — and a smuggling shape. */
-    if (c->value_pieces && !c->value_cut)
+    if (c->r.value_pieces && !c->r.value_cut)
         return fail(c, 400, "a header line is folded (obs-fold): send it on one line");
-    c->value_pieces = 1;
-    c->value_cut = at + n == c->exec_end;
-    if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
+    c->r.value_pieces = 1;
+    c->r.value_cut = at + n == c->exec_end;
+    if (c->r.cur_header == HDR_HOST || c->r.cur_header == HDR_ACCEPT) {
         buf_append(&c->head, at, n);
-    } else if (c->cur_header == HDR_EXPECT) {
+    } else if (c->r.cur_header == HDR_EXPECT) {
         /* compare with "100-continue" as the value arrives, in any pieces */
-        for (size_t i = 0; i < n && (c->match_bits & 1); i++) {
-            if (c->match_pos >= sizeof EXPECT_CONTINUE - 1 ||
-                tolower((unsigned char)at[i]) != EXPECT_CONTINUE[c->match_pos])
-                c->match_bits = 0;
+        for (size_t i = 0; i < n && (c->r.match_bits & 1); i++) {
+            if (c->r.match_pos >= sizeof EXPECT_CONTINUE - 1 ||
+                tolower((unsigned char)at[i]) != EXPECT_CONTINUE[c->r.match_pos])
+                c->r.match_bits = 0;
             else
-                c->match_pos++;
+                c->r.match_pos++;
         }
     }
     return 0;
@@ -171,25 +181,25 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 static int on_header_value_complete(llhttp_t *p) {
     conn *c = of(p);
-    if (c->cur_header == HDR_HOST || c->cur_header == HDR_ACCEPT) {
+    if (c->r.cur_header == HDR_HOST || c->r.cur_header == HDR_ACCEPT) {
         buf_append(&c->head, "", 1);
-    } else if (c->cur_header == HDR_EXPECT) {
-        if (!(c->match_bits & 1) || c->match_pos != sizeof EXPECT_CONTINUE - 1)
+    } else if (c->r.cur_header == HDR_EXPECT) {
+        if (!(c->r.match_bits & 1) || c->r.match_pos != sizeof EXPECT_CONTINUE - 1)
             return fail(c, 417, "the only expectation supported is 100-continue");
-        c->expect_continue = 1;
+        c->r.expect_continue = 1;
     }
-    c->cur_header = HDR_NONE;
-    c->match_bits = ALL_HEADERS; /* the next name may be any of them */
-    c->match_pos = 0;
+    c->r.cur_header = HDR_NONE;
+    c->r.match_bits = ALL_HEADERS; /* the next name may be any of them */
+    c->r.match_pos = 0;
     return count_head(c, 2, 431); /* CRLF */
 }
 
 static int on_headers_complete(llhttp_t *p) {
     conn *c = of(p);
-    c->head_done = 1;
+    c->r.head_done = 1;
     if (count_head(c, 2, 431) != 0) /* the empty line */
         return -1;
-    if (c->saw_te && (p->flags & F_CONTENT_LENGTH))
+    if (c->r.saw_te && (p->flags & F_CONTENT_LENGTH))
         /* llhttp rejects this itself unless every Transfer-Encoding is empty:
          * two framings for one body is a request-smuggling shape */
         return fail(c, 400, "both Content-Length and Transfer-Encoding");
@@ -357,12 +367,12 @@ static conn_want send_response(conn *c) {
     buf_printf(&c->out,
                "HTTP/1.1 %d %s\r\nServer: httpmodes/%s\r\nDate: %s\r\nContent-Type: %s\r\n"
                "Content-Length: %zu\r\nConnection: %s\r\nX-Content-Type-Options: nosniff\r\n"
-               "X-Mode: %s\r\nX-Worker: %ld\r\nX-Request-Start-Us: %llu\r\n"
+               "X-Mode: %s\r\nX-Worker: %ld\r\nX-Lane: %u\r\nX-Request-Start-Us: %llu\r\n"
                "X-Request-End-Us: %llu\r\n",
                r->status, http_reason(r->status), HTTPMODES_VERSION, date,
                r->content_type ? r->content_type : "text/plain; charset=utf-8", r->body.len,
-               c->close_after ? "close" : "keep-alive", config_mode_name(cfg->mode),
-               util_worker_id(), (unsigned long long)c->start_us, (unsigned long long)end);
+               c->close_after ? "close" : "keep-alive", config_mode_name(cfg->mode), c->env->worker,
+               c->env->lane, (unsigned long long)c->r.start_us, (unsigned long long)end);
     if (r->allow)
         buf_printf(&c->out, "Allow: %s\r\n", r->allow);
     if (r->has_db_wait)
@@ -379,6 +389,7 @@ static conn_want send_response(conn *c) {
     c->x->req.body_len = 0;
     c->state = CS_WRITING;
     c->phase_us = end; /* the response must leave within the header timeout */
+    board(c, BOARD_WRITING, (int)c->r.page);
     return CONN_WANT_WRITE;
 }
 
@@ -387,8 +398,10 @@ static void begin_response(conn *c, page_id page) {
     if (!c->x) /* kept across pipelined requests; freed when the connection goes idle */
         c->x = xcalloc(1, sizeof *c->x);
     c->state = CS_WRITING;
-    c->page = page;
-    c->start_us = now(c);
+    c->r.page = page;
+    c->r.start_us = now(c);
+    if (!c->r.begin_us) /* refused before a byte arrived (503, or a TLS port spoken to in clear) */
+        c->r.begin_us = c->accepted_us;
     metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, 1);
 }
 
@@ -403,8 +416,8 @@ static conn_want send_error(conn *c, int status, const char *msg) {
 
 /* The page's work is done: render (if it has a finish step) and send. */
 static conn_want finish_page(conn *c) {
-    if (c->route && c->route->finish && c->x->resp.status == 0)
-        c->route->finish(&c->x->call);
+    if (c->r.route && c->r.route->finish && c->x->resp.status == 0)
+        c->r.route->finish(&c->x->call);
     if (c->x->resp.status == 0)
         route_error(&c->x->resp, 500, "the page produced no response");
     return send_response(c);
@@ -421,9 +434,9 @@ static conn_want dispatch(conn *c) {
     q->http_minor = c->parser.http_minor;
     if (q->http_major == 0)
         return send_error(c, 400, "HTTP/0.9 is not served here");
-    if (c->host_count > 1)
+    if (c->r.host_count > 1)
         return send_error(c, 400, "more than one Host header");
-    if (c->host_count == 0 && (q->http_major > 1 || q->http_minor >= 1))
+    if (c->r.host_count == 0 && (q->http_major > 1 || q->http_minor >= 1))
         return send_error(c, 400, "HTTP/1.1 requests need a Host header");
     if (split_target(c, &path_off, &query_off) != 0)
         return send_error(c, 400, "the request target must be a path or an http:// URL");
@@ -431,29 +444,32 @@ static conn_want dispatch(conn *c) {
     q->target = c->head.p;
     q->path = c->head.p + path_off;
     q->query = c->head.p + query_off;
-    q->host = c->host_off != NO_OFF ? c->head.p + c->host_off : NULL;
-    q->accept = c->accept_off != NO_OFF ? c->head.p + c->accept_off : NULL;
+    q->host = c->r.host_off != NO_OFF ? c->head.p + c->r.host_off : NULL;
+    q->accept = c->r.accept_off != NO_OFF ? c->head.p + c->r.accept_off : NULL;
     q->body = c->body.p;
     q->body_len = c->body.len;
     if (q->host && *q->host && !authority_valid(q->host, strlen(q->host)))
         return send_error(c, 400, "the Host header is not a valid host[:port]");
-    c->route = route_find(q->path);
-    if (!c->route) {
+    c->r.route = route_find(c->env->routes, q->path);
+    if (!c->r.route) {
         route_error(&c->x->resp, 404, "no page at this path; see / for the list");
         return send_response(c);
     }
-    c->page = c->route->id;
-    if (!route_allows(c->route, q->method)) {
-        route_error(&c->x->resp, 405, "this page allows %s", c->route->allow);
-        c->x->resp.allow = c->route->allow;
+    c->r.page = c->r.route->id;
+    if (!route_allows(c->r.route, q->method)) {
+        route_error(&c->x->resp, 405, "this page allows %s", c->r.route->allow);
+        c->x->resp.allow = c->r.route->allow;
         return send_response(c);
     }
     c->x->call = (page_call){.env = c->env, .req = q, .resp = &c->x->resp};
-    c->route->start(&c->x->call);
+    if (c->r.route->burns_cpu) /* shown as burning while it does */
+        board(c, BOARD_CPU, (int)c->r.page);
+    c->r.route->start(&c->x->call);
     if (c->x->resp.status == 0 && c->x->call.plan.batches > 0) {
         c->state = CS_DB;
-        c->db_batches = 0;
-        c->db_start_us = now(c);
+        c->r.db_batches = 0;
+        c->r.db_start_us = c->r.batch_start_us = now(c);
+        board(c, BOARD_DB, (int)c->r.page);
         return CONN_WANT_DB;
     }
     return finish_page(c);
@@ -478,18 +494,8 @@ static void reset_request(conn *c, int free_buffers) {
             memset(c->x, 0, sizeof *c->x);
         }
     }
-    c->route = NULL;
-    c->page = PAGE_OTHER;
-    c->head_done = c->expect_continue = 0;
-    c->cur_header = HDR_NONE;
-    c->match_bits = ALL_HEADERS;
-    c->match_pos = 0;
-    c->saw_te = 0;
-    c->host_count = 0;
-    c->err_status = 0;
-    c->err_msg = NULL;
-    c->head_bytes = 0;
-    c->host_off = c->accept_off = NO_OFF;
+    c->r = (conn_request){
+        .match_bits = ALL_HEADERS, .host_off = NO_OFF, .accept_off = NO_OFF, .page = PAGE_OTHER};
 }
 
 /* ---- parsing --------------------------------------------------------------- */
@@ -527,12 +533,12 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         c->pending_off = 0;
     }
     if (e != HPE_OK) {
-        if (c->err_status)
-            return send_error(c, c->err_status, c->err_msg);
+        if (c->r.err_status)
+            return send_error(c, c->r.err_status, c->r.err_msg);
         return send_error(c, 400, parse_error_text(c));
     }
-    if (c->head_done && c->in_message && c->expect_continue && c->body.len == 0) {
-        c->expect_continue = 0; /* once per request */
+    if (c->r.head_done && c->in_message && c->r.expect_continue && c->body.len == 0) {
+        c->r.expect_continue = 0; /* once per request */
         c->out.len = 0;
         buf_append(&c->out, CONTINUE_100, sizeof CONTINUE_100 - 1);
         c->out_off = 0;
@@ -545,6 +551,27 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
     return CONN_WANT_READ;
 }
 
+/* Writes the request just answered to the timeline (the live view). */
+static void record(conn *c) {
+    timeline *t = c->env->timeline;
+    if (!t)
+        return;
+    const page_call *pc = &c->x->call;
+    timeline_rec rec = {.lane = c->env->lane,
+                        .worker = (int32_t)c->env->worker,
+                        .page = (uint16_t)c->r.page,
+                        .status = (uint16_t)c->x->resp.status,
+                        .accepted_us = c->accepted_us,
+                        .begin_us = c->r.begin_us,
+                        .start_us = c->r.start_us,
+                        .end_us = now(c),
+                        .nphases = pc->nphases,
+                        .more_phases = pc->more_phases};
+    memcpy(rec.phases, pc->phases, sizeof rec.phases);
+    timeline_add(t, &rec);
+    timeline_count_request(t, c->env->lane);
+}
+
 /* ---- public interface ------------------------------------------------------ */
 
 conn_want conn_init(conn *c, const server_env *env, const char *peer) {
@@ -555,8 +582,9 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer) {
     if (peer)
         snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->state = CS_READING;
-    c->phase_us = now(c);
+    c->phase_us = c->accepted_us = now(c);
     reset_request(c, 1);
+    board(c, BOARD_READING, -1);
     metrics_add(&env->metrics->accepted, 1);
     metrics_gauge_add(env->metrics, GAUGE_OPEN, 1);
     return CONN_WANT_READ;
@@ -568,6 +596,7 @@ void conn_destroy(conn *c) {
     if (c->state == CS_DB || c->state == CS_WRITING)
         metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
     metrics_gauge_add(c->env->metrics, GAUGE_OPEN, -1);
+    board(c, BOARD_NONE, -1);
     reset_request(c, 1);
     buf_free(&c->pending);
     c->state = CS_CLOSED;
@@ -608,13 +637,15 @@ conn_want conn_wrote(conn *c, size_t n) {
     }
     /* the response is complete */
     metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
-    metrics_count_response(c->env->metrics, c->page, c->x->resp.status);
+    metrics_count_response(c->env->metrics, c->r.page, c->x->resp.status);
     if (c->env->log)
         access_log_write(c->env->log, c->peer, c->x->req.method, c->x->req.target,
                          c->x->req.http_major, c->x->req.http_minor, c->x->resp.status,
                          c->x->body_bytes);
     c->requests++;
+    record(c);
     c->state = CS_READING;
+    board(c, c->close_after ? BOARD_NONE : BOARD_KEEPALIVE, -1);
     if (c->close_after) {
         c->state = CS_CLOSED;
         return CONN_CLOSE;
@@ -638,12 +669,26 @@ const db_plan *conn_db(const conn *c) {
 conn_want conn_db_done(conn *c) {
     if (c->state != CS_DB)
         return CONN_CLOSE;
-    metrics_add(&c->env->metrics->db_queries, c->x->call.plan.per_batch);
-    if (++c->db_batches < c->x->call.plan.batches)
+    const db_plan *plan = &c->x->call.plan;
+    uint64_t end = now(c);
+    metrics_add(&c->env->metrics->db_queries, plan->per_batch);
+    /* the queries the driver did not time itself ran together: the batch */
+    for (unsigned i = c->r.db_marked; i < plan->per_batch; i++)
+        route_phase(&c->x->call, PHASE_DB, c->r.batch_start_us, end);
+    c->r.db_marked = 0;
+    c->r.batch_start_us = end;
+    if (++c->r.db_batches < plan->batches)
         return CONN_WANT_DB;
-    c->x->call.db_wait_us = now(c) - c->db_start_us;
+    c->x->call.db_wait_us = now(c) - c->r.db_start_us;
     metrics_add(&c->env->metrics->db_wait_us, (int64_t)c->x->call.db_wait_us);
     return finish_page(c);
+}
+
+void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us) {
+    if (c->state != CS_DB || c->r.db_marked >= c->x->call.plan.per_batch)
+        return;
+    c->r.db_marked++;
+    route_phase(&c->x->call, PHASE_DB, start_us, end_us);
 }
 
 uint64_t conn_deadline(const conn *c) {

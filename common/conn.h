@@ -49,15 +49,11 @@ typedef struct conn_exchange {
     size_t body_bytes; /* body bytes of the response being sent (for the access log) */
 } conn_exchange;
 
-typedef struct conn {
-    llhttp_t parser;         /* llhttp state; parser.data points back here */
-    const server_env *env;   /* settings, counters, log (borrowed) */
-    char peer[48];           /* client address for the access log */
-    uint8_t state;           /* a conn_state */
-    uint8_t in_message;      /* 1 between the first byte of a request and its end */
+/* What belongs to one request while it is read and dispatched: one struct,
+ * reset as a whole with one assignment (conn_request_fresh), so a field
+ * added later cannot be left over from the request before. */
+typedef struct conn_request {
     uint8_t head_done;       /* 1 once the request head is complete */
-    uint8_t peer_eof;        /* 1 after the client closed its sending side */
-    uint8_t close_after;     /* 1 to close once the current response is written */
     uint8_t expect_continue; /* 1 when the request asked for 100-continue */
     uint8_t cur_header;      /* which header the value being parsed belongs to */
     uint8_t match_bits;      /* known header names (or the Expect value) still matching */
@@ -67,10 +63,29 @@ typedef struct conn {
     uint8_t value_cut;       /* 1 when that part ended at the end of a read */
     uint8_t host_count;      /* Host headers seen */
     uint16_t err_status;     /* status a parser callback decided on (400, 413, 414, 431) */
-    const char *exec_end;    /* end of the bytes llhttp is parsing now (only during parse) */
+    const char *err_msg;     /* why a parser callback stopped (with err_status) */
     uint32_t head_bytes;     /* request line + header bytes so far */
     uint32_t host_off;       /* offset of the Host value in head (UINT32_MAX: none) */
     uint32_t accept_off;     /* offset of the Accept value in head (UINT32_MAX: none) */
+    uint64_t begin_us;       /* the request's first byte arrived */
+    uint64_t start_us;       /* the request was dispatched to its page */
+    uint64_t db_start_us;    /* the current page started waiting on the database */
+    uint64_t batch_start_us; /* the current database batch began */
+    unsigned db_batches;     /* database batches done for the current page */
+    unsigned db_marked;      /* queries of the current batch the driver timed itself */
+    const route *route;      /* the page handling the current request, or NULL */
+    page_id page;            /* counter bucket of the current request */
+} conn_request;
+
+typedef struct conn {
+    llhttp_t parser;         /* llhttp state; parser.data points back here */
+    const server_env *env;   /* settings, counters, log (borrowed) */
+    char peer[48];           /* client address for the access log */
+    uint8_t state;           /* a conn_state */
+    uint8_t in_message;      /* 1 between the first byte of a request and its end */
+    uint8_t peer_eof;        /* 1 after the client closed its sending side */
+    uint8_t close_after;     /* 1 to close once the current response is written */
+    const char *exec_end;    /* end of the bytes llhttp is parsing now (only during parse) */
     uint32_t requests;       /* responses completed on this connection */
     buf head;                /* target, NUL, then the Host and Accept values, NUL-ended */
     buf body;                /* request body */
@@ -79,12 +94,9 @@ typedef struct conn {
     buf out;                 /* response bytes being written */
     size_t out_off;          /* bytes of out already written */
     uint64_t phase_us;       /* start of the current phase (see conn_deadline) */
-    const char *err_msg;     /* why a parser callback stopped (with err_status) */
-    uint64_t start_us;       /* the request was dispatched to its page */
-    uint64_t db_start_us;    /* the current page started waiting on the database */
-    unsigned db_batches;     /* database batches done for the current page */
-    const route *route;      /* the page handling the current request, or NULL */
-    page_id page;            /* counter bucket of the current request */
+    uint64_t accepted_us;    /* conn_init: when the connection was accepted */
+    uint8_t board;           /* the board_state it is counted in on the scoreboard */
+    conn_request r;          /* the request being read or dispatched */
     struct conn_exchange *x; /* the request being answered; NULL while idle */
 } conn;
 
@@ -113,6 +125,11 @@ conn_want conn_wrote(conn *c, size_t n);
 /* Returns the database work to carry out now: per_batch independent queries
  * of delay_ms each (batches is the page's total; the core asks once per batch). */
 const db_plan *conn_db(const conn *c);
+
+/* Optional, for a driver that runs a batch's queries one at a time: one
+ * query of the current batch ran from start_us to end_us (the timeline
+ * shows it so). Queries not reported are shown spanning the whole batch. */
+void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us);
 
 /* The work from conn_db() is done. */
 conn_want conn_db_done(conn *c);

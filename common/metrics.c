@@ -71,10 +71,9 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
                "\"in_flight\":%llu,\"worker_restarts\":%llu,"
                "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},"
                "\"requests\":{\"total\":%llu,\"by_page\":{",
-               config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
-               cfg->mode == MODE_PREFORK ? cfg->workers : 1, cfg->keep_alive ? "true" : "false",
-               (unsigned long long)get(&m->accepted), (unsigned long long)get(&m->open),
-               (unsigned long long)get(&m->accept_errors),
+               config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6, cfg->workers,
+               cfg->keep_alive ? "true" : "false", (unsigned long long)get(&m->accepted),
+               (unsigned long long)get(&m->open), (unsigned long long)get(&m->accept_errors),
                (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
                (unsigned long long)get(&m->tls_handshakes),
                (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
@@ -121,7 +120,7 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# HELP httpmodes_uptime_seconds Seconds since the server started.\n"
         "# TYPE httpmodes_uptime_seconds gauge\n"
         "httpmodes_uptime_seconds %.3f\n"
-        "# HELP httpmodes_workers Worker processes (prefork) or 1.\n"
+        "# HELP httpmodes_workers The pool's size (prefork, pool, reactors) or 1.\n"
         "# TYPE httpmodes_workers gauge\n"
         "httpmodes_workers %u\n"
         "# HELP httpmodes_connections_accepted_total Connections accepted.\n"
@@ -165,9 +164,9 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# HELP httpmodes_requests_total Responses sent, by page and status.\n"
         "# TYPE httpmodes_requests_total counter\n",
         HTTPMODES_VERSION, config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
-        cfg->mode == MODE_PREFORK ? cfg->workers : 1, (unsigned long long)get(&m->accepted),
-        (unsigned long long)get(&m->open), (unsigned long long)get(&m->accept_errors),
-        (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
+        cfg->workers, (unsigned long long)get(&m->accepted), (unsigned long long)get(&m->open),
+        (unsigned long long)get(&m->accept_errors), (unsigned long long)get(&m->tls_accepted),
+        (unsigned long long)get(&m->tls_open),
         (unsigned long long)(get(&m->tls_handshakes) - get(&m->tls_resumed)),
         (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
         (unsigned long long)get(&m->in_flight), (unsigned long long)get(&m->worker_restarts),

@@ -93,6 +93,14 @@ static void base_url(page_call *pc, buf *b) {
                c->port);
 }
 
+/* The host to show in links to the status port: the bind address, a
+ * wildcard shown as loopback. */
+static const char *live_host(const config *c) {
+    return strcmp(c->bind, "0.0.0.0") == 0 ? "127.0.0.1"
+           : strcmp(c->bind, "::") == 0    ? "::1"
+                                           : c->bind;
+}
+
 void page_index(page_call *pc) {
     const config *c = pc->env->cfg;
     buf url = {0};
@@ -103,7 +111,7 @@ void page_index(page_call *pc) {
     html_head(b, "httpmodes");
     buf_printf(b,
                "<h1>httpmodes</h1>\n"
-               "<p>An HTTP/1.1 server whose <em>one</em> request-handling core runs under four "
+               "<p>An HTTP/1.1 server whose <em>one</em> request-handling core runs under several "
                "concurrency models. Load-test it with <code>wrk</code> in each model and watch how "
                "latency and throughput change.</p>\n"
                "<h2>This server</h2>\n<table>"
@@ -117,28 +125,32 @@ void page_index(page_call *pc) {
                "keep-alive timeout %u s, delay &le; %u ms, queries &le; %u, iterations &le; "
                "%llu</td></tr>"
                "<tr><th>served by</th><td>worker %ld</td></tr></table>\n",
-               config_mode_name(c->mode), c->mode == MODE_PREFORK ? c->workers : 1,
+               config_mode_name(c->mode), c->workers,
                c->keep_alive ? "on" : "off (Connection: close after each response)", c->db_delay_ms,
                (unsigned long long)c->cpu_iterations, c->max_header_size, c->max_body_size,
                c->header_timeout_s, c->keepalive_timeout_s, c->max_delay_ms, c->max_queries,
-               (unsigned long long)c->max_iterations, util_worker_id());
-    buf_puts(b, "<h2>The four models</h2>\n<table><tr><th>mode</th><th>how it works</th>"
-                "<th>I/O-bound pages (/db)</th><th>CPU-bound pages (/cpu)</th></tr>\n"
-                "<tr><td>iterative</td><td>one connection at a time, in one thread</td>"
-                "<td>everyone queues: about 1/delay requests per second</td>"
-                "<td>one core; everyone queues</td></tr>\n"
-                "<tr><td>threads</td><td>a new thread for each connection</td>"
-                "<td>waits overlap: throughput grows with connections</td>"
-                "<td>uses every core</td></tr>\n"
-                "<tr><td>prefork</td><td>a master and a fixed pool of worker processes</td>"
-                "<td>at most <em>workers</em> waits at once: workers/delay per second</td>"
-                "<td>uses every core (up to workers)</td></tr>\n"
-                "<tr><td>event</td><td>one thread, a libev event loop, non-blocking sockets; "
-                "database waits are timers</td>"
-                "<td>thousands of waits overlap in one thread: connections/delay per second</td>"
-                "<td>one core, and a request burning CPU stalls every other connection</td></tr>"
-                "</table>\n<p>I/O-bound work favours asynchronous models; CPU-bound work favours "
-                "parallel ones; an iterative server queues everyone.</p>\n");
+               (unsigned long long)c->max_iterations, pc->env->worker);
+    if (c->status_port != CONFIG_STATUS_OFF)
+        buf_printf(
+            b,
+            "<p><strong>Watch it live:</strong> <a id=\"live\" href=\"http://%s%s%s:%u/live\">"
+            "the timeline and scoreboard</a> (the status port, served by a thread of its "
+            "own, answers even when every worker here is busy).</p>\n",
+            strchr(c->bind, ':') ? "[" : "", live_host(c), strchr(c->bind, ':') ? "]" : "",
+            c->status_port);
+    buf_printf(b,
+               "<h2>The %u models</h2>\n<table><tr><th>mode</th><th>how it works</th>"
+               "<th>like</th><th>I/O-bound pages (/db)</th><th>CPU-bound pages (/cpu)</th>"
+               "</tr>\n",
+               (unsigned)MODE_COUNT);
+    for (unsigned m = 0; m < MODE_COUNT; m++) {
+        const mode_info *mi = mode_get((server_mode)m);
+        buf_printf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                   mi->name, mi->summary, mi->counterpart, mi->io_bound, mi->cpu_bound);
+    }
+    buf_puts(b, "</table>\n<p>I/O-bound work favours asynchronous models; CPU-bound work favours "
+                "parallel ones; an iterative server queues everyone; real servers combine "
+                "both.</p>\n");
     buf_puts(b, "<h2>Pages</h2>\n<table><tr><th>page</th><th>what it does</th>"
                 "<th>try it under load</th></tr>\n");
     static const struct {
@@ -206,19 +218,71 @@ static int db_params(page_call *pc, const char *count_key, uint64_t count_def) {
     return 0;
 }
 
+/* Draws the request's phases (database waits, CPU bursts) as an inline SVG
+ * timeline: one row per phase, a bar from its start to its end, on an axis
+ * from the page's start to now — so independent queries show side by side
+ * in the event loop and as a staircase in a blocking worker. */
+static void svg_phases(buf *b, const page_call *pc, uint64_t t0, uint64_t t1) {
+    const int W = 640, ROW = 22, LEFT = 90;
+    unsigned n = pc->nphases;
+    double span = t1 > t0 ? (double)(t1 - t0) : 1.0;
+    buf_printf(b,
+               "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+               "height=\"%u\" role=\"img\" aria-label=\"this request's timeline\" "
+               "style=\"font:12px system-ui,sans-serif\">",
+               W + LEFT + 10, n * ROW + 30);
+    for (unsigned i = 0; i < n; i++) {
+        const timeline_phase *ph = &pc->phases[i];
+        double x = LEFT + (double)(ph->start_us - t0) / span * W;
+        double w = (double)(ph->end_us - ph->start_us) / span * W;
+        const char *kind = timeline_phase_name((phase_kind)ph->kind);
+        buf_printf(b,
+                   "<text x=\"4\" y=\"%u\">%s %u</text><rect class=\"bar %s\" x=\"%.1f\" "
+                   "y=\"%u\" width=\"%.1f\" height=\"%d\" rx=\"3\" fill=\"%s\"><title>%s "
+                   "%.1f–%.1f ms</title></rect>",
+                   i * ROW + 15, kind, i + 1, kind, x, i * ROW + 3, w < 1 ? 1 : w, ROW - 6,
+                   ph->kind == PHASE_CPU ? "#e8862a" : "#3b7dd8", kind,
+                   (double)(ph->start_us - t0) / 1000.0, (double)(ph->end_us - t0) / 1000.0);
+    }
+    buf_printf(b,
+               "<line x1=\"%d\" y1=\"%u\" x2=\"%d\" y2=\"%u\" stroke=\"#889\"/>"
+               "<text x=\"%d\" y=\"%u\">0 ms</text><text x=\"%d\" y=\"%u\" "
+               "text-anchor=\"end\">%.1f ms</text></svg>\n",
+               LEFT, n * ROW + 6, LEFT + W, n * ROW + 6, LEFT, n * ROW + 22, LEFT + W, n * ROW + 22,
+               span / 1000.0);
+    if (pc->more_phases)
+        buf_printf(b, "<p class=\"k\">(%u more not drawn)</p>\n", pc->more_phases);
+}
+
+/* Appends the phases as a JSON array, times relative to t0 in ms. */
+static void json_phases(buf *b, const page_call *pc, uint64_t t0) {
+    buf_puts(b, "[");
+    for (unsigned i = 0; i < pc->nphases; i++) {
+        const timeline_phase *ph = &pc->phases[i];
+        buf_printf(b, "%s{\"kind\":\"%s\",\"start_ms\":%.3f,\"end_ms\":%.3f}", i ? "," : "",
+                   timeline_phase_name((phase_kind)ph->kind), (double)(ph->start_us - t0) / 1000.0,
+                   (double)(ph->end_us - t0) / 1000.0);
+    }
+    buf_puts(b, "]");
+}
+
 /* Renders the result of a database page as JSON or HTML. */
 static void db_render(page_call *pc, const char *page, const char *count_key, const char *how) {
     http_resp *r = pc->resp;
+    uint64_t t1 = pc->env->now_us ? pc->env->now_us() : util_now_us();
+    uint64_t t0 = pc->nphases ? pc->phases[0].start_us : t1;
     r->has_db_wait = 1;
     r->db_wait_us = pc->db_wait_us;
     if (pc->json) {
         ok(pc, JSON);
         buf_printf(&r->body,
                    "{\"page\":\"%s\",\"mode\":\"%s\",\"worker\":%ld,\"delay_ms\":%llu,\"%s\":%llu,"
-                   "\"db_wait_us\":%llu}\n",
-                   page, config_mode_name(pc->env->cfg->mode), util_worker_id(),
+                   "\"db_wait_us\":%llu,\"phases\":",
+                   page, config_mode_name(pc->env->cfg->mode), pc->env->worker,
                    (unsigned long long)pc->arg[0], count_key, (unsigned long long)pc->arg[1],
                    (unsigned long long)pc->db_wait_us);
+        json_phases(&r->body, pc, t0);
+        buf_puts(&r->body, "}\n");
         return;
     }
     ok(pc, HTML);
@@ -227,9 +291,13 @@ static void db_render(page_call *pc, const char *page, const char *count_key, co
         &r->body,
         "<h1>%s</h1>\n<p>%llu %s of %llu ms each, %s.</p>\n"
         "<p>Waited <strong id=\"wait\">%.1f ms</strong> for the database in mode "
-        "<strong>%s</strong> (worker %ld).</p>\n<p><a href=\"/\">back</a></p></body></html>\n",
+        "<strong>%s</strong> (worker %ld). Each bar is one query, from when it was sent to when "
+        "it answered: side by side when they ran at once, a staircase when one waited for the "
+        "other.</p>\n",
         page, (unsigned long long)pc->arg[1], count_key, (unsigned long long)pc->arg[0], how,
-        (double)pc->db_wait_us / 1000.0, config_mode_name(pc->env->cfg->mode), util_worker_id());
+        (double)pc->db_wait_us / 1000.0, config_mode_name(pc->env->cfg->mode), pc->env->worker);
+    svg_phases(&r->body, pc, t0, t1);
+    buf_puts(&r->body, "<p><a href=\"/\">back</a></p></body></html>\n");
 }
 
 void page_db_start(page_call *pc) {
@@ -262,13 +330,15 @@ void page_cpu(page_call *pc) {
         return;
     unsigned char key[32];
     static const unsigned char salt[] = "httpmodes-salt";
-    uint64_t t0 = util_now_us();
+    uint64_t t0 = util_now_us(), c0 = util_thread_cpu_us();
     if (!PKCS5_PBKDF2_HMAC("httpmodes", 9, salt, sizeof salt - 1, (int)iters, EVP_sha256(),
                            sizeof key, key)) {
         route_error(pc->resp, 500, "PBKDF2 failed");
         return;
     }
-    uint64_t cpu_us = util_now_us() - t0;
+    uint64_t t1 = util_now_us();
+    uint64_t cpu_us = t1 - t0, cpu_time_us = util_thread_cpu_us() - c0;
+    route_phase(pc, PHASE_CPU, t0, t1);
     metrics_add(&pc->env->metrics->cpu_iterations, (int64_t)iters);
     char hex[65];
     for (size_t i = 0; i < sizeof key; i++)
@@ -278,29 +348,45 @@ void page_cpu(page_call *pc) {
         ok(pc, JSON);
         buf_printf(b,
                    "{\"page\":\"cpu\",\"mode\":\"%s\",\"worker\":%ld,\"iterations\":%llu,"
-                   "\"cpu_us\":%llu,\"sha256\":\"%s\"}\n",
-                   config_mode_name(c->mode), util_worker_id(), (unsigned long long)iters,
-                   (unsigned long long)cpu_us, hex);
+                   "\"cpu_us\":%llu,\"wall_us\":%llu,\"cpu_time_us\":%llu,\"sha256\":\"%s\","
+                   "\"phases\":",
+                   config_mode_name(c->mode), pc->env->worker, (unsigned long long)iters,
+                   (unsigned long long)cpu_us, (unsigned long long)cpu_us,
+                   (unsigned long long)cpu_time_us, hex);
+        json_phases(b, pc, t0);
+        buf_puts(b, "}\n");
         return;
     }
     ok(pc, HTML);
     html_head(b, "cpu");
     buf_printf(b,
                "<h1>cpu</h1>\n<p>PBKDF2-HMAC-SHA256, %llu iterations: <code>%s</code></p>\n"
-               "<p>Computed in <strong id=\"cpu\">%.1f ms</strong> in mode <strong>%s</strong> "
-               "(worker %ld).</p>\n<p><a href=\"/\">back</a></p></body></html>\n",
-               (unsigned long long)iters, hex, (double)cpu_us / 1000.0, config_mode_name(c->mode),
-               util_worker_id());
+               "<p>Computed in <strong id=\"cpu\">%.1f ms</strong> of wall time, <strong "
+               "id=\"cputime\">%.1f ms</strong> of CPU time, in mode <strong>%s</strong> "
+               "(worker %ld).</p>\n",
+               (unsigned long long)iters, hex, (double)cpu_us / 1000.0,
+               (double)cpu_time_us / 1000.0, config_mode_name(c->mode), pc->env->worker);
+    if (cpu_us > cpu_time_us + cpu_time_us / 10 + 1000)
+        buf_printf(b,
+                   "<p id=\"shared\">Wall time exceeds CPU time by %.1f ms: this thread was "
+                   "waiting for a core (the cores were shared with other work).</p>\n",
+                   (double)(cpu_us - cpu_time_us) / 1000.0);
+    svg_phases(b, pc, t0, t1);
+    buf_puts(b, "<p><a href=\"/\">back</a></p></body></html>\n");
+}
+
+const server_env *pages_shown(const page_call *pc) {
+    return pc->env->shows ? pc->env->shows : pc->env;
 }
 
 void page_stats(page_call *pc) {
     ok(pc, JSON);
-    metrics_render_json(pc->env->metrics, pc->env->cfg, &pc->resp->body);
+    metrics_render_json(pages_shown(pc)->metrics, pc->env->cfg, &pc->resp->body);
 }
 
 void page_metrics(page_call *pc) {
     ok(pc, "text/plain; version=0.0.4; charset=utf-8");
-    metrics_render_prometheus(pc->env->metrics, pc->env->cfg, &pc->resp->body);
+    metrics_render_prometheus(pages_shown(pc)->metrics, pc->env->cfg, &pc->resp->body);
 }
 
 void page_echo(page_call *pc) {

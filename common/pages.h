@@ -16,6 +16,16 @@ void page_stats(page_call *pc);
 void page_metrics(page_call *pc);
 void page_echo(page_call *pc);
 
+/* The status listener's pages (status.c): a small index, the live view's
+ * HTML, and its two JSON feeds. */
+void page_status_index(page_call *pc);
+void page_live(page_call *pc);
+void page_timeline(page_call *pc);
+void page_scoreboard(page_call *pc);
+
+/* Returns the server whose counters pc's status pages show. */
+const server_env *pages_shown(const page_call *pc);
+
 /* Releases what the pages' libraries keep per thread (OpenSSL's error
  * queue, touched by /cpu). A driver calls it before a worker thread ends, so
  * nothing is left for a thread-exit destructor that may run after main(). */

@@ -8,21 +8,43 @@
 #include "pages.h"
 
 static const route routes[] = {
-    {"/", PAGE_INDEX, "GET, HEAD", page_index, NULL},
-    {"/hello", PAGE_HELLO, "GET, HEAD", page_hello, NULL},
-    {"/db", PAGE_DB, "GET, HEAD", page_db_start, page_db_finish},
-    {"/dashboard", PAGE_DASHBOARD, "GET, HEAD", page_dashboard_start, page_dashboard_finish},
-    {"/cpu", PAGE_CPU, "GET, HEAD", page_cpu, NULL},
-    {"/stats", PAGE_STATS, "GET, HEAD", page_stats, NULL},
-    {"/metrics", PAGE_METRICS, "GET, HEAD", page_metrics, NULL},
-    {"/echo", PAGE_ECHO, NULL, page_echo, NULL},
+    {"/", PAGE_INDEX, "GET, HEAD", page_index, NULL, 0},
+    {"/hello", PAGE_HELLO, "GET, HEAD", page_hello, NULL, 0},
+    {"/db", PAGE_DB, "GET, HEAD", page_db_start, page_db_finish, 0},
+    {"/dashboard", PAGE_DASHBOARD, "GET, HEAD", page_dashboard_start, page_dashboard_finish, 0},
+    {"/cpu", PAGE_CPU, "GET, HEAD", page_cpu, NULL, 1},
+    {"/stats", PAGE_STATS, "GET, HEAD", page_stats, NULL, 0},
+    {"/metrics", PAGE_METRICS, "GET, HEAD", page_metrics, NULL, 0},
+    {"/echo", PAGE_ECHO, NULL, page_echo, NULL, 0},
 };
 
-const route *route_find(const char *path) {
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (strcmp(routes[i].path, path) == 0)
-            return &routes[i];
+static const route status_routes[] = {
+    {"/", PAGE_LIVE, "GET, HEAD", page_status_index, NULL, 0},
+    {"/live", PAGE_LIVE, "GET, HEAD", page_live, NULL, 0},
+    {"/timeline", PAGE_LIVE, "GET, HEAD", page_timeline, NULL, 0},
+    {"/scoreboard", PAGE_LIVE, "GET, HEAD", page_scoreboard, NULL, 0},
+    {"/stats", PAGE_STATS, "GET, HEAD", page_stats, NULL, 0},
+    {"/metrics", PAGE_METRICS, "GET, HEAD", page_metrics, NULL, 0},
+};
+
+const route_table route_main = {routes, sizeof routes / sizeof routes[0]};
+const route_table route_status = {status_routes, sizeof status_routes / sizeof status_routes[0]};
+
+const route *route_find(const route_table *t, const char *path) {
+    if (!t)
+        t = &route_main;
+    for (unsigned i = 0; i < t->count; i++)
+        if (strcmp(t->routes[i].path, path) == 0)
+            return &t->routes[i];
     return NULL;
+}
+
+void route_phase(page_call *pc, phase_kind kind, uint64_t start_us, uint64_t end_us) {
+    if (pc->nphases < TIMELINE_PHASES)
+        pc->phases[pc->nphases++] =
+            (timeline_phase){.kind = (uint8_t)kind, .start_us = start_us, .end_us = end_us};
+    else if (pc->more_phases < 255)
+        pc->more_phases++;
 }
 
 int route_allows(const route *r, const char *method) {
@@ -46,7 +68,7 @@ int route_allows(const route *r, const char *method) {
 
 const char *route_page_name(page_id id) {
     static const char *names[PAGE_COUNT] = {"/",      "/hello",   "/db",   "/dashboard", "/cpu",
-                                            "/stats", "/metrics", "/echo", "other"};
+                                            "/stats", "/metrics", "/echo", "/live",      "other"};
     return (unsigned)id < PAGE_COUNT ? names[id] : "other";
 }
 

@@ -11,8 +11,10 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "timeline.h"
 
 struct metrics;
+struct route_table;
 
 typedef enum {
     PAGE_INDEX,
@@ -23,6 +25,7 @@ typedef enum {
     PAGE_STATS,
     PAGE_METRICS,
     PAGE_ECHO,
+    PAGE_LIVE,  /* the status listener's pages: /live, /timeline, /scoreboard */
     PAGE_OTHER, /* no route matched, or the request was rejected before routing */
     PAGE_COUNT
 } page_id;
@@ -35,6 +38,12 @@ typedef struct server_env {
     struct access_log *log;     /* access log, or NULL when off */
     const atomic_int *stopping; /* nonzero once shutting down: responses close; may be NULL */
     uint64_t (*now_us)(void);   /* monotonic clock in µs (util_now_us; tests may fake it) */
+    struct timeline *timeline;  /* the live view's ring and scoreboard, or NULL (not recorded) */
+    const struct route_table *routes; /* the pages served (route_main, route_status) */
+    unsigned lane; /* set by the driver: the lane (thread, process, loop) serving */
+    long worker;   /* set by the driver: its thread or process id (X-Worker) */
+    int listen_fd; /* the main listening socket, for its queue length, or -1 */
+    const struct server_env *shows; /* the server the status pages describe (NULL: this one) */
 } server_env;
 
 /* One request's trip through a page. */
@@ -44,8 +53,11 @@ typedef struct page_call {
     http_resp *resp;       /* the response to fill */
     db_plan plan;          /* set by start when the page needs the database */
     uint64_t db_wait_us;   /* filled by the core before finish: time spent waiting */
-    uint64_t arg[2];       /* parameters parsed by start, kept for finish */
-    int json;              /* 1 when the client asked for JSON */
+    timeline_phase phases[TIMELINE_PHASES]; /* its database waits and CPU bursts so far */
+    uint8_t nphases;                        /* phases kept */
+    uint8_t more_phases;                    /* phases beyond TIMELINE_PHASES, counted up to 255 */
+    uint64_t arg[2];                        /* parameters parsed by start, kept for finish */
+    int json;                               /* 1 when the client asked for JSON */
 } page_call;
 
 typedef struct route {
@@ -54,10 +66,23 @@ typedef struct route {
     const char *allow;             /* allowed methods ("GET, HEAD"), or NULL for any */
     void (*start)(page_call *pc);  /* checks parameters; renders or sets pc->plan */
     void (*finish)(page_call *pc); /* renders after the plan ran; NULL if start renders */
+    int burns_cpu;                 /* 1: start burns CPU (the scoreboard shows it) */
 } route;
 
-/* Returns the route for an exact path, or NULL. */
-const route *route_find(const char *path);
+/* A set of pages: the main port's, or the status listener's. */
+typedef struct route_table {
+    const route *routes; /* the pages */
+    unsigned count;      /* how many */
+} route_table;
+
+extern const route_table route_main;   /* the demo pages (and /stats, /metrics) */
+extern const route_table route_status; /* /live, /timeline, /scoreboard, /stats, /metrics */
+
+/* Returns the route for an exact path in table t (NULL: route_main), or NULL. */
+const route *route_find(const route_table *t, const char *path);
+
+/* Adds a phase (a database wait, a CPU burst) to the request's timeline. */
+void route_phase(page_call *pc, phase_kind kind, uint64_t start_us, uint64_t end_us);
 
 /* Returns 1 when the route accepts the method (HEAD wherever GET is). */
 int route_allows(const route *r, const char *method);

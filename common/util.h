@@ -24,6 +24,10 @@ char *xstrdup(const char *s);
  * processes of one machine, so request intervals from prefork workers line up. */
 uint64_t util_now_us(void);
 
+/* Returns the CPU time the calling thread has used, in microseconds
+ * (CLOCK_THREAD_CPUTIME_ID): what a request cost, whoever else ran. */
+uint64_t util_thread_cpu_us(void);
+
 /* Returns the kernel thread id of the caller (equal to the pid in a
  * single-threaded process): the "worker" that serves a request. */
 long util_worker_id(void);

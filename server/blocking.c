@@ -73,12 +73,13 @@ static conn_want handshake(server *s, transport *t, conn *c, conn_want w, uint64
     }
 }
 
-void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_status) {
+void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,
+                    int refuse_status) {
     char in[16384];
     transport t;
     conn c;
     uint64_t grace_end = 0; /* set at a stop while c is fresh (see wait_conn) */
-    conn_want w = conn_init(&c, &s->env, peer);
+    conn_want w = conn_init(&c, env, peer);
     transport_plain(&t, fd);
     if (tls && refuse_status)
         w = CONN_CLOSE; /* no handshake in the accepting thread: just close */
@@ -128,8 +129,11 @@ void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_sta
         case CONN_WANT_DB: {
             /* a blocking worker can only wait for one query at a time */
             const db_plan *plan = conn_db(&c);
-            for (unsigned i = 0; i < plan->per_batch; i++)
+            for (unsigned i = 0; i < plan->per_batch; i++) {
+                uint64_t start = util_now_us();
                 db_query_blocking(plan->delay_ms);
+                conn_db_query(&c, start, util_now_us()); /* the timeline shows the staircase */
+            }
             w = conn_db_done(&c);
             break;
         }
@@ -140,4 +144,16 @@ void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_sta
     conn_destroy(&c);
     transport_close(&t);
     net_close(fd);
+}
+
+void blocking_worker(server *s, unsigned lane) {
+    server_env env = s->env;
+    env.lane = lane;
+    env.worker = util_worker_id();
+    if (env.timeline)
+        timeline_lane_claim(env.timeline, lane, env.worker);
+    char peer[48];
+    int fd, tls;
+    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0)
+        blocking_serve(s, &env, fd, peer, tls, 0);
 }

@@ -11,6 +11,16 @@ static const char *env_lookup(const char *name) {
     return getenv(name);
 }
 
+/* The drivers of the models in modes.h: the one place a mode meets its code. */
+static const struct {
+    int (*run)(server *s); /* serves until stopped; returns the exit code */
+    int reuseport;         /* its loops each open a listener on the same port */
+} drivers[MODE_COUNT] = {
+    [MODE_ITERATIVE] = {run_iterative, 0}, [MODE_THREADS] = {run_threads, 0},
+    [MODE_PREFORK] = {run_prefork, 0},     [MODE_EVENT] = {run_event, 0},
+    [MODE_POOL] = {run_pool, 0},           [MODE_REACTORS] = {run_reactors, 1},
+};
+
 int main(int argc, char **argv) {
     static server s; /* lives for the whole run; signal handlers point at it */
     char err[512];
@@ -18,6 +28,12 @@ int main(int argc, char **argv) {
     case CONFIG_HELP:
         fputs(config_usage(), stdout);
         return 0;
+    case CONFIG_LIST_MODES: {
+        char table[2048];
+        mode_table_text(table, sizeof table);
+        fputs(table, stdout);
+        return 0;
+    }
     case CONFIG_VERSION:
         printf("httpmodes %s\n", HTTPMODES_VERSION);
         return 0;
@@ -30,33 +46,43 @@ int main(int argc, char **argv) {
     const config *cfg = &s.cfg;
     if (cfg->probe[0])
         return probe_run(cfg->probe);
+    if (cfg->warning[0])
+        fprintf(stderr, "httpmodes: note: %s\n", cfg->warning);
+    s.status_fd = -1;
     s.env.cfg = cfg;
     s.env.stopping = &s.stopping;
     s.env.now_us = util_now_us;
     s.env.metrics = metrics_create();
-    if (!s.env.metrics) {
+    s.env.timeline = timeline_create(cfg->timeline_size);
+    if (!s.env.metrics || !s.env.timeline) {
         fprintf(stderr, "httpmodes: cannot map shared memory for the counters\n");
         return 1;
     }
+    s.env.routes = &route_main;
+    s.env.worker = getpid(); /* the drivers set their own lane and worker */
     if (cfg->access_log[0] && !(s.env.log = access_log_open(cfg->access_log, err, sizeof err))) {
         fprintf(stderr, "httpmodes: %s\n", err);
         return 2;
     }
     unsigned port, tls_port = 0;
     s.tls_listen_fd = -1;
-    s.listen_fd = net_listen(cfg->bind, cfg->port, &port, err, sizeof err);
+    s.listen_fd =
+        net_listen(cfg->bind, cfg->port, drivers[cfg->mode].reuseport, &port, err, sizeof err);
     if (s.listen_fd < 0) {
         fprintf(stderr, "httpmodes: %s\n", err);
         return 1;
     }
     s.cfg.port = port; /* the real one when --port 0 */
+    s.env.listen_fd = s.listen_fd;
     if (cfg->tls_port != CONFIG_TLS_OFF) {
         /* made before any thread or worker exists: they all share it */
         if (!(s.tls = tls_ctx_create(cfg, s.env.metrics, err, sizeof err))) {
             fprintf(stderr, "httpmodes: %s\n", err);
             return 2;
         }
-        s.tls_listen_fd = net_listen(cfg->bind, cfg->tls_port, &tls_port, err, sizeof err);
+        s.tls_listen_fd = net_listen(cfg->bind, cfg->tls_port, drivers[cfg->mode].reuseport,
+                                     &tls_port, err, sizeof err);
+        s.tls_port = tls_port;
         if (s.tls_listen_fd < 0) {
             fprintf(stderr, "httpmodes: --tls-port: %s\n", err);
             return 1;
@@ -69,36 +95,42 @@ int main(int argc, char **argv) {
         fprintf(stderr, "httpmodes: cannot set up signal handling\n");
         return 1;
     }
+    unsigned status_port = 0;
+    if (cfg->status_port != CONFIG_STATUS_OFF) {
+        int by_default = cfg->status_port == CONFIG_STATUS_DEFAULT;
+        unsigned want = !by_default                             ? cfg->status_port
+                        : cfg->port == 0 || port + 1000 > 65535 ? 0
+                                                                : port + 1000;
+        if (status_start(&s, want, &status_port, err, sizeof err) != 0) {
+            /* asked for: an error; by default: the server runs without it */
+            fprintf(stderr, "httpmodes: %s%s: %s\n", by_default ? "note: no live view: " : "",
+                    "--status-port", err);
+            if (!by_default)
+                return 1;
+        }
+    }
+    s.cfg.status_port = s.status_fd >= 0 ? status_port : CONFIG_STATUS_OFF;
     int v6 = strchr(cfg->bind, ':') != NULL;
-    char workers[32] = "";
-    if (cfg->mode == MODE_PREFORK)
+    char workers[48] = "";
+    const mode_info *mi = mode_get(cfg->mode);
+    if (mi->workers != WORKERS_NONE)
         snprintf(workers, sizeof workers, "workers %u, ", cfg->workers);
-    char https[96] = "";
+    char https[96] = "", live[96] = "";
     if (s.tls)
         snprintf(https, sizeof https, " and https://%s%s%s:%u/", v6 ? "[" : "", cfg->bind,
                  v6 ? "]" : "", tls_port);
+    if (s.status_fd >= 0)
+        snprintf(live, sizeof live, ", live view http://%s%s%s:%u/live", v6 ? "[" : "", cfg->bind,
+                 v6 ? "]" : "", status_port);
     /* one line a person and a test can read: tests take the ports from it */
     fprintf(stderr,
             "httpmodes %s: mode %s, listening on http://%s%s%s:%u/%s (%skeep-alive %s, db delay "
-            "%u ms, cpu iterations %llu, pid %d)\n",
-            HTTPMODES_VERSION, config_mode_name(cfg->mode), v6 ? "[" : "", cfg->bind, v6 ? "]" : "",
-            port, https, workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms,
-            (unsigned long long)cfg->cpu_iterations, (int)getpid());
-    int rc = 0;
-    switch (cfg->mode) {
-    case MODE_ITERATIVE:
-        rc = run_iterative(&s);
-        break;
-    case MODE_THREADS:
-        rc = run_threads(&s);
-        break;
-    case MODE_PREFORK:
-        rc = run_prefork(&s);
-        break;
-    case MODE_EVENT:
-        rc = run_event(&s);
-        break;
-    }
+            "%u ms, cpu iterations %llu, pid %d%s)\n",
+            HTTPMODES_VERSION, mi->name, v6 ? "[" : "", cfg->bind, v6 ? "]" : "", port, https,
+            workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms,
+            (unsigned long long)cfg->cpu_iterations, (int)getpid(), live);
+    int rc = drivers[cfg->mode].run(&s);
+    status_join(&s);
     fprintf(stderr, "httpmodes: stopped\n");
     close(s.listen_fd);
     if (s.tls_listen_fd >= 0)
@@ -106,5 +138,6 @@ int main(int argc, char **argv) {
     tls_ctx_free(s.tls);
     access_log_close(s.env.log);
     metrics_destroy(s.env.metrics);
+    timeline_destroy(s.env.timeline);
     return rc;
 }

@@ -33,8 +33,11 @@ typedef struct ev_conn {
 } ev_conn;
 
 typedef struct event_server {
-    server *s; /* settings and stop flag */
+    server *s;             /* settings and stop flag */
+    const server_env *env; /* what this loop's connections see (its lane, its pages) */
     struct ev_loop *loop;
+    int listen_fd;      /* this loop's listening socket */
+    int tls_listen_fd;  /* its HTTPS one, or -1 */
     ev_io accept_w;     /* the listening socket */
     ev_io accept_tls_w; /* the HTTPS one (active only with --tls-port) */
     ev_timer resume_w;  /* re-enables accept after running out of descriptors */
@@ -42,9 +45,9 @@ typedef struct event_server {
     ev_conn *conns;     /* list of open connections */
     unsigned open;      /* connections in the list */
     uint64_t grace_end; /* stopping: when fresh connections' grace ends (µs) */
+    char inbuf[65536];  /* one read buffer for the whole loop */
 } event_server;
 
-static char inbuf[65536]; /* one read buffer for the whole loop */
 static event_server *es_of(struct ev_loop *loop) {
     return ev_userdata(loop);
 }
@@ -122,9 +125,9 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
                     ev_feed_event(loop, &ec->io, EV_READ);
                 return;
             }
-            ssize_t n = transport_read(&ec->t, inbuf, sizeof inbuf);
+            ssize_t n = transport_read(&ec->t, es->inbuf, sizeof es->inbuf);
             if (n > 0)
-                w = conn_feed(&ec->c, inbuf, (size_t)n);
+                w = conn_feed(&ec->c, es->inbuf, (size_t)n);
             else if (n == 0)
                 w = conn_eof(&ec->c);
             else if (n == TRANSPORT_FAIL)
@@ -224,7 +227,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
             es->conns->prev = ec;
         es->conns = ec;
         es->open++;
-        conn_want first = conn_init(&ec->c, &es->s->env, peer);
+        conn_want first = conn_init(&ec->c, es->env, peer);
         if (w == &es->accept_tls_w && transport_tls(&ec->t, es->s->tls, fd) != 0)
             first = CONN_CLOSE;
         drive(loop, ec, first);
@@ -236,7 +239,7 @@ static void on_resume(struct ev_loop *loop, ev_timer *w, int revents) {
     (void)w;
     (void)revents;
     ev_io_start(loop, &es->accept_w);
-    if (es->s->tls_listen_fd >= 0)
+    if (es->tls_listen_fd >= 0)
         ev_io_start(loop, &es->accept_tls_w);
 }
 
@@ -263,26 +266,44 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
         ev_break(loop, EVBREAK_ALL);
 }
 
-int run_event(server *s) {
-    event_server es = {.s = s};
-    es.loop = ev_default_loop(EVFLAG_AUTO);
-    if (!es.loop) {
-        fprintf(stderr, "httpmodes: cannot start the libev loop\n");
+int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd) {
+    /* one allocation per loop: its read buffer is not shared with another */
+    event_server *es = xcalloc(1, sizeof *es);
+    es->s = s;
+    es->env = env;
+    es->listen_fd = listen_fd;
+    es->tls_listen_fd = tls_listen_fd;
+    es->loop = ev_loop_new(EVFLAG_AUTO);
+    if (!es->loop) {
+        fprintf(stderr, "httpmodes: cannot start a libev loop\n");
+        free(es);
         return 1;
     }
-    ev_set_userdata(es.loop, &es);
-    ev_io_init(&es.accept_w, on_accept, s->listen_fd, EV_READ);
-    ev_io_start(es.loop, &es.accept_w);
-    ev_io_init(&es.accept_tls_w, on_accept, s->tls_listen_fd, EV_READ);
-    if (s->tls_listen_fd >= 0)
-        ev_io_start(es.loop, &es.accept_tls_w);
-    ev_timer_init(&es.resume_w, on_resume, 0.1, 0.0);
-    ev_io_init(&es.stop_w, on_stop, s->stop_pipe[0], EV_READ);
-    ev_io_start(es.loop, &es.stop_w);
-    ev_run(es.loop, 0);
+    struct ev_loop *loop = es->loop;
+    ev_set_userdata(loop, es);
+    ev_io_init(&es->accept_w, on_accept, listen_fd, EV_READ);
+    ev_io_start(loop, &es->accept_w);
+    ev_io_init(&es->accept_tls_w, on_accept, tls_listen_fd, EV_READ);
+    if (tls_listen_fd >= 0)
+        ev_io_start(loop, &es->accept_tls_w);
+    ev_timer_init(&es->resume_w, on_resume, 0.1, 0.0);
+    ev_io_init(&es->stop_w, on_stop, s->stop_pipe[0], EV_READ);
+    ev_io_start(loop, &es->stop_w);
+    if (!atomic_load(&s->stopping)) /* a stop before the loop began: nothing to serve */
+        ev_run(loop, 0);
     /* only reached once stopped: free whatever is left */
-    while (es.conns)
-        close_conn(es.loop, es.conns);
-    ev_loop_destroy(es.loop);
+    while (es->conns)
+        close_conn(loop, es->conns);
+    ev_loop_destroy(loop);
+    free(es);
     return 0;
+}
+
+int run_event(server *s) {
+    server_env env = s->env; /* one lane: this thread */
+    env.lane = 0;
+    env.worker = util_worker_id();
+    if (env.timeline)
+        timeline_lane_claim(env.timeline, env.lane, env.worker);
+    return loop_serve(s, &env, s->listen_fd, s->tls_listen_fd);
 }

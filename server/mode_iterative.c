@@ -3,9 +3,6 @@
 #include "server.h"
 
 int run_iterative(server *s) {
-    char peer[48];
-    int fd, tls;
-    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0)
-        blocking_serve(s, fd, peer, tls, 0);
+    blocking_worker(s, 0);
     return 0;
 }

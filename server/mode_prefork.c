@@ -68,10 +68,9 @@ static pid_t spawn_worker(server *s, unsigned slot) {
         _exit(1);
     sigprocmask(SIG_SETMASK, &old, NULL); /* a stop signal held till now reaches our pipe */
     metrics_set_slot(slot);
-    char peer[48];
-    int fd, tls;
-    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0)
-        blocking_serve(s, fd, peer, tls, 0);
+    if (s->status_fd >= 0) /* the master's status thread serves it, not us */
+        close(s->status_fd);
+    blocking_worker(s, slot - 1);
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_do_leak_check(); /* _exit skips the sanitizer's own check at exit */
 #endif
@@ -120,6 +119,8 @@ static void reap(server *s, worker_slot *slots, unsigned n) {
                 fprintf(stderr, "httpmodes: worker %d exited with %d; restarting it\n", (int)pid,
                         WEXITSTATUS(status));
             metrics_release_slot(s->env.metrics, i + 1);
+            if (s->env.timeline) /* what it was doing when it died is over */
+                timeline_lane_release(s->env.timeline, i);
             metrics_add(&s->env.metrics->worker_restarts, 1);
             w->pid = 0;
             w->retry_us = now - w->started_us < 1000000 ? now + 1000000 : now;

@@ -19,11 +19,42 @@ typedef struct job {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t all_done = PTHREAD_COND_INITIALIZER;
-static unsigned running; /* connection threads alive, under lock */
+static unsigned running;                         /* connection threads alive, under lock */
+static uint64_t lanes_used[TIMELINE_LANES / 64]; /* lanes taken by live threads, under lock */
+
+/* Returns the lowest free lane (TIMELINE_LANES when all are taken). */
+static unsigned lane_take(void) {
+    pthread_mutex_lock(&lock);
+    unsigned lane = TIMELINE_LANES;
+    for (unsigned w = 0; w < TIMELINE_LANES / 64 && lane == TIMELINE_LANES; w++)
+        if (~lanes_used[w]) {
+            unsigned bit = (unsigned)__builtin_ctzll(~lanes_used[w]);
+            lanes_used[w] |= 1ull << bit;
+            lane = w * 64 + bit;
+        }
+    pthread_mutex_unlock(&lock);
+    return lane;
+}
+
+static void lane_give_back(unsigned lane) {
+    if (lane >= TIMELINE_LANES)
+        return;
+    pthread_mutex_lock(&lock);
+    lanes_used[lane / 64] &= ~(1ull << (lane % 64));
+    pthread_mutex_unlock(&lock);
+}
 
 static void *connection_thread(void *arg) {
     job *j = arg;
-    blocking_serve(j->s, j->fd, j->peer, j->tls, 0);
+    /* a lane per live thread: a new connection reuses the row of one that
+     * ended, so the live view shows as many rows as connections at once */
+    server_env env = j->s->env;
+    env.lane = lane_take();
+    env.worker = util_worker_id();
+    if (env.timeline)
+        timeline_lane_claim(env.timeline, env.lane, env.worker);
+    blocking_serve(j->s, &env, j->fd, j->peer, j->tls, 0);
+    lane_give_back(env.lane);
     free(j);
     pages_thread_done();
     pthread_mutex_lock(&lock);
@@ -59,7 +90,7 @@ int run_threads(server *s) {
                 fprintf(stderr, "httpmodes: cannot create a thread (%s): answering 503\n",
                         strerror(rc));
             free(j);
-            blocking_serve(s, fd, peer, tls, 503);
+            blocking_serve(s, &s->env, fd, peer, tls, 503);
         }
     }
     pthread_attr_destroy(&attr);

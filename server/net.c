@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-int net_listen(const char *bind_addr, unsigned want_port, unsigned *port, char *err,
+int net_listen(const char *bind_addr, unsigned want_port, int reuseport, unsigned *port, char *err,
                size_t errlen) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -32,6 +32,7 @@ int net_listen(const char *bind_addr, unsigned want_port, unsigned *port, char *
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
         snprintf(err, errlen, "cannot listen on %s port %u: %s", bind_addr, want_port,
                  strerror(errno));

@@ -5,6 +5,7 @@
 #ifndef HTTPMODES_SERVER_H
 #define HTTPMODES_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -16,19 +17,25 @@
 #include "tls.h"
 
 typedef struct server {
-    config cfg;          /* settings */
-    server_env env;      /* what the core sees: cfg, metrics, log, stopping */
-    int listen_fd;       /* non-blocking listening socket (HTTP) */
-    int tls_listen_fd;   /* the HTTPS one, or -1 without --tls-port */
-    tls_ctx *tls;        /* certificate and TLS policy, or NULL */
-    atomic_int stopping; /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
-    int stop_pipe[2];    /* [0] becomes readable once stopping (poll on it) */
+    config cfg;              /* settings */
+    server_env env;          /* what the core sees: cfg, metrics, log, stopping */
+    int listen_fd;           /* non-blocking listening socket (HTTP) */
+    int tls_listen_fd;       /* the HTTPS one, or -1 without --tls-port */
+    unsigned tls_port;       /* its port (the real one when --tls-port 0) */
+    int status_fd;           /* the status listener's socket, or -1 */
+    server_env status_env;   /* what the status listener's connections see */
+    pthread_t status_thread; /* runs the status listener's loop */
+    tls_ctx *tls;            /* certificate and TLS policy, or NULL */
+    atomic_int stopping;     /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
+    int stop_pipe[2];        /* [0] becomes readable once stopping (poll on it) */
 } server;
 
 /* Opens a listening socket on bind, want_port (0 = any free port)
- * (SO_REUSEADDR, non-blocking). Returns the fd and stores the bound port in
- * *port; -1 with a message in err. */
-int net_listen(const char *bind, unsigned want_port, unsigned *port, char *err, size_t errlen);
+ * (SO_REUSEADDR, non-blocking; SO_REUSEPORT too when reuseport, so that
+ * several sockets of ours share the port: the reactors). Returns the fd and
+ * stores the bound port in *port; -1 with a message in err. */
+int net_listen(const char *bind, unsigned want_port, int reuseport, unsigned *port, char *err,
+               size_t errlen);
 
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
@@ -63,10 +70,33 @@ int net_accept_failed(server *s, int err);
 int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
 
 /* Serves one connection to its end with blocking waits (poll with the
- * core's deadlines), over TLS when tls, then closes fd. The TLS handshake
- * shares the first request's --header-timeout. refuse_status != 0 answers
- * that status at once instead (threads mode when no thread could be made). */
-void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_status);
+ * core's deadlines), over TLS when tls, then closes fd. env is what the core
+ * sees: the driver's copy of s->env with its lane and worker id. The TLS
+ * handshake shares the first request's --header-timeout. refuse_status != 0
+ * answers that status at once instead (threads mode when no thread could be
+ * made). */
+void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,
+                    int refuse_status);
+
+/* The accept-and-serve loop of a blocking worker that serves one connection
+ * at a time (iterative, each prefork process, each pool thread): claims
+ * lane for the calling thread on the scoreboard, then serves connections
+ * until the server stops. */
+void blocking_worker(server *s, unsigned lane);
+
+/* Runs one libev loop in the calling thread, serving listen_fd (and
+ * tls_listen_fd, -1 for none) with env until the server stops (the event
+ * model, each reactor, and the status listener). Returns 0, or 1 when no
+ * loop could be made. */
+int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd);
+
+/* Starts the status listener (--status-port): its own thread and libev
+ * loop serving the live view. Prints nothing; fills *port. Returns 0, or -1
+ * with a message in err (the port cannot be bound). */
+int status_start(server *s, unsigned want_port, unsigned *port, char *err, size_t errlen);
+
+/* Waits for the status listener to finish (after a stop). */
+void status_join(server *s);
 
 /* What the drivers answer on the HTTPS port to a plain HTTP request. */
 #define TLS_PLAINTEXT_WHY "this port speaks HTTPS: use an https:// URL"
@@ -75,10 +105,12 @@ void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_sta
  * 1 otherwise, 2 for a malformed URL), having printed why on stderr. */
 int probe_run(const char *url);
 
-/* The four models. Each returns the process exit code once stopped. */
+/* The models (modes.h). Each returns the process exit code once stopped. */
 int run_iterative(server *s);
 int run_threads(server *s);
 int run_prefork(server *s);
 int run_event(server *s);
+int run_pool(server *s);
+int run_reactors(server *s);
 
 #endif

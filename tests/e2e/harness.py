@@ -3,7 +3,7 @@ free loopback port, talk to it with raw sockets or http.client, stop it.
 
 Environment:
   HTTPMODES_BIN    path to the binary (default: build/server/httpmodes)
-  HTTPMODES_MODES  comma-separated modes to test (default: all four)
+  HTTPMODES_MODES  comma-separated modes to test (default: all of them)
 """
 import http.client
 import os
@@ -16,7 +16,55 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "httpmodes"))
-ALL_MODES = ["iterative", "threads", "prefork", "event"]
+
+
+def mode_table(binary):
+    """The binary's own table of modes (httpmodes --list-modes): name ->
+    {"keep_alive": bool, "workers": "none"|"fixed"|"cpus", "default_workers": int,
+    "event_loop": bool}. Tests ask it instead of keeping lists of modes."""
+    try:
+        text = subprocess.run([binary, "--list-modes"], stdout=subprocess.PIPE, timeout=10).stdout.decode()
+    except OSError:
+        return {}
+    table = {}
+    for line in text.splitlines():
+        name, ka, workers, default, loop, _ = line.split("\t", 5)
+        table[name] = {"keep_alive": ka == "on", "workers": workers,
+                       "default_workers": int(default), "event_loop": loop == "yes"}
+    return table
+
+
+MODE_TABLE = mode_table(BIN)
+ALL_MODES = list(MODE_TABLE)
+
+
+def keeps_alive(mode):
+    """Keep-alive is on by default in this mode."""
+    return MODE_TABLE[mode]["keep_alive"]
+
+
+def pooled(mode):
+    """--workers sizes this mode (prefork, pool, reactors)."""
+    return MODE_TABLE[mode]["workers"] != "none"
+
+
+def event_loop(mode):
+    """Its workers are event loops: database waits are timers, CPU blocks the loop."""
+    return MODE_TABLE[mode]["event_loop"]
+
+
+def default_workers(mode):
+    """The pool size the mode runs with when --workers is not given (1: no pool)."""
+    t = MODE_TABLE[mode]
+    if t["workers"] == "cpus":
+        return len(os.sched_getaffinity(0))
+    return t["default_workers"] if t["workers"] == "fixed" else 1
+
+
+def bounded(mode):
+    """A fixed number of workers, each serving one connection at a time:
+    the rest wait in the kernel (iterative, prefork, pool)."""
+    return not event_loop(mode) and (mode == "iterative" or pooled(mode))
 MODES = [m for m in os.environ.get("HTTPMODES_MODES", ",".join(ALL_MODES)).split(",") if m]
 HOST = "127.0.0.1"
 
@@ -37,6 +85,7 @@ class Server:
         self.proc = None
         self.port = None
         self.tls_port = None  # set when started with --tls-port
+        self.status_port = None  # the live view's port (unless --status-port off)
         self.stderr_lines = []
         self.returncode = None
         self.threads = []
@@ -58,6 +107,8 @@ class Server:
                     self.port = int(m.group(2))
                     t = re.search(r" and https://\[?[^\]/]+?\]?:(\d+)/", line)
                     self.tls_port = int(t.group(1)) if t else None
+                    v = re.search(r"live view http://\[?[^\]/]+?\]?:(\d+)/live", line)
+                    self.status_port = int(v.group(1)) if v else None
                     ready.set()
             ready.set()
 
@@ -127,6 +178,17 @@ class Server:
     def tls_url(self, path="/"):
         host = "[%s]" % self.bind if ":" in self.bind else self.bind
         return "https://%s:%d%s" % (host, self.tls_port, path)
+
+    def status_get(self, path, timeout=10):
+        """GET path from the status listener (the live view). Returns
+        (status, headers dict with lower-case names, body bytes)."""
+        conn = http.client.HTTPConnection(self.bind, self.status_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
 
     def get(self, path, method="GET", headers=None, body=None, timeout=30, tls_context=None):
         """One request on a new connection (over HTTPS to tls_port when

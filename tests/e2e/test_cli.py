@@ -15,11 +15,12 @@ from harness import BIN, Server
 
 GUARD = 15  # s: hang guard for a process that should exit at once
 
+POOLED = ("prefork", "pool", "reactors")  # the modes --workers sizes
 OPTIONS = ["--mode", "--port", "--bind", "--workers", "--db-delay", "--access-log", "--keep-alive",
            "--max-header-size", "--max-body-size", "--header-timeout", "--keep-alive-timeout",
            "--max-delay", "--max-queries", "--cpu-iterations", "--max-iterations", "--help",
            "--version", "-h", "-V", "--tls-port", "--tls-cert", "--tls-key", "--tls-write-cert",
-           "--probe"]
+           "--probe", "--status-port", "--timeline-size"]
 
 
 def clean_env(**extra):
@@ -150,7 +151,7 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(s.get("/hello")[1]["x-mode"], mode)
                 self.assertEqual(s.get("/echo", method="POST", body=b"12345")[0], 413)
                 self.assertEqual(s.get("/echo", method="POST", body=b"1234")[0], 200)
-                if mode == "prefork":
+                if mode in POOLED:
                     self.assertIn("workers 3,", start_line(s))
 
     def test_command_line_overrides_environment(self):
@@ -165,7 +166,7 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(json.loads(body)["delay_ms"], 30)
                 self.assertGreaterEqual(int(h["x-db-wait-us"]), 30 * 1000)
                 self.assertEqual(h["connection"].lower(), "keep-alive")
-                if mode == "prefork":
+                if mode in POOLED:
                     self.assertIn("workers 2,", line)
                     self.assertEqual(json.loads(s.get("/stats")[2])["workers"], 2)
 
@@ -177,11 +178,13 @@ class CliTest(unittest.TestCase):
                 self.assertIn("http://127.0.0.1:%d/" % s.port, line)
                 self.assertIn("db delay 100 ms", line)
                 self.assertIn("pid %d" % s.proc.pid, line)
-                if mode == "prefork":
+                if mode in POOLED:
                     self.assertIn("workers 3", line)
-                else:
+                else:  # no pool to size: said so, not silently ignored
                     self.assertNotIn("workers", line)
-                default_ka = "on" if mode in ("threads", "event") else "off"
+                    self.assertIn("httpmodes: note: --workers is ignored in mode %s" % mode,
+                                  s.stderr_lines)
+                default_ka = "on" if harness.keeps_alive(mode) else "off"
                 self.assertIn("keep-alive %s" % default_ka, line)
 
     def test_probe(self):

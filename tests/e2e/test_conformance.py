@@ -23,7 +23,6 @@ from harness import Server
 CONF = os.path.join(harness.ROOT, "..", "shared", "conformance")
 REPLAY = os.path.join(CONF, "replay.py")
 CORPORA = (("llhttp.jsonl", "--inject-host"), ("apache_strict.jsonl", "--half-close"))
-DEFAULT_KEEP_ALIVE = {"iterative": "off", "prefork": "off", "threads": "on", "event": "on"}
 
 # Cases that fail today, with why. Each is reported on every run; a case that
 # starts passing is reported too, so this list can shrink.
@@ -70,22 +69,23 @@ class Conformance(unittest.TestCase):
         self.assertTrue(os.path.exists(REPLAY), "no replay tool at %s" % REPLAY)
         for mode in harness.MODES:
             configs = [("on", ["--keep-alive", "on"])]
-            if DEFAULT_KEEP_ALIVE[mode] != "on":
-                configs.append(("default (%s)" % DEFAULT_KEEP_ALIVE[mode], []))
+            if not harness.keeps_alive(mode):
+                configs.append(("default (off)", []))
             for label, args in configs:
                 with self.subTest(mode=mode, keep_alive=label):
                     self.run_config(mode, label, args)
 
     def run_config(self, mode, label, args):
-        ka_on = label == "on" or DEFAULT_KEEP_ALIVE[mode] == "on"
-        known = dict(KNOWN)
-        known.update(KNOWN_KEEP_ALIVE_ON if ka_on else KNOWN_KEEP_ALIVE_OFF)
         # An iterative server serves one connection at a time: replay's parallel
         # cases would queue behind a case that holds its connection open and
         # time out. That is the model, not conformance, so replay them one by one.
         jobs = 1 if mode == "iterative" else 4
         report = []
         with Server(mode, *args) as s:
+            # the mode's default keep-alive, as the server says it (the mode table)
+            ka_on = any("keep-alive on" in l for l in s.stderr_lines if "listening on" in l)
+            known = dict(KNOWN)
+            known.update(KNOWN_KEEP_ALIVE_ON if ka_on else KNOWN_KEEP_ALIVE_OFF)
             for corpus, flag in CORPORA:
                 rc, text, cases = replay(s.port, corpus, flag, jobs)
                 lines = text.strip().splitlines()

@@ -95,10 +95,12 @@ class Models(unittest.TestCase):
     def test_a_db_overlap(self):
         """4 concurrent /db?delay=300 on 4 connections: how many does the
         server have in progress at one instant?"""
-        expected = {"iterative": 1, "threads": 4, "event": 4, "prefork": 2}
         for mode in harness.MODES:
+            # a fixed pool of 2 serves two at once; one connection at a time
+            # serves one; every other model serves all four at once
+            expected = 1 if mode == "iterative" else 2 if harness.bounded(mode) else 4
             with self.subTest(mode=mode):
-                args = ["--workers", "2"] if mode == "prefork" else []
+                args = ["--workers", "2"] if harness.pooled(mode) else []
                 with Server(mode, *args) as s:
                     if mode == "prefork":
                         workers_ready(s, 2)
@@ -108,9 +110,9 @@ class Models(unittest.TestCase):
                     for st, en in ivs:
                         self.assertGreaterEqual(en - st, 300000, "a /db?delay=300 took under 300 ms")
                     ov = max_overlap(ivs)
-                    if mode == "prefork":
+                    if harness.bounded(mode):
                         self.assertLessEqual(ov, 2, "more requests in progress than workers: %r" % ivs)
-                    self.assertEqual(ov, expected[mode], "server intervals %r" % ivs)
+                    self.assertEqual(ov, expected, "server intervals %r" % ivs)
 
     # (b) ------------------------------------------------------------------
     def test_b_dashboard_waits(self):
@@ -122,7 +124,7 @@ class Models(unittest.TestCase):
                     status, h, _ = s.get("/dashboard?delay=200&widgets=4")
                     self.assertEqual(status, 200)
                     wait = int(h["x-db-wait-us"])
-                    if mode == "event":
+                    if harness.event_loop(mode):
                         # The four 200 ms timers start together, so the wait is one
                         # delay plus loop latency. 600 ms (3 delays) is a structural
                         # bound, not a speed expectation: to exceed it the loop must
@@ -140,7 +142,7 @@ class Models(unittest.TestCase):
     def test_c_worker_ids(self):
         for mode in harness.MODES:
             with self.subTest(mode=mode):
-                args = ["--workers", "3"] if mode == "prefork" else []
+                args = ["--workers", "3"] if harness.pooled(mode) else []
                 with Server(mode, *args) as s:
                     pid = s.proc.pid
                     if mode == "prefork":
@@ -165,6 +167,14 @@ class Models(unittest.TestCase):
                         for w in set(workers):
                             self.assertEqual(ppid_of(w), pid, "X-Worker %d is not a child of %d" % (w, pid))
                         self.assertNotIn(pid, workers, "the master served a request")
+                    elif mode in ("pool", "reactors"):
+                        # threads of the server itself, at most --workers of them
+                        self.assertLessEqual(len(set(workers)), 3, "X-Worker %r" % workers)
+                        self.assertNotIn(pid, workers, "the main thread served a request")
+                        tasks = {int(t) for t in os.listdir("/proc/%d/task" % pid)}
+                        self.assertLessEqual(set(workers), tasks, "X-Worker %r not threads of %d" % (workers, pid))
+                        if mode == "pool":  # 6 requests, 3 threads: all three served
+                            self.assertEqual(len(set(workers)), 3, "X-Worker %r" % workers)
                     else:
                         self.assertEqual(set(workers), {pid}, "X-Worker %r, server pid %d" % (workers, pid))
 
@@ -210,6 +220,29 @@ class Models(unittest.TestCase):
                     self.assertGreater(valid, 0, "the /hello never arrived after /cpu started: %r" % seen)
                     if mode == "threads":
                         self.assertTrue(contained, "/hello never ran inside the /cpu interval: %r" % seen)
+
+    # (d2) -----------------------------------------------------------------
+    def test_d2_reactors_burn_cpu_in_parallel(self):
+        """reactors --workers 2: /cpu requests are served by both loops, two
+        at once (the kernel spreads 12 connections over the two listeners:
+        all on one loop has a chance of 1 in 2048)."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "reactors":
+                    self.skipTest("parallel loops exist only in reactors")
+                with Server(mode, "--workers", "2") as s:
+                    res = concurrent(lambda i: s.get("/cpu?iterations=100000"), 12)
+                    self.assertEqual([r[0] for r in res], [200] * 12)
+                    by_worker = {}
+                    for _, h, _ in res:
+                        by_worker.setdefault(int(h["x-worker"]), []).append(interval(h))
+                    self.assertEqual(len(by_worker), 2, "served by %r" % list(by_worker))
+                    a, b = by_worker.values()
+                    self.assertTrue(any(x[0] < y[1] and y[0] < x[1] for x in a for y in b),
+                                    "the two loops never burned CPU at the same time: %r" % by_worker)
+                    # and within one loop, never two at once: it is an event loop
+                    for ivs in by_worker.values():
+                        self.assertEqual(max_overlap(ivs), 1, ivs)
 
     # (e) ------------------------------------------------------------------
     def test_e_prefork_restarts_killed_worker(self):

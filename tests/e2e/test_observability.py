@@ -156,14 +156,14 @@ class ObservabilityTest(unittest.TestCase):
     def test_stats_exact_counts(self):
         for mode in harness.MODES:
             with self.subTest(mode=mode), Server(mode) as s:
-                self.check_exact_counts(s, mode, 8 if mode == "prefork" else 1)
+                self.check_exact_counts(s, mode, harness.default_workers(mode))
 
     def test_stats_exact_counts_prefork_4_workers(self):
         """With --workers 4 the requests land in different processes; the
         counters are shared, so any worker reports all of them."""
         for mode in harness.MODES:
             with self.subTest(mode=mode), Server(mode, "--workers", "4") as s:
-                self.check_exact_counts(s, mode, 4 if mode == "prefork" else 1)
+                self.check_exact_counts(s, mode, 4 if harness.pooled(mode) else 1)
                 if mode == "prefork":
                     seen = set(h["x-worker"] for _, h, _ in
                                harness.concurrent(lambda i: s.get("/db?delay=300"), 4))
@@ -246,7 +246,7 @@ class ObservabilityTest(unittest.TestCase):
                 harness.wait_until(lambda: in_flight() == 1, timeout=GUARD)
                 self.assertEqual(in_flight(), 1)
                 self.assertEqual(samples["httpmodes_db_queries_total"], 1)
-                self.assertEqual(samples["httpmodes_workers"], 8 if mode == "prefork" else 1)
+                self.assertEqual(samples["httpmodes_workers"], harness.default_workers(mode))
 
     def check_access_log(self, lines, expected):
         """expected: [(method, target, status, bytes)]; method None for a

@@ -146,7 +146,7 @@ class ProtocolTest(unittest.TestCase):
                     sock.sendall(get_req("/hello"))
                     (st, h, body), _ = read_response(sock)
                     self.assertEqual((st, body), (200, b"Hello, world!\n"))
-                    if mode in ("threads", "event"):
+                    if harness.keeps_alive(mode):
                         self.assertEqual(h["connection"].lower(), "keep-alive")
                         sock.sendall(get_req("/hello", "Connection: close"))
                         (st, h, body), _ = read_response(sock)
@@ -158,9 +158,7 @@ class ProtocolTest(unittest.TestCase):
                     sock.close()
 
     def test_default_close_ignores_pipelined_second_request(self):
-        for mode in ("iterative", "prefork"):
-            if mode not in harness.MODES:
-                continue
+        for mode in [m for m in harness.MODES if not harness.keeps_alive(m)]:
             with self.subTest(mode=mode), Server(mode) as s:
                 data, closed = s.raw(get_req("/hello") + get_req("/hello"))
                 resps = parse_responses(data)

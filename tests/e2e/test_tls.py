@@ -540,8 +540,8 @@ class TLSTest(unittest.TestCase):
         hello = client_hello()
         for mode in harness.MODES:
             with self.subTest(mode=mode):
-                if mode not in ("event", "threads"):
-                    self.skipTest("iterative and prefork have a bounded number of workers to stall")
+                if harness.bounded(mode):
+                    self.skipTest("a bounded number of workers (iterative, prefork, pool) can be stalled")
                 with self.server(mode) as s:
                     stalls = []
                     try:
@@ -577,7 +577,7 @@ class TLSTest(unittest.TestCase):
 
     def test_keep_alive_over_tls(self):
         for mode in harness.MODES:
-            args = [] if mode in ("threads", "event") else ["--keep-alive", "on"]
+            args = [] if harness.keeps_alive(mode) else ["--keep-alive", "on"]
             with self.subTest(mode=mode), self.server(mode, *args) as s:
                 before = stats(s)
                 with tls_connect(s, self.ctx()) as c:
@@ -593,8 +593,8 @@ class TLSTest(unittest.TestCase):
     def test_keep_alive_over_tls_http_client(self):
         for mode in harness.MODES:
             with self.subTest(mode=mode):
-                if mode not in ("threads", "event"):
-                    self.skipTest("keep-alive is off by default in iterative and prefork")
+                if not harness.keeps_alive(mode):
+                    self.skipTest("keep-alive is off by default in this mode")
                 with self.server(mode) as s:
                     before = stats(s)["accepted"]
                     conn = http.client.HTTPSConnection("localhost", s.tls_port, timeout=GUARD, context=self.ctx())

@@ -47,7 +47,7 @@ static void test_defaults(void **state) {
     assert_int_equal(d.mode, MODE_EVENT);
     assert_int_equal(d.port, 8080);
     assert_string_equal(d.bind, "127.0.0.1");
-    assert_int_equal(d.workers, 8);
+    assert_int_equal(d.workers, 1); /* event's: one loop */
     assert_int_equal(d.db_delay_ms, 100);
     assert_string_equal(d.access_log, "");
     assert_int_equal(d.keep_alive, 1);
@@ -61,7 +61,7 @@ static void test_defaults(void **state) {
     assert_int_equal(c.mode, MODE_EVENT);
     assert_int_equal(c.port, 8080);
     assert_string_equal(c.bind, "127.0.0.1");
-    assert_int_equal(c.workers, 8);
+    assert_int_equal(c.workers, 1); /* event: one loop */
     assert_int_equal(c.db_delay_ms, 100);
     assert_int_equal(c.keep_alive, 1);
     assert_int_equal(c.keep_alive_set, 0);
@@ -73,6 +73,33 @@ static void test_defaults(void **state) {
     assert_int_equal(c.port, 8080);
 }
 
+/* The mode table decides what --workers means: a pool size with its own
+ * default, one per CPU, or nothing (then a note says it is ignored). */
+static void test_workers_by_mode(void **state) {
+    (void)state;
+    config c;
+    char err[256];
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "prefork")), CONFIG_OK);
+    assert_int_equal(c.workers, 8);
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "pool", "--workers", "3")),
+                     CONFIG_OK);
+    assert_int_equal(c.workers, 3);
+    assert_string_equal(c.warning, "");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "reactors")), CONFIG_OK);
+    assert_int_equal(c.workers, config_cpus());
+    assert_true(c.workers >= 1);
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "event", "--workers", "4")),
+                     CONFIG_OK);
+    assert_int_equal(c.workers, 1);
+    assert_non_null(strstr(c.warning, "--workers is ignored in mode event"));
+    /* every mode in the table is named in --help and in the error for a bad name */
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "fibers")), CONFIG_ERROR);
+    for (unsigned m = 0; m < MODE_COUNT; m++) {
+        assert_non_null(strstr(err, mode_get((server_mode)m)->name));
+        assert_non_null(strstr(config_usage(), mode_get((server_mode)m)->summary));
+    }
+}
+
 static void test_keep_alive_by_mode(void **state) {
     (void)state;
     config c;
@@ -82,12 +109,11 @@ static void test_keep_alive_by_mode(void **state) {
         server_mode m;
         int keep;
     } modes[] = {
-        {"event", MODE_EVENT, 1},
-        {"threads", MODE_THREADS, 1},
-        {"iterative", MODE_ITERATIVE, 0},
-        {"prefork", MODE_PREFORK, 0},
+        {"event", MODE_EVENT, 1},         {"threads", MODE_THREADS, 1},
+        {"iterative", MODE_ITERATIVE, 0}, {"prefork", MODE_PREFORK, 0},
+        {"pool", MODE_POOL, 0},           {"reactors", MODE_REACTORS, 1},
     };
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", modes[i].mode)), CONFIG_OK);
         assert_int_equal(c.mode, modes[i].m);
         assert_int_equal(c.keep_alive, modes[i].keep);
@@ -150,20 +176,20 @@ static void test_environment(void **state) {
     (void)state;
     config c;
     char err[256];
-    set_env(0, "HTTPMODES_MODE", "threads");
+    set_env(0, "HTTPMODES_MODE", "prefork");
     set_env(1, "HTTPMODES_PORT", "1234");
     set_env(2, "HTTPMODES_DB_DELAY", "50");
     set_env(3, "HTTPMODES_BIND", "0.0.0.0");
     set_env(4, "HTTPMODES_WORKERS", "16");
     set_env(5, "HTTPMODES_MAX_BODY_SIZE", "99");
     assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
-    assert_int_equal(c.mode, MODE_THREADS);
+    assert_int_equal(c.mode, MODE_PREFORK);
     assert_int_equal(c.port, 1234);
     assert_int_equal(c.db_delay_ms, 50);
     assert_string_equal(c.bind, "0.0.0.0");
     assert_int_equal(c.workers, 16);
     assert_int_equal(c.max_body_size, 99);
-    assert_int_equal(c.keep_alive, 1); /* threads default */
+    assert_int_equal(c.keep_alive, 0); /* prefork default */
     /* keep-alive from the environment overrides the mode's default */
     set_env(0, "HTTPMODES_MODE", "iterative");
     set_env(1, "HTTPMODES_KEEP_ALIVE", "on");
@@ -179,7 +205,7 @@ static void test_command_line_wins(void **state) {
     (void)state;
     config c;
     char err[256];
-    set_env(0, "HTTPMODES_MODE", "threads");
+    set_env(0, "HTTPMODES_MODE", "prefork");
     set_env(1, "HTTPMODES_PORT", "1234");
     set_env(2, "HTTPMODES_DB_DELAY", "50");
     set_env(3, "HTTPMODES_KEEP_ALIVE", "off");
@@ -193,7 +219,7 @@ static void test_command_line_wins(void **state) {
     assert_int_equal(c.keep_alive, 1);
     /* and the environment still applies to what the command line leaves alone */
     assert_int_equal(load(&c, err, sizeof err, ARGS("--port=4321")), CONFIG_OK);
-    assert_int_equal(c.mode, MODE_THREADS);
+    assert_int_equal(c.mode, MODE_PREFORK);
     assert_int_equal(c.db_delay_ms, 50);
     assert_int_equal(c.keep_alive, 0);
 }
@@ -309,9 +335,9 @@ static void test_help_and_version(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        T(test_defaults),        T(test_keep_alive_by_mode), T(test_option_forms),
-        T(test_environment),     T(test_command_line_wins),  T(test_bad_command_line),
-        T(test_bad_environment), T(test_help_and_version),
+        T(test_defaults),         T(test_keep_alive_by_mode), T(test_workers_by_mode),
+        T(test_option_forms),     T(test_environment),        T(test_command_line_wins),
+        T(test_bad_command_line), T(test_bad_environment),    T(test_help_and_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,13 +14,14 @@
 /* Returns the exact (masked) /hello response for GET (head = 0) or HEAD. */
 static char *hello_expected(const char *connection, uint64_t start, uint64_t end, int head) {
     buf b = {0};
-    buf_printf(&b,
-               "HTTP/1.1 200 OK\r\nServer: httpmodes/%s\r\nDate: *\r\n"
-               "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n"
-               "Connection: %s\r\nX-Content-Type-Options: nosniff\r\nX-Mode: event\r\n"
-               "X-Worker: *\r\nX-Request-Start-Us: %llu\r\nX-Request-End-Us: %llu\r\n\r\n%s",
-               HTTPMODES_VERSION, connection, (unsigned long long)start, (unsigned long long)end,
-               head ? "" : "Hello, world!\n");
+    buf_printf(
+        &b,
+        "HTTP/1.1 200 OK\r\nServer: httpmodes/%s\r\nDate: *\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n"
+        "Connection: %s\r\nX-Content-Type-Options: nosniff\r\nX-Mode: event\r\n"
+        "X-Worker: *\r\nX-Lane: 3\r\nX-Request-Start-Us: %llu\r\nX-Request-End-Us: %llu\r\n\r\n%s",
+        HTTPMODES_VERSION, connection, (unsigned long long)start, (unsigned long long)end,
+        head ? "" : "Hello, world!\n");
     buf_append(&b, "", 1);
     return b.p;
 }
@@ -81,7 +82,7 @@ static void test_hello_date_and_worker(void **state) {
     time_t when = timegm(&tm);
     assert_true(when >= before && when <= after);
     char worker[32];
-    snprintf(worker, sizeof worker, "%ld", (long)syscall(SYS_gettid));
+    snprintf(worker, sizeof worker, "%d", TU_WORKER); /* what the driver said */
     TU_HDR_EQ(&r, "X-Worker", worker);
     buf_free(&l.out);
 }
@@ -236,6 +237,38 @@ static void test_pipelined(void **state) {
     assert_idle_no_buffers(&t->c);
     assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_HELLO][200 - 100]), 2);
     assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_ECHO][200 - 100]), 1);
+}
+
+/* Per-request state is reset as a whole: a chunked request (Transfer-Encoding
+ * seen) followed, on the same connection, by requests framed with
+ * Content-Length must not be refused as carrying both framings, in one read
+ * (pipelined) or in two. */
+static void test_chunked_then_content_length(void **state) {
+    tu_env *t = *state;
+    const char *reqs = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "3\r\nabc\r\n0\r\n\r\n"
+                       "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nde";
+    for (int pipelined = 1; pipelined >= 0; pipelined--) {
+        tu_log l = {0};
+        if (t->c.env)
+            conn_destroy(&t->c);
+        conn_init(&t->c, &t->env, NULL);
+        size_t first = strstr(reqs, "0\r\n\r\n") + 5 - reqs;
+        tu_feed(&t->c, reqs, pipelined ? strlen(reqs) : first, 0, &l);
+        if (!pipelined)
+            tu_feed(&t->c, reqs + first, strlen(reqs) - first, 0, &l);
+        tu_resp r[2];
+        size_t off = 0;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(tu_parse(l.out.p + off, l.out.len - off, 0, &r[k]), 0);
+            assert_int_equal(r[k].status, 200);
+            off += r[k].total;
+        }
+        assert_int_equal(off, l.out.len);
+        assert_memory_equal(r[0].body, "abc", 3);
+        assert_memory_equal(r[1].body, "de", 2);
+        buf_free(&l.out);
+    }
 }
 
 static void test_pipelined_partial_second(void **state) {
@@ -907,6 +940,7 @@ int main(void) {
         T(test_trailer_is_not_a_header),
         T(test_pipelined),
         T(test_pipelined_partial_second),
+        T(test_chunked_then_content_length),
         T(test_fresh),
         T(test_db_three_batches),
         T(test_dashboard_one_batch),

@@ -86,7 +86,7 @@ static void test_json(void **state) {
         "\"mode\":\"event\"",
         "\"workers\":1",
         "\"keep_alive\":true",
-        "\"connections\":{\"accepted\":5,\"open\":1}",
+        "\"connections\":{\"accepted\":5,\"open\":1,\"accept_errors\":0}",
         "\"in_flight\":2",
         "\"worker_restarts\":1",
         "\"db\":{\"queries\":12,\"wait_us\":3456}",

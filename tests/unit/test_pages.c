@@ -29,7 +29,7 @@ static void run_page(tu_env *t, call *c, const char *path, const char *query, co
                         .http_major = 1,
                         .http_minor = 1};
     c->pc = (page_call){.env = &t->env, .req = &c->req, .resp = &c->resp};
-    const route *r = route_find(path);
+    const route *r = route_find(NULL, path);
     assert_non_null(r);
     r->start(&c->pc);
     if (c->resp.status == 0 && c->pc.plan.batches > 0) {
@@ -66,8 +66,8 @@ static void test_db_plans(void **state) {
     tu_env *t = *state;
     call c;
     /* start only: look at the plan before finish renders */
-    const route *db = route_find("/db");
-    const route *dash = route_find("/dashboard");
+    const route *db = route_find(NULL, "/db");
+    const route *dash = route_find(NULL, "/dashboard");
     http_req req = {.method = "GET", .path = "/db", .query = ""};
     http_resp resp = {0};
     page_call pc = {.env = &t->env, .req = &req, .resp = &resp};
@@ -171,7 +171,7 @@ static void test_db_json(void **state) {
         {"delay=5&queries=3", "text/html;q=0.5, application/json"},
     };
     char worker[64];
-    snprintf(worker, sizeof worker, "\"worker\":%ld,", (long)syscall(SYS_gettid));
+    snprintf(worker, sizeof worker, "\"worker\":%d,", TU_WORKER);
     for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
         run_page(t, &c, "/db", ways[i].query, ways[i].accept, 15123);
         assert_int_equal(c.resp.status, 200);
@@ -288,7 +288,7 @@ static void test_hello_and_echo(void **state) {
     http_req req = {.method = "PUT", .path = "/echo", .query = "", .body = body, .body_len = 6};
     http_resp resp = {0};
     page_call pc = {.env = &t->env, .req = &req, .resp = &resp};
-    route_find("/echo")->start(&pc);
+    route_find(NULL, "/echo")->start(&pc);
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.content_type, "application/octet-stream");
     assert_int_equal(resp.body.len, 6);
@@ -298,7 +298,7 @@ static void test_hello_and_echo(void **state) {
     req.body = NULL;
     req.body_len = 0;
     resp = (http_resp){0};
-    route_find("/echo")->start(&pc);
+    route_find(NULL, "/echo")->start(&pc);
     assert_int_equal(resp.status, 200);
     assert_int_equal(resp.body.len, 0);
     buf_free(&resp.body);
@@ -329,7 +329,7 @@ static void test_index(void **state) {
     memset(&c, 0, sizeof c);
     c.req = (http_req){.method = "GET", .path = "/", .query = "", .host = "\"><script>x</script>"};
     c.pc = (page_call){.env = &t->env, .req = &c.req, .resp = &c.resp};
-    route_find("/")->start(&c.pc);
+    route_find(NULL, "/")->start(&c.pc);
     has(&c, "<td id=\"mode\">prefork</td>");
     has(&c, "<tr><th>workers</th><td>3</td></tr>");
     lacks(&c, "<script>");
@@ -349,7 +349,7 @@ static void test_stats_and_metrics(void **state) {
     assert_int_equal(c.resp.status, 200);
     assert_string_equal(c.resp.content_type, "application/json");
     assert_true(tu_json_valid(c.resp.body.p, c.resp.body.len));
-    has(&c, "\"connections\":{\"accepted\":7,\"open\":2}");
+    has(&c, "\"connections\":{\"accepted\":7,\"open\":2,\"accept_errors\":0}");
     has(&c, "\"by_page\":{\"/hello\":{\"200\":2},\"other\":{\"404\":1}}");
     has(&c, "\"by_status\":{\"200\":2,\"404\":1}");
     has(&c, "\"total\":3");

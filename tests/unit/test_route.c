@@ -21,7 +21,7 @@ static void test_find_every_page(void **state) {
         {"/echo", PAGE_ECHO, page_echo, NULL},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const route *r = route_find(want[i].path);
+        const route *r = route_find(NULL, want[i].path);
         assert_non_null(r);
         assert_string_equal(r->path, want[i].path);
         assert_int_equal(r->id, want[i].id);
@@ -35,13 +35,13 @@ static void test_find_unknown(void **state) {
     static const char *unknown[] = {"",        "/hello/", "/Hello", "/hell", "/hello2",     "hello",
                                     "//hello", "/db/",    "/echo?", "*",     "/favicon.ico"};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
-        if (route_find(unknown[i]) != NULL)
-            fail_msg("route_find(\"%s\") should be NULL", unknown[i]);
+        if (route_find(NULL, unknown[i]) != NULL)
+            fail_msg("route_find(NULL, \"%s\") should be NULL", unknown[i]);
 }
 
 static void test_allows(void **state) {
     (void)state;
-    const route *hello = route_find("/hello");
+    const route *hello = route_find(NULL, "/hello");
     assert_true(route_allows(hello, "GET"));
     assert_true(route_allows(hello, "HEAD"));
     assert_false(route_allows(hello, "POST"));
@@ -53,7 +53,7 @@ static void test_allows(void **state) {
     assert_false(route_allows(hello, "GET, HEAD"));
     assert_false(route_allows(hello, ""));
     assert_string_equal(hello->allow, "GET, HEAD");
-    const route *echo = route_find("/echo");
+    const route *echo = route_find(NULL, "/echo");
     assert_null(echo->allow);
     static const char *methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -61,7 +61,7 @@ static void test_allows(void **state) {
     /* every other page is GET and HEAD only */
     static const char *paths[] = {"/", "/db", "/dashboard", "/cpu", "/stats", "/metrics"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        const route *r = route_find(paths[i]);
+        const route *r = route_find(NULL, paths[i]);
         assert_true(route_allows(r, "GET"));
         assert_true(route_allows(r, "HEAD"));
         assert_false(route_allows(r, "POST"));
@@ -133,7 +133,8 @@ static void test_page_name(void **state) {
     assert_string_equal(route_page_name((page_id)-1), "other");
     /* every routed page counts under its own path */
     for (int id = 0; id < PAGE_OTHER; id++) {
-        const route *r = route_find(route_page_name((page_id)id));
+        const route *r =
+            route_find(id == PAGE_LIVE ? &route_status : &route_main, route_page_name((page_id)id));
         assert_non_null(r);
         assert_int_equal(r->id, id);
     }

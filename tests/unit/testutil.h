@@ -23,6 +23,9 @@
 
 /* ---- fake clock ------------------------------------------------------------ */
 
+#define TU_LANE 3      /* the lane the fixture's "driver" serves on */
+#define TU_WORKER 4242 /* and its worker id */
+
 static uint64_t tu_clock_us; /* what tu_now() returns; tests move it by hand */
 
 static inline uint64_t tu_now(void) {
@@ -46,7 +49,13 @@ static inline int tu_setup(void **state) {
     t->m = metrics_create();
     if (!t->m)
         return -1;
-    t->env = (server_env){.cfg = &t->cfg, .metrics = t->m, .now_us = tu_now};
+    /* the driver says who serves (the core never asks the OS) */
+    t->env = (server_env){.cfg = &t->cfg,
+                          .metrics = t->m,
+                          .now_us = tu_now,
+                          .lane = TU_LANE,
+                          .worker = TU_WORKER,
+                          .listen_fd = -1};
     tu_clock_us = 5000000; /* 5 s */
     *state = t;
     return 0;

@@ -1,0 +1,96 @@
+/* reactors: --workers libev loops (default one per CPU), one per thread,
+ * each with its own SO_REUSEPORT listening socket, so the kernel spreads new
+ * connections across the loops (nginx with worker_processes auto, lwan).
+ * Each loop is the event model: waits overlap by the thousand; and the loops
+ * run in parallel, so CPU work uses every core.
+ *
+ * Why one listener per loop, not one shared: with a shared socket every loop
+ * wakes for every new connection and all but one find nothing (the
+ * thundering herd), and the busiest loop tends to win the accept race; with
+ * SO_REUSEPORT the kernel hashes each connection to one loop's queue. The
+ * cost: a connection queued behind a loop burning CPU waits for that loop
+ * even while another is free. */
+#include "server.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pages.h"
+#include "util.h"
+
+typedef struct reactor {
+    server *s;         /* the server */
+    server_env env;    /* its lane and thread id */
+    int serve_fd;      /* the listener it serves (SO_REUSEPORT, one per loop) */
+    int serve_tls_fd;  /* and HTTPS one, or -1 */
+    int listen_fd;     /* serve_fd when this driver opened it (to close), else -1 */
+    int tls_listen_fd; /* likewise for serve_tls_fd */
+    pthread_t t;       /* the thread */
+} reactor;
+
+static void *reactor_thread(void *arg) {
+    reactor *r = arg;
+    r->env.worker = util_worker_id();
+    if (r->env.timeline)
+        timeline_lane_claim(r->env.timeline, r->env.lane, r->env.worker);
+    loop_serve(r->s, &r->env, r->serve_fd, r->serve_tls_fd);
+    pages_thread_done();
+    return NULL;
+}
+
+int run_reactors(server *s) {
+    unsigned n = s->cfg.workers, started = 0;
+    reactor *rs = xcalloc(n, sizeof *rs);
+    char err[256];
+    int rc = 0;
+    for (unsigned i = 0; i < n; i++)
+        rs[i].listen_fd = rs[i].tls_listen_fd = -1;
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        reactor *r = &rs[i];
+        r->s = s;
+        r->env = s->env;
+        r->env.lane = i;
+        unsigned port;
+        /* the first loop takes the sockets main() opened (with SO_REUSEPORT);
+         * the others open their own on the same ports */
+        int fd =
+            i == 0 ? s->listen_fd : net_listen(s->cfg.bind, s->cfg.port, 1, &port, err, sizeof err);
+        int tls_fd = i == 0 || s->tls_listen_fd < 0 || fd < 0
+                         ? (i == 0 ? s->tls_listen_fd : -1)
+                         : net_listen(s->cfg.bind, s->tls_port, 1, &port, err, sizeof err);
+        r->serve_fd = fd;
+        r->serve_tls_fd = tls_fd;
+        if (i > 0) { /* ours to close */
+            r->listen_fd = fd;
+            r->tls_listen_fd = tls_fd;
+        }
+        if (fd < 0 || (s->tls_listen_fd >= 0 && tls_fd < 0)) {
+            fprintf(stderr, "httpmodes: reactor %u: %s\n", i + 1, err);
+            rc = 1;
+        } else if (pthread_create(&r->t, NULL, reactor_thread, r) != 0) {
+            fprintf(stderr, "httpmodes: cannot start reactor %u of %u\n", i + 1, n);
+            rc = 1;
+        } else {
+            started++;
+        }
+    }
+    if (rc != 0 && started > 0) { /* stop the loops already running */
+        atomic_store(&s->stopping, 1);
+        if (write(s->stop_pipe[1], "x", 1) < 0) {
+            /* already readable */
+        }
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(rs[i].t, NULL);
+    for (unsigned i = 0; i < n; i++) {
+        if (rs[i].listen_fd >= 0)
+            close(rs[i].listen_fd);
+        if (rs[i].tls_listen_fd >= 0)
+            close(rs[i].tls_listen_fd);
+    }
+    free(rs);
+    return rc;
+}
