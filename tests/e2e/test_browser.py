@@ -11,7 +11,9 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
+import urllib.request
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -53,7 +55,7 @@ class Dom(HTMLParser):
             text = "".join(parts)
             if ident:
                 self.by_id[ident] = text.strip()
-            if t == "title":
+            if t == "title" and not self.title:  # the document's, not an SVG tooltip's
                 self.title = text.strip()
             if self._open:
                 self._open[-1][2].append(text)
@@ -63,6 +65,18 @@ class Dom(HTMLParser):
     def handle_data(self, data):
         if self._open:
             self._open[-1][2].append(data)
+
+
+def live_load(mode):
+    """Options, wrk connections for the live view's load, and the lanes it
+    must show (None: threads, a lane per connection at once)."""
+    if harness.pooled(mode):
+        n = 2 if harness.event_loop(mode) else 4
+        return ["--workers", str(n)], 50 if harness.event_loop(mode) else 16, n
+    if harness.event_loop(mode):
+        return [], 50, 1
+    return [], 4 if harness.bounded(mode) else 8, 1 if harness.bounded(mode) else None
+
 
 
 class Browser(unittest.TestCase):
@@ -83,12 +97,7 @@ class Browser(unittest.TestCase):
         return r.stdout.decode("utf-8", "replace")
 
     def dom(self, url):
-        html = self.chrome("--dump-dom", url)
-        d = Dom()
-        d.feed(html)
-        d.close()
-        d.html = html
-        return d
+        return self.dom_of(url)
 
     def test_pages_render(self):
         for mode in harness.MODES:
@@ -103,7 +112,11 @@ class Browser(unittest.TestCase):
                         self.assertIn(page, paths, "no link to %s among %r" % (page, d.hrefs))
                     # the links work: every linked page answers 200 (followed with a plain client)
                     for h in d.hrefs:
-                        status, _, _ = s.get(h if h.startswith("/") else urlsplit(h).path)
+                        if h.startswith("/"):
+                            status, _, _ = s.get(h)
+                        else:  # the live view, on the status port
+                            with urllib.request.urlopen(h, timeout=10) as r:
+                                status = r.status
                         self.assertEqual(status, 200, "link %s answered %d" % (h, status))
 
                     # a DB page: the wait is shown, and it is at least the delay asked for
@@ -128,6 +141,64 @@ class Browser(unittest.TestCase):
                     for page in ("/", "/db", "/cpu"):
                         self.assertGreaterEqual(st.get(page, {}).get("200", 0), 1, "%s not counted: %r" % (page, st))
                     self.assertGreaterEqual(st["/db"]["200"], 2)  # the link check asked once more
+
+    def test_live_view_under_load(self):
+        """/live on the status port, while wrk loads the server: the page
+        draws bars, one lane per worker, and names the mode; a screenshot is
+        kept (HTTPMODES_ARTIFACTS, else a temporary folder) and, with
+        HTTPMODES_SCREENSHOTS=DIR, written there for the README."""
+        wrk = shutil.which("wrk")
+        self.assertIsNotNone(wrk, "wrk is not installed: run ./bootstrap.sh test")
+        out_dir = os.environ.get("HTTPMODES_ARTIFACTS") or self.profile
+        os.makedirs(out_dir, exist_ok=True)
+        for mode in harness.MODES:
+            args, conns, lanes = live_load(mode)
+            with self.subTest(mode=mode), Server(mode, *args) as s:
+                load = subprocess.Popen(
+                    [wrk, "-t1", "-c%d" % conns, "-d8s", "--timeout", "5s", s.url("/db?delay=60")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                burn = None
+                if harness.event_loop(mode):  # and CPU bursts that stall a loop
+                    burn = subprocess.Popen([wrk, "-t1", "-c1", "-d8s", s.url("/cpu")],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    time.sleep(2)  # bars to draw
+                    live = "http://%s:%d/live" % (harness.HOST, s.status_port)
+                    d = self.dom_of(live, "--virtual-time-budget=3000")
+                    self.assertEqual(d.by_id.get("mode"), mode, d.html[:400])
+                    self.assertEqual(d.by_id.get("status"), "live")
+                    self.assertGreater(int(d.by_id.get("bar-count", "0")), 0, "no bars drawn")
+                    got_lanes = int(d.by_id.get("lane-count", "0"))
+                    if lanes is None:  # threads: a lane per connection at once
+                        self.assertGreaterEqual(got_lanes, 2)
+                    else:
+                        self.assertEqual(got_lanes, lanes)
+                    self.assertIn('id="scoreboard"', d.html)
+                    shot = os.path.join(out_dir, "live-%s.png" % mode)
+                    self.chrome("--screenshot=" + shot, "--window-size=1400,900", "--hide-scrollbars",
+                                "--virtual-time-budget=3000", live)
+                    data = open(shot, "rb").read()
+                    self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+                    self.assertGreater(len(data), 30000, "the live view's screenshot looks empty")
+                    keep = os.environ.get("HTTPMODES_SCREENSHOTS")
+                    if keep:
+                        shutil.copy(shot, os.path.join(keep, "live-%s.png" % mode))
+                finally:
+                    for p in (load, burn):
+                        if p:
+                            p.terminate()
+                            p.wait(10)
+                # the dashboard's own timeline: four bars, one per widget
+                d = self.dom_of(s.url("/dashboard?widgets=4&delay=30"))
+                self.assertEqual(d.html.count('class="bar db"'), 4, d.html[-1500:])
+
+    def dom_of(self, url, *flags):
+        html = self.chrome("--dump-dom", *flags, url)
+        d = Dom()
+        d.feed(html)
+        d.close()
+        d.html = html
+        return d
 
     def test_screenshot(self):
         for mode in harness.MODES:
