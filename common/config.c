@@ -46,6 +46,11 @@ static const option_def options[] = {
     {"header-timeout", "HTTPMODES_HEADER_TIMEOUT", OPT_UINT, 1, 3600, OFF(header_timeout_s)},
     {"keep-alive-timeout", "HTTPMODES_KEEP_ALIVE_TIMEOUT", OPT_UINT, 1, 3600,
      OFF(keepalive_timeout_s)},
+    {"slow-client-defence", "HTTPMODES_SLOW_CLIENT_DEFENCE", OPT_ONOFF, 0, 0,
+     OFF(slow_client_defence)},
+    {"first-byte-timeout", "HTTPMODES_FIRST_BYTE_TIMEOUT", OPT_UINT, 0, 3600,
+     OFF(first_byte_timeout_s)},
+    {"min-rate", "HTTPMODES_MIN_RATE", OPT_UINT, 0, 1000000000, OFF(min_rate)},
     {"max-delay", "HTTPMODES_MAX_DELAY", OPT_UINT, 0, 600000, OFF(max_delay_ms)},
     {"max-queries", "HTTPMODES_MAX_QUERIES", OPT_UINT, 1, 10000, OFF(max_queries)},
     {"cpu-iterations", "HTTPMODES_CPU_ITERATIONS", OPT_U64, 1, 1000000000, OFF(cpu_iterations)},
@@ -78,6 +83,9 @@ void config_defaults(config *cfg) {
     cfg->max_body_size = 1048576;
     cfg->header_timeout_s = 10;
     cfg->keepalive_timeout_s = 5;
+    cfg->slow_client_defence = 1;
+    cfg->first_byte_timeout_s = 2;
+    cfg->min_rate = 500;
     cfg->max_delay_ms = 10000;
     cfg->max_queries = 100;
     cfg->cpu_iterations = 150000;
@@ -104,6 +112,16 @@ const char *config_usage(void) {
            "  --max-body-size BYTES    request body limit, 413                (default 1048576)\n"
            "  --header-timeout S       time to send a request head, 408       (default 10)\n"
            "  --keep-alive-timeout S   idle time between requests             (default 5)\n"
+           "  --first-byte-timeout S   time from connect to a first request's first byte,\n"
+           "                           0 = --header-timeout                   (default 2)\n"
+           "  --min-rate BYTES/S       a request head or body must arrive this fast after\n"
+           "                           its first second, else 408; 0 = no minimum (default 500)\n"
+           "  --slow-client-defence on|off  the defence against slow and idle clients\n"
+           "                           (default on): --first-byte-timeout, --min-rate,\n"
+           "                           TCP_DEFER_ACCEPT, and in iterative and prefork a\n"
+           "                           worker others are queueing for gives an unfinished\n"
+           "                           request only 100 ms more; off = none of them, only\n"
+           "                           --header-timeout (the classroom demo of the attacks)\n"
            "  --max-delay MS           largest delay= a client may ask for    (default 10000)\n"
            "  --max-queries N          largest queries= / widgets=            (default 100)\n"
            "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
@@ -145,8 +163,9 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
         return -1;
     case OPT_ONOFF:
         if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
-            cfg->keep_alive = value[1] == 'n';
-            cfg->keep_alive_set = 1;
+            *(int *)field = value[1] == 'n';
+            if (field == (char *)&cfg->keep_alive)
+                cfg->keep_alive_set = 1; /* else the mode's default */
             return 0;
         }
         snprintf(err, errlen, "%s: expected on or off, got '%.40s'", what, value);

@@ -27,6 +27,13 @@ static uint64_t now(const conn *c) {
     return c->env->now_us ? c->env->now_us() : util_now_us();
 }
 
+/* Starts a phase of the connection (see conn_deadline): its time and the
+ * bytes that arrive in it count from now. */
+static void begin_phase(conn *c) {
+    c->phase_us = now(c);
+    c->phase_bytes = 0;
+}
+
 static conn *of(llhttp_t *p) {
     return (conn *)p->data;
 }
@@ -54,7 +61,7 @@ static int count_head(conn *c, size_t n, int status) {
 static int on_message_begin(llhttp_t *p) {
     conn *c = of(p);
     c->in_message = 1;
-    c->phase_us = now(c); /* the head must arrive within the header timeout */
+    begin_phase(c); /* the head must arrive within the header timeout */
     return 0;
 }
 
@@ -195,7 +202,7 @@ static int on_headers_complete(llhttp_t *p) {
         return fail(c, 400, "both Content-Length and Transfer-Encoding");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size)
         return fail(c, 413, "the request body is larger than --max-body-size");
-    c->phase_us = now(c); /* the body gets its own header-timeout budget */
+    begin_phase(c); /* the body gets its own header-timeout budget */
     return 0;
 }
 
@@ -537,7 +544,7 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         buf_append(&c->out, CONTINUE_100, sizeof CONTINUE_100 - 1);
         c->out_off = 0;
         c->state = CS_INTERIM;
-        c->phase_us = now(c);
+        begin_phase(c);
         return CONN_WANT_WRITE;
     }
     if (!c->in_message && c->head.len == 0) /* idle: keep nothing allocated */
@@ -555,7 +562,7 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer) {
     if (peer)
         snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->state = CS_READING;
-    c->phase_us = now(c);
+    begin_phase(c);
     reset_request(c, 1);
     metrics_add(&env->metrics->accepted, 1);
     metrics_gauge_add(env->metrics, GAUGE_OPEN, 1);
@@ -577,7 +584,11 @@ void conn_destroy(conn *c) {
 conn_want conn_feed(conn *c, const char *in, size_t n) {
     if (c->state != CS_READING)
         return CONN_CLOSE; /* a driver bug; never feed outside WANT_READ */
-    return parse(c, in, n, 0);
+    conn_want w = parse(c, in, n, 0);
+    /* counted after parsing, so that the bytes of the read that began a
+     * phase (a request's first bytes, a body after its head) count in it */
+    c->phase_bytes += n;
+    return w;
 }
 
 conn_want conn_eof(conn *c) {
@@ -600,7 +611,7 @@ conn_want conn_wrote(conn *c, size_t n) {
     c->out_off += n;
     if (c->out_off < c->out.len)
         return CONN_WANT_WRITE;
-    c->phase_us = now(c);         /* idle (keep-alive timeout), or reading the body */
+    begin_phase(c);               /* idle (keep-alive timeout), or reading the body */
     if (c->state == CS_INTERIM) { /* 100 Continue sent: read the body */
         c->out.len = c->out_off = 0;
         c->state = CS_READING;
@@ -646,17 +657,43 @@ conn_want conn_db_done(conn *c) {
     return finish_page(c);
 }
 
+/* Returns the deadline of a request head or body under way: the header
+ * timeout from the start of its phase, and with the defence on no later than
+ * --min-rate allows for the bytes fed so far. Sets *slow when the rate is
+ * what ends it first. */
+static uint64_t arriving_deadline(const conn *c, int *slow) {
+    const config *cfg = c->env->cfg;
+    uint64_t deadline = c->phase_us + (uint64_t)cfg->header_timeout_s * 1000000u;
+    *slow = 0;
+    if (cfg->slow_client_defence && cfg->min_rate) {
+        uint64_t rate = c->phase_us + CONN_MIN_RATE_GRACE_US +
+                        c->phase_bytes * 1000000u / cfg->min_rate;
+        if (rate < deadline) {
+            deadline = rate;
+            *slow = 1;
+        }
+    }
+    return deadline;
+}
+
 uint64_t conn_deadline(const conn *c) {
     /* Every phase has a total budget from its start (phase_us), which bytes
      * that trickle in or out never extend: the request head and then its
      * body each get --header-timeout, a response leaving gets
      * --header-timeout, and an idle connection --keep-alive-timeout (the
-     * first request: --header-timeout from the connection). */
+     * first request: --header-timeout from the connection, or with the
+     * defence on --first-byte-timeout until its first byte). */
     const config *cfg = c->env->cfg;
     uint64_t header = (uint64_t)cfg->header_timeout_s * 1000000u;
+    int slow;
     switch ((conn_state)c->state) {
     case CS_READING:
-        if (c->in_message || c->requests == 0)
+        if (c->in_message)
+            return arriving_deadline(c, &slow);
+        if (c->requests == 0 && cfg->slow_client_defence && cfg->first_byte_timeout_s &&
+            cfg->first_byte_timeout_s < cfg->header_timeout_s)
+            return c->phase_us + (uint64_t)cfg->first_byte_timeout_s * 1000000u;
+        if (c->requests == 0)
             return c->phase_us + header;
         return c->phase_us + (uint64_t)cfg->keepalive_timeout_s * 1000000u;
     case CS_WRITING:
@@ -669,9 +706,24 @@ uint64_t conn_deadline(const conn *c) {
     return 0;
 }
 
+uint64_t conn_crowded_deadline(const conn *c) {
+    uint64_t deadline = conn_deadline(c);
+    if (c->env->cfg->slow_client_defence && c->state == CS_READING &&
+        (c->in_message || c->requests == 0) && deadline > c->phase_us + CONN_CROWDED_US)
+        return c->phase_us + CONN_CROWDED_US;
+    return deadline;
+}
+
 conn_want conn_timed_out(conn *c) {
-    if (c->state == CS_READING && c->in_message)
-        return send_error(c, 408, "the request took too long to arrive (--header-timeout)");
+    int slow;
+    if (c->state == CS_READING && c->in_message) {
+        if (now(c) < arriving_deadline(c, &slow)) /* conn_crowded_deadline ended it */
+            return send_error(c, 408, "the request was too slow while other clients waited "
+                                      "(--slow-client-defence)");
+        return send_error(c, 408,
+                          slow ? "the request arrived too slowly (--min-rate)"
+                               : "the request took too long to arrive (--header-timeout)");
+    }
     return CONN_CLOSE;
 }
 

@@ -79,6 +79,7 @@ typedef struct conn {
     buf out;                 /* response bytes being written */
     size_t out_off;          /* bytes of out already written */
     uint64_t phase_us;       /* start of the current phase (see conn_deadline) */
+    uint64_t phase_bytes;    /* bytes fed since phase_us, for --min-rate */
     const char *err_msg;     /* why a parser callback stopped (with err_status) */
     uint64_t start_us;       /* the request was dispatched to its page */
     uint64_t db_start_us;    /* the current page started waiting on the database */
@@ -117,10 +118,29 @@ const db_plan *conn_db(const conn *c);
 /* The work from conn_db() is done. */
 conn_want conn_db_done(conn *c);
 
+/* How long, with --slow-client-defence on, a request head or body may take
+ * to arrive at less than --min-rate before the rate is enforced. */
+#define CONN_MIN_RATE_GRACE_US 1000000u
+
+/* What a blocking worker that other connections are queueing for gives a
+ * request not yet complete (see conn_crowded_deadline). */
+#define CONN_CROWDED_US 100000u
+
 /* Returns the monotonic time (µs) by which the current wait must end — the
  * header timeout while a request is arriving or a response is leaving, the
- * keep-alive timeout between requests — or 0 for no limit (database waits). */
+ * keep-alive timeout between requests — or 0 for no limit (database waits).
+ * With --slow-client-defence on, a new connection's first byte must come
+ * within --first-byte-timeout, and a head or body arriving must keep up
+ * --min-rate after CONN_MIN_RATE_GRACE_US (each min_rate bytes fed buy one
+ * more second), within the header timeout still. */
 uint64_t conn_deadline(const conn *c);
+
+/* conn_deadline() for a blocking worker that other connections are waiting
+ * for (its listen queue is not empty): with --slow-client-defence on, a
+ * request not yet complete — and a new connection's first byte — gets no
+ * more than CONN_CROWDED_US from the start of its phase; a client that sent
+ * its request whole is not affected. Returns 0 for no limit. */
+uint64_t conn_crowded_deadline(const conn *c);
 
 /* The deadline passed: answers 408 if a request was under way (then close),
  * else closes. */

@@ -270,6 +270,7 @@ int run_event(server *s) {
         return 1;
     }
     ev_set_userdata(es.loop, &es);
+    net_defer_accept(s);
     ev_io_init(&es.accept_w, on_accept, s->listen_fd, EV_READ);
     ev_io_start(es.loop, &es.accept_w);
     ev_io_init(&es.accept_tls_w, on_accept, s->tls_listen_fd, EV_READ);

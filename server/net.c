@@ -47,6 +47,18 @@ int net_listen(const char *bind_addr, unsigned want_port, unsigned *port, char *
     return fd;
 }
 
+void net_defer_accept(server *s) {
+    int secs = (int)s->cfg.first_byte_timeout_s;
+    if (!s->cfg.slow_client_defence || secs == 0)
+        return;
+    int fds[2] = {s->listen_fd, s->tls_listen_fd};
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0 &&
+            setsockopt(fds[i], IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs) != 0)
+            fprintf(stderr, "httpmodes: TCP_DEFER_ACCEPT: %s (going on without)\n",
+                    strerror(errno));
+}
+
 static server *signal_target;
 
 static void on_stop_signal(int sig) {

@@ -23,12 +23,20 @@ typedef struct server {
     tls_ctx *tls;        /* certificate and TLS policy, or NULL */
     atomic_int stopping; /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
     int stop_pipe[2];    /* [0] becomes readable once stopping (poll on it) */
+    int crowd_check;     /* 1: a blocking worker watches the listen queue (see blocking.c) */
 } server;
 
 /* Opens a listening socket on bind, want_port (0 = any free port)
  * (SO_REUSEADDR, non-blocking). Returns the fd and stores the bound port in
  * *port; -1 with a message in err. */
 int net_listen(const char *bind, unsigned want_port, unsigned *port, char *err, size_t errlen);
+
+/* With --slow-client-defence on and a --first-byte-timeout, sets
+ * TCP_DEFER_ACCEPT on the listening sockets: the kernel hands a connection
+ * over only once its first bytes have come (or, for one that stays silent,
+ * after about that many seconds more), so an idle-connect flood waits in the
+ * kernel while clients that send are accepted ahead of it. */
+void net_defer_accept(server *s);
 
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
@@ -54,7 +62,9 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
 
 /* Serves one connection to its end with blocking waits (poll with the
  * core's deadlines), over TLS when tls, then closes fd. The TLS handshake
- * shares the first request's --header-timeout. refuse_status != 0 answers
+ * shares the first request's deadline (--first-byte-timeout). With
+ * s->crowd_check, a connection whose worker other connections are queueing
+ * for (a listening socket is readable) waits only conn_crowded_deadline(). refuse_status != 0 answers
  * that status at once instead (threads mode when no thread could be made). */
 void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_status);
 

@@ -19,7 +19,7 @@ OPTIONS = ["--mode", "--port", "--bind", "--workers", "--db-delay", "--access-lo
            "--max-header-size", "--max-body-size", "--header-timeout", "--keep-alive-timeout",
            "--max-delay", "--max-queries", "--cpu-iterations", "--max-iterations", "--help",
            "--version", "-h", "-V", "--tls-port", "--tls-cert", "--tls-key", "--tls-write-cert",
-           "--probe"]
+           "--probe", "--first-byte-timeout", "--min-rate", "--slow-client-defence"]
 
 
 def clean_env(**extra):

@@ -270,6 +270,36 @@ static void test_bad_environment(void **state) {
     check_error(ARGS("--port", "80"), "HTTPMODES_PORT", NULL);
 }
 
+/* The slow-client defence: on by default, off with one switch (from the
+ * command line or the environment) without touching --keep-alive. */
+static void test_slow_client_defence(void **state) {
+    (void)state;
+    config c;
+    char err[256];
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 1);
+    assert_int_equal(c.first_byte_timeout_s, 2);
+    assert_int_equal(c.min_rate, 500);
+    assert_int_equal(load(&c, err, sizeof err,
+                          ARGS("--slow-client-defence", "off", "--first-byte-timeout", "0",
+                               "--min-rate=0")),
+                     CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 0);
+    assert_int_equal(c.first_byte_timeout_s, 0);
+    assert_int_equal(c.min_rate, 0);
+    assert_int_equal(c.keep_alive_set, 0); /* another on|off option is not --keep-alive */
+    set_env(0, "HTTPMODES_SLOW_CLIENT_DEFENCE", "off");
+    set_env(1, "HTTPMODES_MIN_RATE", "2000");
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 0);
+    assert_int_equal(c.min_rate, 2000);
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--slow-client-defence", "on")), CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 1);
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--slow-client-defence", "maybe")),
+                     CONFIG_ERROR);
+    assert_non_null(strstr(err, "--slow-client-defence"));
+}
+
 static void test_help_and_version(void **state) {
     (void)state;
     config c;
@@ -296,6 +326,9 @@ static void test_help_and_version(void **state) {
                                  "--max-queries",
                                  "--cpu-iterations",
                                  "--max-iterations",
+                                 "--first-byte-timeout",
+                                 "--min-rate",
+                                 "--slow-client-defence",
                                  "--help",
                                  "--version"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
@@ -311,7 +344,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_defaults),        T(test_keep_alive_by_mode), T(test_option_forms),
         T(test_environment),     T(test_command_line_wins),  T(test_bad_command_line),
-        T(test_bad_environment), T(test_help_and_version),
+        T(test_bad_environment), T(test_help_and_version),   T(test_slow_client_defence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
