@@ -89,7 +89,7 @@ void config_defaults(config *cfg) {
     cfg->max_delay_ms = 10000;
     cfg->max_queries = 100;
     cfg->cpu_iterations = 150000;
-    cfg->max_iterations = 10000000;
+    cfg->max_iterations = 1500000; /* 10x the default: ~0.3 s of a core */
     cfg->tls_port = CONFIG_TLS_OFF;
 }
 
@@ -125,7 +125,7 @@ const char *config_usage(void) {
            "  --max-delay MS           largest delay= a client may ask for    (default 10000)\n"
            "  --max-queries N          largest queries= / widgets=            (default 100)\n"
            "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
-           "  --max-iterations N       largest iterations=                    (default 10000000)\n"
+           "  --max-iterations N       largest iterations=                    (default 1500000)\n"
            "  --tls-port N|off         also serve HTTPS on this port, 0 = any free (default off)\n"
            "  --tls-cert FILE          PEM certificate chain for HTTPS (default: a self-signed\n"
            "                           ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1,\n"

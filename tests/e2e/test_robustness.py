@@ -115,7 +115,7 @@ class Robustness(unittest.TestCase):
         # burned the loop once made the next database wait end at once.
         for mode in harness.MODES:
             with self.subTest(mode=mode), Server(mode, "--keep-alive", "on") as s:
-                out, _ = s.raw(b"GET /cpu?iterations=2000000 HTTP/1.1\r\nHost: a\r\n\r\n"
+                out, _ = s.raw(b"GET /cpu?iterations=1500000 HTTP/1.1\r\nHost: a\r\n\r\n"
                                b"GET /db?delay=200 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
                                timeout=GUARD)
                 resps = parse_responses(out)

@@ -54,6 +54,8 @@ static void test_defaults(void **state) {
     assert_true(d.max_header_size >= 256);
     assert_true(d.db_delay_ms <= d.max_delay_ms);
     assert_true(d.cpu_iterations <= d.max_iterations);
+    /* one /cpu may cost at most 10 default ones: a larger one stalls event for seconds */
+    assert_true(d.max_iterations <= 10 * d.cpu_iterations);
     /* config_load with nothing gives the same */
     config c;
     char err[256];
