@@ -191,6 +191,8 @@ static int on_header_value_complete(llhttp_t *p) {
     return count_head(c, 2, 431); /* CRLF */
 }
 
+static const char *head_error(const conn *c);
+
 static int on_headers_complete(llhttp_t *p) {
     conn *c = of(p);
     c->head_done = 1;
@@ -202,6 +204,9 @@ static int on_headers_complete(llhttp_t *p) {
         return fail(c, 400, "both Content-Length and Transfer-Encoding");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size)
         return fail(c, 413, "the request body is larger than --max-body-size");
+    const char *bad = head_error(c); /* answered now, not after a body that may never come */
+    if (bad)
+        return fail(c, 400, bad);
     begin_phase(c); /* the body gets its own header-timeout budget */
     return 0;
 }
@@ -304,26 +309,55 @@ static int authority_valid(const char *s, size_t n) {
     return 1;
 }
 
-/* Splits the target into path and query copies appended to head (so they are
- * NUL-terminated). Returns 0, or -1 for a target that is not origin-form,
- * absolute-form or "*". Offsets are returned through *path_off / *query_off. */
+/* Returns where the path of target t begins, or NULL for a target that is
+ * not origin-form, absolute-form or "*". */
+static const char *target_path(const char *t) {
+    if (t[0] == '/' || strcmp(t, "*") == 0)
+        return t;
+    size_t scheme = strncasecmp(t, "http://", 7) == 0    ? 7
+                    : strncasecmp(t, "https://", 8) == 0 ? 8
+                                                         : 0;
+    if (!scheme)
+        return NULL;
+    const char *auth = t + scheme;
+    size_t alen = strcspn(auth, "/?#");
+    if (alen == 0 || !authority_valid(auth, alen))
+        return NULL;
+    return auth + alen;
+}
+
+/* Returns why a complete request head must be answered 400, or NULL. Run at
+ * the end of the head, before any body is read. */
+static const char *head_error(const conn *c) {
+    const llhttp_t *p = &c->parser;
+    const char *t = c->head.p;
+    if (p->http_major == 0)
+        return "HTTP/0.9 is not served here";
+    if (c->host_count > 1)
+        return "more than one Host header";
+    if (c->host_count == 0 && (p->http_major > 1 || p->http_minor >= 1))
+        return "HTTP/1.1 requests need a Host header";
+    if (!target_path(t))
+        return "the request target must be a path or an http:// URL";
+    if (strchr(t, '#')) /* RFC 9112 3.2: a client never sends the fragment */
+        return "the request target must not have a #fragment";
+    if (strcmp(t, "*") == 0 && p->method != HTTP_OPTIONS)
+        return "the request target * is only for OPTIONS";
+    const char *host = c->host_off != NO_OFF ? c->head.p + c->host_off : NULL;
+    if (host && *host && !authority_valid(host, strlen(host)))
+        return "the Host header is not a valid host[:port]";
+    return NULL;
+}
+
+/* Splits the target (checked by head_error) into path and query copies
+ * appended to head (so they are NUL-terminated). Returns 0, or -1 for a
+ * target that is not origin-form, absolute-form or "*". Offsets are returned
+ * through *path_off / *query_off. */
 static int split_target(conn *c, size_t *path_off, size_t *query_off) {
     const char *t = c->head.p;
-    const char *path;
-    if (t[0] == '/' || strcmp(t, "*") == 0) {
-        path = t;
-    } else {
-        size_t scheme = strncasecmp(t, "http://", 7) == 0    ? 7
-                        : strncasecmp(t, "https://", 8) == 0 ? 8
-                                                             : 0;
-        if (!scheme)
-            return -1;
-        const char *auth = t + scheme;
-        size_t alen = strcspn(auth, "/?#");
-        if (alen == 0 || !authority_valid(auth, alen))
-            return -1;
-        path = auth + alen;
-    }
+    const char *path = target_path(t);
+    if (!path)
+        return -1;
     size_t plen = strcspn(path, "?#");
     size_t qlen = path[plen] == '?' ? strcspn(path + plen + 1, "#") : 0;
     size_t pstart = (size_t)(path - t), qstart = pstart + plen + 1;
@@ -426,13 +460,7 @@ static conn_want dispatch(conn *c) {
     q->is_head = c->parser.method == HTTP_HEAD;
     q->http_major = c->parser.http_major;
     q->http_minor = c->parser.http_minor;
-    if (q->http_major == 0)
-        return send_error(c, 400, "HTTP/0.9 is not served here");
-    if (c->host_count > 1)
-        return send_error(c, 400, "more than one Host header");
-    if (c->host_count == 0 && (q->http_major > 1 || q->http_minor >= 1))
-        return send_error(c, 400, "HTTP/1.1 requests need a Host header");
-    if (split_target(c, &path_off, &query_off) != 0)
+    if (split_target(c, &path_off, &query_off) != 0) /* head_error() let it through: a bug */
         return send_error(c, 400, "the request target must be a path or an http:// URL");
     /* resolve offsets into pointers now that head will not grow again */
     q->target = c->head.p;
@@ -442,8 +470,11 @@ static conn_want dispatch(conn *c) {
     q->accept = c->accept_off != NO_OFF ? c->head.p + c->accept_off : NULL;
     q->body = c->body.p;
     q->body_len = c->body.len;
-    if (q->host && *q->host && !authority_valid(q->host, strlen(q->host)))
-        return send_error(c, 400, "the Host header is not a valid host[:port]");
+    if (strcmp(q->target, "*") == 0) { /* OPTIONS * (head_error refused any other method) */
+        c->x->resp.status = 200;
+        c->x->resp.allow = ROUTE_SERVER_ALLOW;
+        return send_response(c);
+    }
     c->route = route_find(q->path);
     if (!c->route) {
         route_error(&c->x->resp, 404, "no page at this path; see / for the list");

@@ -56,6 +56,10 @@ typedef struct route {
     void (*finish)(page_call *pc); /* renders after the plan ran; NULL if start renders */
 } route;
 
+/* The methods the server answers somewhere, for "OPTIONS *" (/echo takes
+ * any method; these are the usual ones). */
+#define ROUTE_SERVER_ALLOW "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+
 /* Returns the route for an exact path, or NULL. */
 const route *route_find(const char *path);
 

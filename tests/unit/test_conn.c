@@ -481,6 +481,48 @@ static void test_host_rules(void **state) {
     }
 }
 
+/* A head that is bad whatever its body is answered at its end, before the
+ * body: a body announced but never sent must not keep the 400 waiting. */
+static void test_bad_head_answered_before_body(void **state) {
+    tu_env *t = *state;
+    static const char *heads[] = {
+        "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\n",            /* no Host */
+        "POST /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 5\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: a b\r\nContent-Length: 5\r\n\r\n",
+        "POST /echo#x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST * HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        check_error_close(t, heads[i], strlen(heads[i]), 400);
+}
+
+/* "*" is the target of OPTIONS only (RFC 9110 9.3.7): answered with the
+ * server's methods; any other method with * is a 400, not a 404. */
+static void test_asterisk_target(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t, "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0, &r, &l);
+    assert_int_equal(r.status, 200);
+    TU_HDR_EQ(&r, "Allow", ROUTE_SERVER_ALLOW);
+    TU_HDR_EQ(&r, "Content-Length", "0");
+    buf_free(&l.out);
+    static const char *bad[] = {"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+                                "HEAD * HTTP/1.1\r\nHost: a\r\n\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        check_error_close(t, bad[i], strlen(bad[i]), 400);
+}
+
+/* A client never sends a #fragment (RFC 9112 3.2): such a target is a 400. */
+static void test_fragment_400(void **state) {
+    tu_env *t = *state;
+    static const char *bad[] = {"GET /hello#top HTTP/1.1\r\nHost: a\r\n\r\n",
+                                "GET /hello?a=1#top HTTP/1.1\r\nHost: a\r\n\r\n",
+                                "GET http://a/hello#top HTTP/1.1\r\nHost: a\r\n\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        check_error_close(t, bad[i], strlen(bad[i]), 400);
+}
+
 static void test_absolute_form(void **state) {
     tu_env *t = *state;
     tu_log l = {0};
@@ -1054,6 +1096,9 @@ int main(void) {
         T(test_head_limit_split_independent),
         T(test_head_limit_exact),
         T(test_trickle_does_not_extend),
+        T(test_bad_head_answered_before_body),
+        T(test_asterisk_target),
+        T(test_fragment_400),
         T(test_first_byte_timeout),
         T(test_min_rate),
         T(test_defence_spares_normal_clients),
