@@ -64,6 +64,7 @@ static const option_def options[] = {
     {"version", NULL, OPT_FLAG, 0, 0, 0, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
+_Static_assert(N_OPTIONS <= 64, "config.given has one bit per option");
 
 static const char *mode_names[] = {"iterative", "threads", "prefork", "event"};
 
@@ -259,6 +260,8 @@ config_result config_load(config *cfg, int argc, char **argv,
         const char *v = options[i].env ? getenv_fn(options[i].env) : NULL;
         if (v && set_value(cfg, &options[i], options[i].env, v, err, errlen) != 0)
             return CONFIG_ERROR;
+        if (v)
+            cfg->given |= 1ull << i;
     }
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
@@ -301,8 +304,34 @@ config_result config_load(config *cfg, int argc, char **argv,
         }
         if (set_value(cfg, d, what, value, err, errlen) != 0)
             return CONFIG_ERROR;
+        cfg->given |= 1ull << (d - options);
     }
     if (!cfg->keep_alive_set)
         cfg->keep_alive = cfg->mode == MODE_THREADS || cfg->mode == MODE_EVENT;
-    return check(cfg, err, errlen) == 0 ? CONFIG_OK : CONFIG_ERROR;
+    if (check(cfg, err, errlen) != 0)
+        return CONFIG_ERROR;
+    char warnings[256];
+    if (config_warnings(cfg, warnings, sizeof warnings) > 0) /* start-up: say it, go on */
+        fprintf(stderr, "%s", warnings);
+    return CONFIG_OK;
+}
+
+/* Returns 1 when the option whose value lives at offset was given. */
+static int given(const config *cfg, size_t offset) {
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].offset == offset && options[i].kind != OPT_FLAG)
+            return (cfg->given >> i) & 1;
+    return 0;
+}
+
+int config_warnings(const config *cfg, char *out, size_t outlen) {
+    int n = 0;
+    out[0] = 0;
+    if (given(cfg, offsetof(config, workers)) && cfg->mode != MODE_PREFORK) {
+        snprintf(out, outlen,
+                 "httpmodes: warning: --workers is used by prefork only; mode %s ignores it\n",
+                 config_mode_name(cfg->mode));
+        n++;
+    }
+    return n;
 }

@@ -33,6 +33,7 @@ typedef struct config {
     char tls_key[256];            /* PEM private key of tls_cert */
     char tls_write_cert[256];     /* "" or a file to write the certificate in use to */
     char probe[256];              /* --probe URL: check a server and exit, "" = serve */
+    uint64_t given;               /* bit i: the i-th option was set (environment or argv) */
 } config;
 
 #define CONFIG_TLS_OFF 0xFFFFFFFFu /* tls_port when no --tls-port was given */
@@ -52,6 +53,11 @@ void config_defaults(config *cfg);
  * err (errlen bytes) names the option or variable and what is allowed. */
 config_result config_load(config *cfg, int argc, char **argv,
                           const char *(*getenv_fn)(const char *), char *err, size_t errlen);
+
+/* Writes into out (outlen bytes) what in *cfg is allowed but has no effect
+ * (e.g. --workers outside prefork), one line per warning. Returns how many;
+ * 0 leaves out "". config_load() prints them on stderr. */
+int config_warnings(const config *cfg, char *out, size_t outlen);
 
 /* Returns the usage text printed by --help (static storage). */
 const char *config_usage(void);

@@ -177,10 +177,15 @@ class CliTest(unittest.TestCase):
                 self.assertIn("http://127.0.0.1:%d/" % s.port, line)
                 self.assertIn("db delay 100 ms", line)
                 self.assertIn("pid %d" % s.proc.pid, line)
+                warned = [l for l in s.stderr_lines if "warning: --workers" in l]
                 if mode == "prefork":
                     self.assertIn("workers 3", line)
+                    self.assertEqual(warned, [])
                 else:
                     self.assertNotIn("workers", line)
+                    # given, but this mode has no workers: said at start-up
+                    self.assertEqual(len(warned), 1, s.stderr_lines)
+                    self.assertIn("mode %s ignores it" % mode, warned[0])
                 default_ka = "on" if mode in ("threads", "event") else "off"
                 self.assertIn("keep-alive %s" % default_ka, line)
 

@@ -302,6 +302,27 @@ static void test_slow_client_defence(void **state) {
     assert_non_null(strstr(err, "--slow-client-defence"));
 }
 
+/* --workers outside prefork is allowed but ignored: a warning says so. */
+static void test_workers_warning(void **state) {
+    (void)state;
+    config c;
+    char err[256], warn[256];
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "event", "--workers", "4")),
+                     CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 1);
+    assert_non_null(strstr(warn, "--workers"));
+    assert_non_null(strstr(warn, "event"));
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--workers=4", "--mode", "prefork")),
+                     CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 0);
+    assert_string_equal(warn, "");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "threads")), CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 0); /* the default is not given */
+    set_env(0, "HTTPMODES_WORKERS", "2");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "iterative")), CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 1);
+}
+
 static void test_help_and_version(void **state) {
     (void)state;
     config c;
@@ -347,6 +368,7 @@ int main(void) {
         T(test_defaults),        T(test_keep_alive_by_mode), T(test_option_forms),
         T(test_environment),     T(test_command_line_wins),  T(test_bad_command_line),
         T(test_bad_environment), T(test_help_and_version),   T(test_slow_client_defence),
+        T(test_workers_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
