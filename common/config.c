@@ -142,7 +142,12 @@ const char *config_usage(void) {
            "\n"
            "Every option can also be set with an environment variable: HTTPMODES_ and\n"
            "the option's name in capitals with '_' for '-' (HTTPMODES_MODE=threads,\n"
-           "HTTPMODES_DB_DELAY=50). Command-line options override the environment.\n";
+           "HTTPMODES_DB_DELAY=50). Command-line options override the environment.\n"
+           "\n"
+           "Signals: SIGTERM, SIGINT  stop: finish the requests under way, then exit 0\n"
+           "         SIGUSR1          reopen the --access-log file (log rotation)\n"
+           "         SIGHUP           ignored, with a line on stderr (nothing is re-read)\n"
+           "         SIGPIPE          ignored\n";
 }
 
 /* Stores value into the field that d describes. Returns 0, or -1 with err set. */

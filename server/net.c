@@ -71,6 +71,25 @@ static void on_stop_signal(int sig) {
     errno = saved;
 }
 
+/* SIGUSR1: reopen the access log (nginx's convention, for log rotation). */
+static void on_reopen_signal(int sig) {
+    (void)sig;
+    access_log_reopen_later(signal_target->env.log);
+}
+
+/* SIGHUP: nothing can be re-read without a restart yet; say so and go on
+ * rather than die (SIGHUP's default action). */
+static void on_hangup_signal(int sig) {
+    static const char msg[] = "httpmodes: SIGHUP: nothing to re-read, going on (SIGUSR1 reopens "
+                              "the access log; SIGTERM stops)\n";
+    (void)sig;
+    int saved = errno;
+    if (write(2, msg, sizeof msg - 1) < 0) {
+        /* stderr is gone: nothing to do */
+    }
+    errno = saved;
+}
+
 int signals_own_pipe(server *s) {
     close(s->stop_pipe[0]);
     close(s->stop_pipe[1]);
@@ -87,6 +106,11 @@ int signals_install(server *s) {
     sa.sa_handler = on_stop_signal; /* no SA_RESTART: blocking calls see EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_flags = SA_RESTART; /* these two must not disturb what is under way */
+    sa.sa_handler = on_reopen_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_hangup_signal;
+    sigaction(SIGHUP, &sa, NULL);
     return 0;
 }
 

@@ -43,8 +43,9 @@ void net_close(int fd);
 
 /* Installs the signal handling of every mode: SIGPIPE ignored; SIGTERM and
  * SIGINT set s->stopping and make s->stop_pipe[0] readable, which every wait
- * (poll in the blocking modes, an ev_io in the event loop) watches.
- * Returns 0 or -1. */
+ * (poll in the blocking modes, an ev_io in the event loop) watches; SIGUSR1
+ * reopens the access log (in every worker, before its next line); SIGHUP is
+ * answered with a line on stderr and nothing else. Returns 0 or -1. */
 int signals_install(server *s);
 
 /* Gives this process a stop pipe of its own (a prefork worker, after fork):
