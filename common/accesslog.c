@@ -18,11 +18,11 @@
 /* In shared memory, so that a reopen asked of the prefork master reaches the
  * workers forked before it. */
 struct access_log {
-    int fd;                  /* where lines go (the same number in every process) */
-    int owns_fd;             /* 1 when the log opened fd and must close it */
-    atomic_ulong dropped;    /* lines dropped because the reader of fd stalled */
-    atomic_uint generation;  /* reopens asked for (access_log_reopen_later) */
-    char path[256];          /* the file, to reopen it */
+    int fd;                 /* where lines go (the same number in every process) */
+    int owns_fd;            /* 1 when the log opened fd and must close it */
+    atomic_ulong dropped;   /* lines dropped because the reader of fd stalled */
+    atomic_uint generation; /* reopens asked for (access_log_reopen_later) */
+    char path[256];         /* the file, to reopen it */
 };
 
 static atomic_uint reopened; /* this process: the generation its fd was opened at */
@@ -37,7 +37,8 @@ access_log *access_log_open(const char *path, char *err, size_t errlen) {
         }
         owns = 1;
     }
-    access_log *log = mmap(NULL, sizeof *log, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    access_log *log =
+        mmap(NULL, sizeof *log, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (log == MAP_FAILED) {
         snprintf(err, errlen, "--access-log: cannot map shared memory: %s", strerror(errno));
         if (owns)
@@ -75,8 +76,10 @@ static void reopen_if_asked(access_log *log) {
         return; /* nothing asked, or another thread of ours is on it */
     int fd = open(log->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0 || dup2(fd, log->fd) < 0)
-        fprintf(stderr, "httpmodes: cannot reopen the access log '%s': %s; still writing to the "
-                        "old file\n", log->path, strerror(errno));
+        fprintf(stderr,
+                "httpmodes: cannot reopen the access log '%s': %s; still writing to the "
+                "old file\n",
+                log->path, strerror(errno));
     if (fd >= 0)
         close(fd);
 }

@@ -48,8 +48,7 @@ static const option_def options[] = {
      OFF(keepalive_timeout_s)},
     {"slow-client-defence", "HTTPMODES_SLOW_CLIENT_DEFENCE", OPT_ONOFF, 0, 0,
      OFF(slow_client_defence)},
-    {"first-byte-timeout", "HTTPMODES_FIRST_BYTE_TIMEOUT", OPT_UINT, 0, 3600,
-     OFF(first_byte_timeout_s)},
+    {"first-byte-timeout", "HTTPMODES_FIRST_BYTE_TIMEOUT", OPT_UINT, 0, 3600, OFF(first_byte_s)},
     {"min-rate", "HTTPMODES_MIN_RATE", OPT_UINT, 0, 1000000000, OFF(min_rate)},
     {"max-delay", "HTTPMODES_MAX_DELAY", OPT_UINT, 0, 600000, OFF(max_delay_ms)},
     {"max-queries", "HTTPMODES_MAX_QUERIES", OPT_UINT, 1, 10000, OFF(max_queries)},
@@ -85,7 +84,7 @@ void config_defaults(config *cfg) {
     cfg->header_timeout_s = 10;
     cfg->keepalive_timeout_s = 5;
     cfg->slow_client_defence = 1;
-    cfg->first_byte_timeout_s = 2;
+    cfg->first_byte_s = 2;
     cfg->min_rate = 500;
     cfg->max_delay_ms = 10000;
     cfg->max_queries = 100;

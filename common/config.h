@@ -22,7 +22,7 @@ typedef struct config {
     unsigned header_timeout_s;    /* time to receive a whole request head (408) */
     unsigned keepalive_timeout_s; /* idle time allowed between requests */
     int slow_client_defence;      /* 1 = first-byte timeout, min rate, deferred accept, crowding */
-    unsigned first_byte_timeout_s; /* time to the first byte of a connection's first request */
+    unsigned first_byte_s;        /* time to the first byte of a connection's first request */
     unsigned min_rate;            /* request head/body bytes/s after a grace; 0 = no minimum */
     unsigned max_delay_ms;        /* largest delay a client may ask for */
     unsigned max_queries;         /* largest queries= / widgets= */

@@ -697,8 +697,8 @@ static uint64_t arriving_deadline(const conn *c, int *slow) {
     uint64_t deadline = c->phase_us + (uint64_t)cfg->header_timeout_s * 1000000u;
     *slow = 0;
     if (cfg->slow_client_defence && cfg->min_rate) {
-        uint64_t rate = c->phase_us + CONN_MIN_RATE_GRACE_US +
-                        c->phase_bytes * 1000000u / cfg->min_rate;
+        uint64_t rate =
+            c->phase_us + CONN_MIN_RATE_GRACE_US + c->phase_bytes * 1000000u / cfg->min_rate;
         if (rate < deadline) {
             deadline = rate;
             *slow = 1;
@@ -721,9 +721,9 @@ uint64_t conn_deadline(const conn *c) {
     case CS_READING:
         if (c->in_message)
             return arriving_deadline(c, &slow);
-        if (c->requests == 0 && cfg->slow_client_defence && cfg->first_byte_timeout_s &&
-            cfg->first_byte_timeout_s < cfg->header_timeout_s)
-            return c->phase_us + (uint64_t)cfg->first_byte_timeout_s * 1000000u;
+        if (c->requests == 0 && cfg->slow_client_defence && cfg->first_byte_s &&
+            cfg->first_byte_s < cfg->header_timeout_s)
+            return c->phase_us + (uint64_t)cfg->first_byte_s * 1000000u;
         if (c->requests == 0)
             return c->phase_us + header;
         return c->phase_us + (uint64_t)cfg->keepalive_timeout_s * 1000000u;
@@ -749,8 +749,9 @@ conn_want conn_timed_out(conn *c) {
     int slow;
     if (c->state == CS_READING && c->in_message) {
         if (now(c) < arriving_deadline(c, &slow)) /* conn_crowded_deadline ended it */
-            return send_error(c, 408, "the request was too slow while other clients waited "
-                                      "(--slow-client-defence)");
+            return send_error(c, 408,
+                              "the request was too slow while other clients waited "
+                              "(--slow-client-defence)");
         return send_error(c, 408,
                           slow ? "the request arrived too slowly (--min-rate)"
                                : "the request took too long to arrive (--header-timeout)");

@@ -66,9 +66,9 @@ static int wait_conn(server *s, int fd, short events, const conn *c, wait_state 
     if (*grace_end && conn_fresh(c)) /* stopping, still in its grace */
         return wait_fd(s, fd, events, conn_stop_deadline(c, *grace_end), 0);
     int r;
-    while ((r = wait_fd_crowd(s, fd, events,
-                              ws->crowded ? conn_crowded_deadline(c) : conn_deadline(c),
-                              conn_idle(c), s->crowd_check && !ws->crowded)) == WAIT_CROWDED)
+    while (
+        (r = wait_fd_crowd(s, fd, events, ws->crowded ? conn_crowded_deadline(c) : conn_deadline(c),
+                           conn_idle(c), s->crowd_check && !ws->crowded)) == WAIT_CROWDED)
         ws->crowded = 1;
     if (r != WAIT_STOP || !conn_fresh(c))
         return r;

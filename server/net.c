@@ -48,7 +48,7 @@ int net_listen(const char *bind_addr, unsigned want_port, unsigned *port, char *
 }
 
 void net_defer_accept(server *s) {
-    int secs = (int)s->cfg.first_byte_timeout_s;
+    int secs = (int)s->cfg.first_byte_s;
     if (!s->cfg.slow_client_defence || secs == 0)
         return;
     int fds[2] = {s->listen_fd, s->tls_listen_fd};

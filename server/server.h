@@ -65,8 +65,8 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
  * core's deadlines), over TLS when tls, then closes fd. The TLS handshake
  * shares the first request's deadline (--first-byte-timeout). With
  * s->crowd_check, a connection whose worker other connections are queueing
- * for (a listening socket is readable) waits only conn_crowded_deadline(). refuse_status != 0 answers
- * that status at once instead (threads mode when no thread could be made). */
+ * for (a listening socket is readable) waits only conn_crowded_deadline(). refuse_status != 0
+ * answers that status at once instead (threads mode when no thread could be made). */
 void blocking_serve(server *s, int fd, const char *peer, int tls, int refuse_status);
 
 /* What the drivers answer on the HTTPS port to a plain HTTP request. */

@@ -280,14 +280,14 @@ static void test_slow_client_defence(void **state) {
     char err[256];
     assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
     assert_int_equal(c.slow_client_defence, 1);
-    assert_int_equal(c.first_byte_timeout_s, 2);
+    assert_int_equal(c.first_byte_s, 2);
     assert_int_equal(c.min_rate, 500);
-    assert_int_equal(load(&c, err, sizeof err,
-                          ARGS("--slow-client-defence", "off", "--first-byte-timeout", "0",
-                               "--min-rate=0")),
-                     CONFIG_OK);
+    assert_int_equal(
+        load(&c, err, sizeof err,
+             ARGS("--slow-client-defence", "off", "--first-byte-timeout", "0", "--min-rate=0")),
+        CONFIG_OK);
     assert_int_equal(c.slow_client_defence, 0);
-    assert_int_equal(c.first_byte_timeout_s, 0);
+    assert_int_equal(c.first_byte_s, 0);
     assert_int_equal(c.min_rate, 0);
     assert_int_equal(c.keep_alive_set, 0); /* another on|off option is not --keep-alive */
     set_env(0, "HTTPMODES_SLOW_CLIENT_DEFENCE", "off");

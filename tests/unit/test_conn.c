@@ -383,6 +383,13 @@ static void check_error_close(tu_env *t, const char *req, size_t n, int status) 
     buf_free(&l.out);
 }
 
+/* check_error_close(…, 400) for each of the n requests in reqs. */
+static void check_400s(tu_env *t, const char *const *reqs, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        check_error_close(t, reqs[i], strlen(reqs[i]), 400);
+}
+#define CHECK_400S(t, reqs) check_400s((t), (reqs), sizeof(reqs) / sizeof(reqs)[0])
+
 static void check_status(tu_env *t, const char *req, int status) {
     tu_log l = {0};
     tu_resp r;
@@ -455,8 +462,7 @@ static void test_malformed_400(void **state) {
         /* obs-fold: a continuation line is refused, not unfolded */
         "POST /echo HTTP/1.1\r\nHost: a\r\nFoo: bar\r\n Content-Length: 3\r\n\r\nabc",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        check_error_close(t, bad[i], strlen(bad[i]), 400);
+    CHECK_400S(t, bad);
 }
 
 static void test_host_rules(void **state) {
@@ -486,14 +492,13 @@ static void test_host_rules(void **state) {
 static void test_bad_head_answered_before_body(void **state) {
     tu_env *t = *state;
     static const char *heads[] = {
-        "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\n",            /* no Host */
+        "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\n", /* no Host */
         "POST /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 5\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: a b\r\nContent-Length: 5\r\n\r\n",
         "POST /echo#x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
         "POST * HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
     };
-    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
-        check_error_close(t, heads[i], strlen(heads[i]), 400);
+    CHECK_400S(t, heads);
 }
 
 /* "*" is the target of OPTIONS only (RFC 9110 9.3.7): answered with the
@@ -509,8 +514,7 @@ static void test_asterisk_target(void **state) {
     buf_free(&l.out);
     static const char *bad[] = {"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
                                 "HEAD * HTTP/1.1\r\nHost: a\r\n\r\n"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        check_error_close(t, bad[i], strlen(bad[i]), 400);
+    CHECK_400S(t, bad);
 }
 
 /* A client never sends a #fragment (RFC 9112 3.2): such a target is a 400. */
@@ -519,8 +523,7 @@ static void test_fragment_400(void **state) {
     static const char *bad[] = {"GET /hello#top HTTP/1.1\r\nHost: a\r\n\r\n",
                                 "GET /hello?a=1#top HTTP/1.1\r\nHost: a\r\n\r\n",
                                 "GET http://a/hello#top HTTP/1.1\r\nHost: a\r\n\r\n"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        check_error_close(t, bad[i], strlen(bad[i]), 400);
+    CHECK_400S(t, bad);
 }
 
 static void test_absolute_form(void **state) {
@@ -825,11 +828,11 @@ static void test_first_byte_timeout(void **state) {
     assert_int_equal(conn_timed_out(&t->c), CONN_CLOSE); /* nothing to answer */
     conn_destroy(&t->c);
     /* off, or 0: --header-timeout from the connection, as before */
-    t->cfg.first_byte_timeout_s = 0;
+    t->cfg.first_byte_s = 0;
     conn_init(&t->c, &t->env, NULL);
     assert_int_equal(conn_deadline(&t->c), 13 * s);
     conn_destroy(&t->c);
-    t->cfg.first_byte_timeout_s = 2;
+    t->cfg.first_byte_s = 2;
     t->cfg.slow_client_defence = 0;
     conn_init(&t->c, &t->env, NULL);
     assert_int_equal(conn_deadline(&t->c), 13 * s);
