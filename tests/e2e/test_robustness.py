@@ -165,6 +165,8 @@ class Robustness(unittest.TestCase):
                     t.start()
                     time.sleep(0.2)  # the request is in flight when the signals come (not a bound)
                     self.assertEqual(s.get("/hello")[0], 200)
+                    # the line is written just after the response: wait for it
+                    self.assertTrue(harness.wait_until(lambda: "GET /hello" in open(path).read(), GUARD))
                     os.rename(path, path + ".1")
                     s.proc.send_signal(signal.SIGUSR1)
                     s.proc.send_signal(signal.SIGHUP)
