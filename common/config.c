@@ -47,6 +47,10 @@ static const option_def options[] = {
     {"header-timeout", "HTTPMODES_HEADER_TIMEOUT", OPT_UINT, 1, 3600, OFF(header_timeout_s)},
     {"keep-alive-timeout", "HTTPMODES_KEEP_ALIVE_TIMEOUT", OPT_UINT, 1, 3600,
      OFF(keepalive_timeout_s)},
+    {"slow-client-defence", "HTTPMODES_SLOW_CLIENT_DEFENCE", OPT_ONOFF, 0, 0,
+     OFF(slow_client_defence)},
+    {"first-byte-timeout", "HTTPMODES_FIRST_BYTE_TIMEOUT", OPT_UINT, 0, 3600, OFF(first_byte_s)},
+    {"min-rate", "HTTPMODES_MIN_RATE", OPT_UINT, 0, 1000000000, OFF(min_rate)},
     {"max-delay", "HTTPMODES_MAX_DELAY", OPT_UINT, 0, 600000, OFF(max_delay_ms)},
     {"max-queries", "HTTPMODES_MAX_QUERIES", OPT_UINT, 1, 10000, OFF(max_queries)},
     {"cpu-iterations", "HTTPMODES_CPU_ITERATIONS", OPT_U64, 1, 1000000000, OFF(cpu_iterations)},
@@ -63,6 +67,7 @@ static const option_def options[] = {
     {"list-modes", NULL, OPT_FLAG, 0, 0, 0, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
+_Static_assert(N_OPTIONS <= 64, "config.given has one bit per option");
 
 const char *config_mode_name(server_mode m) {
     const mode_info *mi = mode_get(m);
@@ -89,10 +94,13 @@ void config_defaults(config *cfg) {
     cfg->max_body_size = 1048576;
     cfg->header_timeout_s = 10;
     cfg->keepalive_timeout_s = 5;
+    cfg->slow_client_defence = 1;
+    cfg->first_byte_s = 2;
+    cfg->min_rate = 500;
     cfg->max_delay_ms = 10000;
     cfg->max_queries = 100;
     cfg->cpu_iterations = 150000;
-    cfg->max_iterations = 10000000;
+    cfg->max_iterations = 1500000; /* 10x the default: ~0.3 s of a core */
     cfg->tls_port = CONFIG_TLS_OFF;
     cfg->status_port = CONFIG_STATUS_DEFAULT;
     cfg->timeline_size = 2048;
@@ -107,17 +115,27 @@ static const char *usage_options =
     "  --db-delay MS            simulated query time, ms               (default 100)\n"
     "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
     "  --keep-alive on|off      keep connections open between requests\n"
-    "                           (default: on for threads and event, off for\n"
-    "                           iterative and prefork, whose bounded workers a\n"
-    "                           keep-alive client would hold)\n"
+    "                           (default: on for threads, event and reactors, off\n"
+    "                           for iterative, prefork and pool, whose bounded\n"
+    "                           workers a keep-alive client would hold)\n"
     "  --max-header-size BYTES  request line + headers limit, 431/414  (default 8192)\n"
     "  --max-body-size BYTES    request body limit, 413                (default 1048576)\n"
     "  --header-timeout S       time to send a request head, 408       (default 10)\n"
     "  --keep-alive-timeout S   idle time between requests             (default 5)\n"
+    "  --first-byte-timeout S   time from connect to a first request's first byte,\n"
+    "                           0 = --header-timeout                   (default 2)\n"
+    "  --min-rate BYTES/S       a request head or body must arrive this fast after\n"
+    "                           its first second, else 408; 0 = no minimum (default 500)\n"
+    "  --slow-client-defence on|off  the defence against slow and idle clients\n"
+    "                           (default on): --first-byte-timeout, --min-rate,\n"
+    "                           TCP_DEFER_ACCEPT, and in iterative, prefork and pool a\n"
+    "                           worker others are queueing for gives an unfinished\n"
+    "                           request only 100 ms more; off = none of them, only\n"
+    "                           --header-timeout (the classroom demo of the attacks)\n"
     "  --max-delay MS           largest delay= a client may ask for    (default 10000)\n"
     "  --max-queries N          largest queries= / widgets=            (default 100)\n"
     "  --cpu-iterations N       default PBKDF2 iterations of /cpu      (default 150000)\n"
-    "  --max-iterations N       largest iterations=                    (default 10000000)\n"
+    "  --max-iterations N       largest iterations=                    (default 1500000)\n"
     "  --tls-port N|off         also serve HTTPS on this port, 0 = any free (default off)\n"
     "  --tls-cert FILE          PEM certificate chain for HTTPS (default: a self-signed\n"
     "                           ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1,\n"
@@ -134,10 +152,18 @@ static const char *usage_options =
     "                           else print why and exit 1; serves nothing\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
+    "  --list-modes             print the table of modes, tab-separated (name,\n"
+    "                           keep-alive, workers: none|fixed|cpus, default\n"
+    "                           workers, event loop: yes|no, summary) and exit\n"
     "\n"
     "Every option can also be set with an environment variable: HTTPMODES_ and\n"
     "the option's name in capitals with '_' for '-' (HTTPMODES_MODE=threads,\n"
-    "HTTPMODES_DB_DELAY=50). Command-line options override the environment.\n";
+    "HTTPMODES_DB_DELAY=50). Command-line options override the environment.\n"
+    "\n"
+    "Signals: SIGTERM, SIGINT  stop: finish the requests under way, then exit 0\n"
+    "         SIGUSR1          reopen the --access-log file (log rotation)\n"
+    "         SIGHUP           ignored, with a line on stderr (nothing is re-read)\n"
+    "         SIGPIPE          ignored\n";
 
 const char *config_usage(void) {
     static char text[6144];
@@ -151,7 +177,7 @@ const char *config_usage(void) {
                                 usage_options);
     for (unsigned m = 0; m < MODE_COUNT && n < sizeof text; m++) {
         const mode_info *mi = mode_get((server_mode)m);
-        n += (size_t)snprintf(text + n, sizeof text - n, "  %-10s %s (like %s)\n", mi->name,
+        n += (size_t)snprintf(text + n, sizeof text - n, "  %-10s %s\n             (like %s)\n", mi->name,
                               mi->summary, mi->counterpart);
     }
     return text;
@@ -170,8 +196,9 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
         return -1;
     case OPT_ONOFF:
         if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
-            cfg->keep_alive = value[1] == 'n';
-            cfg->keep_alive_set = 1;
+            *(int *)field = value[1] == 'n';
+            if (field == (char *)&cfg->keep_alive)
+                cfg->keep_alive_set = 1; /* else the mode's default */
             return 0;
         }
         snprintf(err, errlen, "%s: expected on or off, got '%.40s'", what, value);
@@ -258,14 +285,23 @@ static int check(const config *cfg, char *err, size_t errlen) {
     return 0;
 }
 
+/* Returns 1 when the option whose value lives at offset was given. */
+static int given(const config *cfg, size_t offset) {
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].offset == offset && options[i].kind != OPT_FLAG)
+            return (cfg->given >> i) & 1;
+    return 0;
+}
+
 config_result config_load(config *cfg, int argc, char **argv,
                           const char *(*getenv_fn)(const char *), char *err, size_t errlen) {
     config_defaults(cfg);
-    cfg->workers = 0; /* not given: resolved from the mode once it is known */
     for (size_t i = 0; getenv_fn && i < N_OPTIONS; i++) {
         const char *v = options[i].env ? getenv_fn(options[i].env) : NULL;
         if (v && set_value(cfg, &options[i], options[i].env, v, err, errlen) != 0)
             return CONFIG_ERROR;
+        if (v)
+            cfg->given |= 1ull << i;
     }
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
@@ -310,19 +346,29 @@ config_result config_load(config *cfg, int argc, char **argv,
         }
         if (set_value(cfg, d, what, value, err, errlen) != 0)
             return CONFIG_ERROR;
+        cfg->given |= 1ull << (d - options);
     }
     const mode_info *mi = mode_get(cfg->mode);
     if (!cfg->keep_alive_set)
         cfg->keep_alive = mi->keep_alive;
-    cfg->workers_set = cfg->workers != 0;
-    if (mi->workers == WORKERS_NONE) {
-        if (cfg->workers_set)
-            snprintf(cfg->warning, sizeof cfg->warning,
-                     "--workers is ignored in mode %s (it has no pool of workers to size)",
-                     mi->name);
-        cfg->workers = 1;
-    } else if (!cfg->workers_set) {
+    cfg->workers_set = given(cfg, offsetof(config, workers));
+    if (mi->workers == WORKERS_NONE)
+        cfg->workers = 1; /* one lane (or one per connection): nothing to size */
+    else if (!cfg->workers_set)
         cfg->workers = mi->workers == WORKERS_FIXED ? mi->default_workers : config_cpus();
-    }
     return check(cfg, err, errlen) == 0 ? CONFIG_OK : CONFIG_ERROR;
+}
+
+int config_warnings(const config *cfg, char *out, size_t outlen) {
+    int n = 0;
+    out[0] = 0;
+    const mode_info *mi = mode_get(cfg->mode);
+    if (cfg->workers_set && mi->workers == WORKERS_NONE) {
+        snprintf(out, outlen,
+                 "httpmodes: note: --workers is ignored in mode %s (it has no pool of workers "
+                 "to size)\n",
+                 mi->name);
+        n++;
+    }
+    return n;
 }

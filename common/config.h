@@ -14,7 +14,6 @@ typedef struct config {
     unsigned port;                /* listen port; 0 picks a free one */
     unsigned workers;             /* the mode's lanes: its pool size, or 1 (see modes.h) */
     int workers_set;              /* 1 when --workers was given */
-    char warning[128];            /* config_load: a note for stderr (an option that is ignored) */
     unsigned db_delay_ms;         /* default simulated query time */
     char access_log[256];         /* "" = off, "-" = stdout, else a file path */
     int keep_alive;               /* 1 = keep connections open between requests */
@@ -23,6 +22,9 @@ typedef struct config {
     size_t max_body_size;         /* request body limit (413) */
     unsigned header_timeout_s;    /* time to receive a whole request head (408) */
     unsigned keepalive_timeout_s; /* idle time allowed between requests */
+    int slow_client_defence;      /* 1 = first-byte timeout, min rate, deferred accept, crowding */
+    unsigned first_byte_s;        /* time to the first byte of a connection's first request */
+    unsigned min_rate;            /* request head/body bytes/s after a grace; 0 = no minimum */
     unsigned max_delay_ms;        /* largest delay a client may ask for */
     unsigned max_queries;         /* largest queries= / widgets= */
     uint64_t cpu_iterations;      /* default PBKDF2 iterations of /cpu */
@@ -34,6 +36,7 @@ typedef struct config {
     char probe[256];              /* --probe URL: check a server and exit, "" = serve */
     unsigned status_port;         /* live view's port; CONFIG_STATUS_OFF, _DEFAULT (port + 1000) */
     unsigned timeline_size;       /* requests the live view's ring keeps */
+    uint64_t given;               /* bit i: the i-th option was set (environment or argv) */
 } config;
 
 #define CONFIG_TLS_OFF 0xFFFFFFFFu        /* tls_port when no --tls-port was given */
@@ -56,6 +59,11 @@ void config_defaults(config *cfg);
  * err (errlen bytes) names the option or variable and what is allowed. */
 config_result config_load(config *cfg, int argc, char **argv,
                           const char *(*getenv_fn)(const char *), char *err, size_t errlen);
+
+/* Writes into out (outlen bytes) what in *cfg is allowed but has no effect
+ * (--workers in a mode with no pool to size), one line per warning. Returns
+ * how many; 0 leaves out "". The caller prints them at start-up. */
+int config_warnings(const config *cfg, char *out, size_t outlen);
 
 /* Returns the usage text printed by --help (static storage). */
 const char *config_usage(void);

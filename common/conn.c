@@ -28,6 +28,13 @@ static uint64_t now(const conn *c) {
     return c->env->now_us ? c->env->now_us() : util_now_us();
 }
 
+/* Starts a phase of the connection (see conn_deadline): its time and the
+ * bytes that arrive in it count from now. */
+static void begin_phase(conn *c) {
+    c->phase_us = now(c);
+    c->phase_bytes = 0;
+}
+
 static conn *of(llhttp_t *p) {
     return (conn *)p->data;
 }
@@ -62,7 +69,7 @@ static int count_head(conn *c, size_t n, int status) {
 static int on_message_begin(llhttp_t *p) {
     conn *c = of(p);
     c->in_message = 1;
-    c->phase_us = now(c); /* the head must arrive within the header timeout */
+    begin_phase(c); /* the head must arrive within the header timeout */
     c->r.begin_us = c->requests == 0 ? c->accepted_us : c->phase_us;
     board(c, BOARD_READING, -1);
     return 0;
@@ -194,6 +201,8 @@ static int on_header_value_complete(llhttp_t *p) {
     return count_head(c, 2, 431); /* CRLF */
 }
 
+static const char *head_error(const conn *c);
+
 static int on_headers_complete(llhttp_t *p) {
     conn *c = of(p);
     c->r.head_done = 1;
@@ -205,7 +214,10 @@ static int on_headers_complete(llhttp_t *p) {
         return fail(c, 400, "both Content-Length and Transfer-Encoding");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->env->cfg->max_body_size)
         return fail(c, 413, "the request body is larger than --max-body-size");
-    c->phase_us = now(c); /* the body gets its own header-timeout budget */
+    const char *bad = head_error(c); /* answered now, not after a body that may never come */
+    if (bad)
+        return fail(c, 400, bad);
+    begin_phase(c); /* the body gets its own header-timeout budget */
     return 0;
 }
 
@@ -307,26 +319,55 @@ static int authority_valid(const char *s, size_t n) {
     return 1;
 }
 
-/* Splits the target into path and query copies appended to head (so they are
- * NUL-terminated). Returns 0, or -1 for a target that is not origin-form,
- * absolute-form or "*". Offsets are returned through *path_off / *query_off. */
+/* Returns where the path of target t begins, or NULL for a target that is
+ * not origin-form, absolute-form or "*". */
+static const char *target_path(const char *t) {
+    if (t[0] == '/' || strcmp(t, "*") == 0)
+        return t;
+    size_t scheme = strncasecmp(t, "http://", 7) == 0    ? 7
+                    : strncasecmp(t, "https://", 8) == 0 ? 8
+                                                         : 0;
+    if (!scheme)
+        return NULL;
+    const char *auth = t + scheme;
+    size_t alen = strcspn(auth, "/?#");
+    if (alen == 0 || !authority_valid(auth, alen))
+        return NULL;
+    return auth + alen;
+}
+
+/* Returns why a complete request head must be answered 400, or NULL. Run at
+ * the end of the head, before any body is read. */
+static const char *head_error(const conn *c) {
+    const llhttp_t *p = &c->parser;
+    const char *t = c->head.p;
+    if (p->http_major == 0)
+        return "HTTP/0.9 is not served here";
+    if (c->r.host_count > 1)
+        return "more than one Host header";
+    if (c->r.host_count == 0 && (p->http_major > 1 || p->http_minor >= 1))
+        return "HTTP/1.1 requests need a Host header";
+    if (!target_path(t))
+        return "the request target must be a path or an http:// URL";
+    if (strchr(t, '#')) /* RFC 9112 3.2: a client never sends the fragment */
+        return "the request target must not have a #fragment";
+    if (strcmp(t, "*") == 0 && p->method != HTTP_OPTIONS)
+        return "the request target * is only for OPTIONS";
+    const char *host = c->r.host_off != NO_OFF ? c->head.p + c->r.host_off : NULL;
+    if (host && *host && !authority_valid(host, strlen(host)))
+        return "the Host header is not a valid host[:port]";
+    return NULL;
+}
+
+/* Splits the target (checked by head_error) into path and query copies
+ * appended to head (so they are NUL-terminated). Returns 0, or -1 for a
+ * target that is not origin-form, absolute-form or "*". Offsets are returned
+ * through *path_off / *query_off. */
 static int split_target(conn *c, size_t *path_off, size_t *query_off) {
     const char *t = c->head.p;
-    const char *path;
-    if (t[0] == '/' || strcmp(t, "*") == 0) {
-        path = t;
-    } else {
-        size_t scheme = strncasecmp(t, "http://", 7) == 0    ? 7
-                        : strncasecmp(t, "https://", 8) == 0 ? 8
-                                                             : 0;
-        if (!scheme)
-            return -1;
-        const char *auth = t + scheme;
-        size_t alen = strcspn(auth, "/?#");
-        if (alen == 0 || !authority_valid(auth, alen))
-            return -1;
-        path = auth + alen;
-    }
+    const char *path = target_path(t);
+    if (!path)
+        return -1;
     size_t plen = strcspn(path, "?#");
     size_t qlen = path[plen] == '?' ? strcspn(path + plen + 1, "#") : 0;
     size_t pstart = (size_t)(path - t), qstart = pstart + plen + 1;
@@ -432,13 +473,7 @@ static conn_want dispatch(conn *c) {
     q->is_head = c->parser.method == HTTP_HEAD;
     q->http_major = c->parser.http_major;
     q->http_minor = c->parser.http_minor;
-    if (q->http_major == 0)
-        return send_error(c, 400, "HTTP/0.9 is not served here");
-    if (c->r.host_count > 1)
-        return send_error(c, 400, "more than one Host header");
-    if (c->r.host_count == 0 && (q->http_major > 1 || q->http_minor >= 1))
-        return send_error(c, 400, "HTTP/1.1 requests need a Host header");
-    if (split_target(c, &path_off, &query_off) != 0)
+    if (split_target(c, &path_off, &query_off) != 0) /* head_error() let it through: a bug */
         return send_error(c, 400, "the request target must be a path or an http:// URL");
     /* resolve offsets into pointers now that head will not grow again */
     q->target = c->head.p;
@@ -448,8 +483,11 @@ static conn_want dispatch(conn *c) {
     q->accept = c->r.accept_off != NO_OFF ? c->head.p + c->r.accept_off : NULL;
     q->body = c->body.p;
     q->body_len = c->body.len;
-    if (q->host && *q->host && !authority_valid(q->host, strlen(q->host)))
-        return send_error(c, 400, "the Host header is not a valid host[:port]");
+    if (strcmp(q->target, "*") == 0) { /* OPTIONS * (head_error refused any other method) */
+        c->x->resp.status = 200;
+        c->x->resp.allow = ROUTE_SERVER_ALLOW;
+        return send_response(c);
+    }
     c->r.route = route_find(c->env->routes, q->path);
     if (!c->r.route) {
         route_error(&c->x->resp, 404, "no page at this path; see / for the list");
@@ -543,7 +581,7 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         buf_append(&c->out, CONTINUE_100, sizeof CONTINUE_100 - 1);
         c->out_off = 0;
         c->state = CS_INTERIM;
-        c->phase_us = now(c);
+        begin_phase(c);
         return CONN_WANT_WRITE;
     }
     if (!c->in_message && c->head.len == 0) /* idle: keep nothing allocated */
@@ -582,7 +620,8 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer) {
     if (peer)
         snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->state = CS_READING;
-    c->phase_us = c->accepted_us = now(c);
+    c->accepted_us = now(c);
+    begin_phase(c);
     reset_request(c, 1);
     board(c, BOARD_READING, -1);
     metrics_add(&env->metrics->accepted, 1);
@@ -606,7 +645,11 @@ void conn_destroy(conn *c) {
 conn_want conn_feed(conn *c, const char *in, size_t n) {
     if (c->state != CS_READING)
         return CONN_CLOSE; /* a driver bug; never feed outside WANT_READ */
-    return parse(c, in, n, 0);
+    conn_want w = parse(c, in, n, 0);
+    /* counted after parsing, so that the bytes of the read that began a
+     * phase (a request's first bytes, a body after its head) count in it */
+    c->phase_bytes += n;
+    return w;
 }
 
 conn_want conn_eof(conn *c) {
@@ -629,7 +672,7 @@ conn_want conn_wrote(conn *c, size_t n) {
     c->out_off += n;
     if (c->out_off < c->out.len)
         return CONN_WANT_WRITE;
-    c->phase_us = now(c);         /* idle (keep-alive timeout), or reading the body */
+    begin_phase(c);               /* idle (keep-alive timeout), or reading the body */
     if (c->state == CS_INTERIM) { /* 100 Continue sent: read the body */
         c->out.len = c->out_off = 0;
         c->state = CS_READING;
@@ -691,17 +734,43 @@ void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us) {
     route_phase(&c->x->call, PHASE_DB, start_us, end_us);
 }
 
+/* Returns the deadline of a request head or body under way: the header
+ * timeout from the start of its phase, and with the defence on no later than
+ * --min-rate allows for the bytes fed so far. Sets *slow when the rate is
+ * what ends it first. */
+static uint64_t arriving_deadline(const conn *c, int *slow) {
+    const config *cfg = c->env->cfg;
+    uint64_t deadline = c->phase_us + (uint64_t)cfg->header_timeout_s * 1000000u;
+    *slow = 0;
+    if (cfg->slow_client_defence && cfg->min_rate) {
+        uint64_t rate =
+            c->phase_us + CONN_MIN_RATE_GRACE_US + c->phase_bytes * 1000000u / cfg->min_rate;
+        if (rate < deadline) {
+            deadline = rate;
+            *slow = 1;
+        }
+    }
+    return deadline;
+}
+
 uint64_t conn_deadline(const conn *c) {
     /* Every phase has a total budget from its start (phase_us), which bytes
      * that trickle in or out never extend: the request head and then its
      * body each get --header-timeout, a response leaving gets
      * --header-timeout, and an idle connection --keep-alive-timeout (the
-     * first request: --header-timeout from the connection). */
+     * first request: --header-timeout from the connection, or with the
+     * defence on --first-byte-timeout until its first byte). */
     const config *cfg = c->env->cfg;
     uint64_t header = (uint64_t)cfg->header_timeout_s * 1000000u;
+    int slow;
     switch ((conn_state)c->state) {
     case CS_READING:
-        if (c->in_message || c->requests == 0)
+        if (c->in_message)
+            return arriving_deadline(c, &slow);
+        if (c->requests == 0 && cfg->slow_client_defence && cfg->first_byte_s &&
+            cfg->first_byte_s < cfg->header_timeout_s)
+            return c->phase_us + (uint64_t)cfg->first_byte_s * 1000000u;
+        if (c->requests == 0)
             return c->phase_us + header;
         return c->phase_us + (uint64_t)cfg->keepalive_timeout_s * 1000000u;
     case CS_WRITING:
@@ -714,9 +783,25 @@ uint64_t conn_deadline(const conn *c) {
     return 0;
 }
 
+uint64_t conn_crowded_deadline(const conn *c) {
+    uint64_t deadline = conn_deadline(c);
+    if (c->env->cfg->slow_client_defence && c->state == CS_READING &&
+        (c->in_message || c->requests == 0) && deadline > c->phase_us + CONN_CROWDED_US)
+        return c->phase_us + CONN_CROWDED_US;
+    return deadline;
+}
+
 conn_want conn_timed_out(conn *c) {
-    if (c->state == CS_READING && c->in_message)
-        return send_error(c, 408, "the request took too long to arrive (--header-timeout)");
+    int slow;
+    if (c->state == CS_READING && c->in_message) {
+        if (now(c) < arriving_deadline(c, &slow)) /* conn_crowded_deadline ended it */
+            return send_error(c, 408,
+                              "the request was too slow while other clients waited "
+                              "(--slow-client-defence)");
+        return send_error(c, 408,
+                          slow ? "the request arrived too slowly (--min-rate)"
+                               : "the request took too long to arrive (--header-timeout)");
+    }
     return CONN_CLOSE;
 }
 

@@ -97,6 +97,7 @@ typedef struct conn {
     uint64_t accepted_us;    /* conn_init: when the connection was accepted */
     uint8_t board;           /* the board_state it is counted in on the scoreboard */
     conn_request r;          /* the request being read or dispatched */
+    uint64_t phase_bytes;    /* bytes fed since phase_us, for --min-rate */
     struct conn_exchange *x; /* the request being answered; NULL while idle */
 } conn;
 
@@ -134,10 +135,29 @@ void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us);
 /* The work from conn_db() is done. */
 conn_want conn_db_done(conn *c);
 
+/* How long, with --slow-client-defence on, a request head or body may take
+ * to arrive at less than --min-rate before the rate is enforced. */
+#define CONN_MIN_RATE_GRACE_US 1000000u
+
+/* What a blocking worker that other connections are queueing for gives a
+ * request not yet complete (see conn_crowded_deadline). */
+#define CONN_CROWDED_US 100000u
+
 /* Returns the monotonic time (µs) by which the current wait must end — the
  * header timeout while a request is arriving or a response is leaving, the
- * keep-alive timeout between requests — or 0 for no limit (database waits). */
+ * keep-alive timeout between requests — or 0 for no limit (database waits).
+ * With --slow-client-defence on, a new connection's first byte must come
+ * within --first-byte-timeout, and a head or body arriving must keep up
+ * --min-rate after CONN_MIN_RATE_GRACE_US (each min_rate bytes fed buy one
+ * more second), within the header timeout still. */
 uint64_t conn_deadline(const conn *c);
+
+/* conn_deadline() for a blocking worker that other connections are waiting
+ * for (its listen queue is not empty): with --slow-client-defence on, a
+ * request not yet complete — and a new connection's first byte — gets no
+ * more than CONN_CROWDED_US from the start of its phase; a client that sent
+ * its request whole is not affected. Returns 0 for no limit. */
+uint64_t conn_crowded_deadline(const conn *c);
 
 /* The deadline passed: answers 408 if a request was under way (then close),
  * else closes. */

@@ -69,6 +69,10 @@ typedef struct route {
     int burns_cpu;                 /* 1: start burns CPU (the scoreboard shows it) */
 } route;
 
+/* The methods the server answers somewhere, for "OPTIONS *" (/echo takes
+ * any method; these are the usual ones). */
+#define ROUTE_SERVER_ALLOW "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+
 /* A set of pages: the main port's, or the status listener's. */
 typedef struct route_table {
     const route *routes; /* the pages */

@@ -100,9 +100,22 @@ static int generate_cert(SSL_CTX *c, char *err, size_t errlen) {
     return ok ? 0 : -1;
 }
 
+/* Returns 1, with err set, when path (given to option) is a directory: OpenSSL
+ * would only say "no start line". */
+static int is_directory(const char *option, const char *path, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    snprintf(err, errlen, "%s %s: is a directory, not a PEM file", option, path);
+    return 1;
+}
+
 /* Loads --tls-cert (chain) and --tls-key. Returns 0, or -1 with err set. */
 static int load_cert(SSL_CTX *c, const config *cfg, char *err, size_t errlen) {
     char what[700];
+    if (is_directory("--tls-cert", cfg->tls_cert, err, errlen) ||
+        is_directory("--tls-key", cfg->tls_key, err, errlen))
+        return -1;
     if (SSL_CTX_use_certificate_chain_file(c, cfg->tls_cert) != 1) {
         snprintf(what, sizeof what, "--tls-cert %s: cannot read a PEM certificate", cfg->tls_cert);
         ssl_err(err, errlen, what);

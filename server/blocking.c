@@ -10,11 +10,13 @@
 
 #include "util.h"
 
-enum { WAIT_READY = 1, WAIT_TIMEOUT = 0, WAIT_STOP = -1 };
+enum { WAIT_READY = 1, WAIT_TIMEOUT = 0, WAIT_STOP = -1, WAIT_CROWDED = 2 };
 
-/* Waits until fd has events, the deadline (µs, 0 = none) passes, or — when
- * stoppable — the server is stopping. */
-static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stoppable) {
+/* Waits until fd has events, the deadline (µs, 0 = none) passes, — when
+ * stoppable — the server is stopping, or — when crowd — a connection waits
+ * on a listening socket (WAIT_CROWDED). */
+static int wait_fd_crowd(server *s, int fd, short events, uint64_t deadline, int stoppable,
+                         int crowd) {
     for (;;) {
         if (stoppable && atomic_load(&s->stopping))
             return WAIT_STOP;
@@ -25,9 +27,11 @@ static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stopp
                 return WAIT_TIMEOUT;
             timeout = (int)((deadline - now + 999) / 1000);
         }
-        struct pollfd p[2] = {{.fd = fd, .events = events},
-                              {.fd = s->stop_pipe[0], .events = POLLIN}};
-        int n = poll(p, stoppable ? 2 : 1, timeout);
+        struct pollfd p[4] = {{.fd = fd, .events = events},
+                              {.fd = stoppable ? s->stop_pipe[0] : -1, .events = POLLIN},
+                              {.fd = crowd ? s->listen_fd : -1, .events = POLLIN},
+                              {.fd = crowd ? s->tls_listen_fd : -1, .events = POLLIN}};
+        int n = poll(p, 4, timeout);
         if (n < 0 && errno != EINTR)
             return WAIT_STOP;
         if (n > 0 && p[0].revents)
@@ -36,17 +40,36 @@ static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stopp
             atomic_store(&s->stopping, 1);
             return WAIT_STOP;
         }
+        if (n > 0 && (p[2].revents || p[3].revents))
+            return WAIT_CROWDED;
     }
 }
 
-/* Waits for events on connection c (socket fd) until its deadline. At a
- * stop, an idle connection returns WAIT_STOP at once; a fresh one (accepted,
- * nothing received yet: a request is almost surely on its way) gets until
- * *grace_end — CONN_STOP_GRACE_US from when it first saw the stop — to go on. */
-static int wait_conn(server *s, int fd, short events, const conn *c, uint64_t *grace_end) {
+static int wait_fd(server *s, int fd, short events, uint64_t deadline, int stoppable) {
+    return wait_fd_crowd(s, fd, events, deadline, stoppable, 0);
+}
+
+/* What blocking_serve keeps across waits for one connection. */
+typedef struct wait_state {
+    uint64_t grace_end; /* set at a stop while the connection is fresh (see wait_conn) */
+    int crowded;        /* 1 once others were seen queueing for this worker */
+} wait_state;
+
+/* Waits for events on connection c (socket fd) until its deadline — with
+ * s->crowd_check, conn_crowded_deadline() once a connection is seen waiting
+ * in the listen queue. At a stop, an idle connection returns WAIT_STOP at
+ * once; a fresh one (accepted, nothing received yet: a request is almost
+ * surely on its way) gets until grace_end — CONN_STOP_GRACE_US from when it
+ * first saw the stop — to go on. */
+static int wait_conn(server *s, int fd, short events, const conn *c, wait_state *ws) {
+    uint64_t *grace_end = &ws->grace_end;
     if (*grace_end && conn_fresh(c)) /* stopping, still in its grace */
         return wait_fd(s, fd, events, conn_stop_deadline(c, *grace_end), 0);
-    int r = wait_fd(s, fd, events, conn_deadline(c), conn_idle(c));
+    int r;
+    while (
+        (r = wait_fd_crowd(s, fd, events, ws->crowded ? conn_crowded_deadline(c) : conn_deadline(c),
+                           conn_idle(c), s->crowd_check && !ws->crowded)) == WAIT_CROWDED)
+        ws->crowded = 1;
     if (r != WAIT_STOP || !conn_fresh(c))
         return r;
     *grace_end = util_now_us() + CONN_STOP_GRACE_US;
@@ -56,7 +79,7 @@ static int wait_conn(server *s, int fd, short events, const conn *c, uint64_t *g
 /* Runs the TLS handshake (nothing for plain TCP) under the connection's
  * first deadline. Returns what the core should do next: carry on with w,
  * answer a plain HTTP request with 400, or close. */
-static conn_want handshake(server *s, transport *t, conn *c, conn_want w, uint64_t *grace_end) {
+static conn_want handshake(server *s, transport *t, conn *c, conn_want w, wait_state *ws) {
     for (;;) {
         int r = transport_handshake(t);
         if (r == 0)
@@ -65,7 +88,7 @@ static conn_want handshake(server *s, transport *t, conn *c, conn_want w, uint64
             return conn_refuse(c, 400, TLS_PLAINTEXT_WHY);
         if (r == TRANSPORT_FAIL)
             return CONN_CLOSE;
-        int wr = wait_conn(s, t->fd, r == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, c, grace_end);
+        int wr = wait_conn(s, t->fd, r == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, c, ws);
         if (wr == WAIT_TIMEOUT)
             transport_handshake_timed_out(t);
         if (wr != WAIT_READY)
@@ -78,7 +101,7 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
     char in[16384];
     transport t;
     conn c;
-    uint64_t grace_end = 0; /* set at a stop while c is fresh (see wait_conn) */
+    wait_state ws = {0};
     conn_want w = conn_init(&c, env, peer);
     transport_plain(&t, fd);
     if (tls && refuse_status)
@@ -88,14 +111,14 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
     else if (refuse_status)
         w = conn_refuse(&c, refuse_status, "no worker could be started for this connection");
     if (w != CONN_CLOSE)
-        w = handshake(s, &t, &c, w, &grace_end);
+        w = handshake(s, &t, &c, w, &ws);
     short events = 0; /* TLS: what the last WANT asked to wait for (0: the usual) */
     while (w != CONN_CLOSE) {
         switch (w) {
         case CONN_WANT_READ: {
             int r = WAIT_READY;
             if (!transport_pending(&t))
-                r = wait_conn(s, fd, events ? events : POLLIN, &c, &grace_end);
+                r = wait_conn(s, fd, events ? events : POLLIN, &c, &ws);
             if (r == WAIT_TIMEOUT) {
                 w = conn_timed_out(&c);
                 break;

@@ -46,8 +46,9 @@ int main(int argc, char **argv) {
     const config *cfg = &s.cfg;
     if (cfg->probe[0])
         return probe_run(cfg->probe);
-    if (cfg->warning[0])
-        fprintf(stderr, "httpmodes: note: %s\n", cfg->warning);
+    char notes[256];
+    if (config_warnings(cfg, notes, sizeof notes) > 0) /* say it, and go on */
+        fputs(notes, stderr);
     s.status_fd = -1;
     s.env.cfg = cfg;
     s.env.stopping = &s.stopping;
@@ -74,6 +75,7 @@ int main(int argc, char **argv) {
     }
     s.cfg.port = port; /* the real one when --port 0 */
     s.env.listen_fd = s.listen_fd;
+    net_defer_accept(cfg, s.listen_fd);
     if (cfg->tls_port != CONFIG_TLS_OFF) {
         /* made before any thread or worker exists: they all share it */
         if (!(s.tls = tls_ctx_create(cfg, s.env.metrics, err, sizeof err))) {
@@ -83,6 +85,7 @@ int main(int argc, char **argv) {
         s.tls_listen_fd = net_listen(cfg->bind, cfg->tls_port, drivers[cfg->mode].reuseport,
                                      &tls_port, err, sizeof err);
         s.tls_port = tls_port;
+        net_defer_accept(cfg, s.tls_listen_fd);
         if (s.tls_listen_fd < 0) {
             fprintf(stderr, "httpmodes: --tls-port: %s\n", err);
             return 1;

@@ -3,6 +3,7 @@
 #include "server.h"
 
 int run_iterative(server *s) {
+    s->crowd_check = 1; /* everyone else waits in the listen queue */
     blocking_worker(s, 0);
     return 0;
 }

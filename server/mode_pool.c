@@ -30,6 +30,7 @@ static void *pool_thread(void *arg) {
 
 int run_pool(server *s) {
     unsigned n = s->cfg.workers, started = 0;
+    s->crowd_check = 1; /* as prefork: a worker sees the queue its slow client makes wait */
     pool_worker *pool = xcalloc(n, sizeof *pool);
     pthread_attr_t attr;
     pthread_attr_init(&attr);

@@ -136,6 +136,7 @@ int run_prefork(server *s) {
     unsigned n = s->cfg.workers;
     master_slots = xcalloc(n, sizeof *master_slots);
     master_pid = getpid();
+    s->crowd_check = 1; /* a worker sees the listen queue its slow client makes wait */
     if (pipe2(child_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         fprintf(stderr, "httpmodes: pipe: %s\n", strerror(errno));
         free(master_slots);

@@ -63,9 +63,11 @@ int run_reactors(server *s) {
                          : net_listen(s->cfg.bind, s->tls_port, 1, &port, err, sizeof err);
         r->serve_fd = fd;
         r->serve_tls_fd = tls_fd;
-        if (i > 0) { /* ours to close */
+        if (i > 0) { /* ours to close, and to set up as main() did the first */
             r->listen_fd = fd;
             r->tls_listen_fd = tls_fd;
+            net_defer_accept(&s->cfg, fd);
+            net_defer_accept(&s->cfg, tls_fd);
         }
         if (fd < 0 || (s->tls_listen_fd >= 0 && tls_fd < 0)) {
             fprintf(stderr, "httpmodes: reactor %u: %s\n", i + 1, err);

@@ -50,6 +50,14 @@ int net_listen(const char *bind_addr, unsigned want_port, int reuseport, unsigne
     return fd;
 }
 
+void net_defer_accept(const config *cfg, int fd) {
+    int secs = (int)cfg->first_byte_s;
+    if (!cfg->slow_client_defence || secs == 0 || fd < 0)
+        return;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs) != 0)
+        fprintf(stderr, "httpmodes: TCP_DEFER_ACCEPT: %s (going on without)\n", strerror(errno));
+}
+
 static server *signal_target;
 
 static void on_stop_signal(int sig) {
@@ -58,6 +66,25 @@ static void on_stop_signal(int sig) {
     atomic_store(&signal_target->stopping, 1);
     if (write(signal_target->stop_pipe[1], "x", 1) < 0) {
         /* the pipe is already readable: nothing to do */
+    }
+    errno = saved;
+}
+
+/* SIGUSR1: reopen the access log (nginx's convention, for log rotation). */
+static void on_reopen_signal(int sig) {
+    (void)sig;
+    access_log_reopen_later(signal_target->env.log);
+}
+
+/* SIGHUP: nothing can be re-read without a restart yet; say so and go on
+ * rather than die (SIGHUP's default action). */
+static void on_hangup_signal(int sig) {
+    static const char msg[] = "httpmodes: SIGHUP: nothing to re-read, going on (SIGUSR1 reopens "
+                              "the access log; SIGTERM stops)\n";
+    (void)sig;
+    int saved = errno;
+    if (write(2, msg, sizeof msg - 1) < 0) {
+        /* stderr is gone: nothing to do */
     }
     errno = saved;
 }
@@ -78,6 +105,11 @@ int signals_install(server *s) {
     sa.sa_handler = on_stop_signal; /* no SA_RESTART: blocking calls see EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_flags = SA_RESTART; /* these two must not disturb what is under way */
+    sa.sa_handler = on_reopen_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_hangup_signal;
+    sigaction(SIGHUP, &sa, NULL);
     return 0;
 }
 

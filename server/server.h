@@ -28,6 +28,7 @@ typedef struct server {
     tls_ctx *tls;            /* certificate and TLS policy, or NULL */
     atomic_int stopping;     /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
     int stop_pipe[2];        /* [0] becomes readable once stopping (poll on it) */
+    int crowd_check;         /* 1: a blocking worker watches the listen queue (see blocking.c) */
 } server;
 
 /* Opens a listening socket on bind, want_port (0 = any free port)
@@ -37,13 +38,21 @@ typedef struct server {
 int net_listen(const char *bind, unsigned want_port, int reuseport, unsigned *port, char *err,
                size_t errlen);
 
+/* With --slow-client-defence on and a --first-byte-timeout, sets
+ * TCP_DEFER_ACCEPT on the listening socket fd: the kernel hands a connection
+ * over only once its first bytes have come (or, for one that stays silent,
+ * after about that many seconds more), so an idle-connect flood waits in the
+ * kernel while clients that send are accepted ahead of it. */
+void net_defer_accept(const config *cfg, int fd);
+
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
 
 /* Installs the signal handling of every mode: SIGPIPE ignored; SIGTERM and
  * SIGINT set s->stopping and make s->stop_pipe[0] readable, which every wait
- * (poll in the blocking modes, an ev_io in the event loop) watches.
- * Returns 0 or -1. */
+ * (poll in the blocking modes, an ev_io in the event loop) watches; SIGUSR1
+ * reopens the access log (in every worker, before its next line); SIGHUP is
+ * answered with a line on stderr and nothing else. Returns 0 or -1. */
 int signals_install(server *s);
 
 /* Gives this process a stop pipe of its own (a prefork worker, after fork):
@@ -72,12 +81,13 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
 /* Serves one connection to its end with blocking waits (poll with the
  * core's deadlines), over TLS when tls, then closes fd. env is what the core
  * sees: the driver's copy of s->env with its lane and worker id. The TLS
- * handshake shares the first request's --header-timeout. refuse_status != 0
- * answers that status at once instead (threads mode when no thread could be
- * made). */
+ * handshake shares the first request's deadline (--first-byte-timeout). With
+ * s->crowd_check, a connection whose worker other connections are queueing
+ * for (a listening socket is readable) waits only conn_crowded_deadline().
+ * refuse_status != 0 answers that status at once instead (threads mode when
+ * no thread could be made). */
 void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,
                     int refuse_status);
-
 /* The accept-and-serve loop of a blocking worker that serves one connection
  * at a time (iterative, each prefork process, each pool thread): claims
  * lane for the calling thread on the scoreboard, then serves connections

@@ -20,7 +20,8 @@ OPTIONS = ["--mode", "--port", "--bind", "--workers", "--db-delay", "--access-lo
            "--max-header-size", "--max-body-size", "--header-timeout", "--keep-alive-timeout",
            "--max-delay", "--max-queries", "--cpu-iterations", "--max-iterations", "--help",
            "--version", "-h", "-V", "--tls-port", "--tls-cert", "--tls-key", "--tls-write-cert",
-           "--probe", "--status-port", "--timeline-size"]
+           "--probe", "--status-port", "--timeline-size", "--first-byte-timeout", "--min-rate",
+           "--slow-client-defence", "--list-modes"]
 
 
 def clean_env(**extra):
@@ -182,8 +183,9 @@ class CliTest(unittest.TestCase):
                     self.assertIn("workers 3", line)
                 else:  # no pool to size: said so, not silently ignored
                     self.assertNotIn("workers", line)
-                    self.assertIn("httpmodes: note: --workers is ignored in mode %s" % mode,
-                                  s.stderr_lines)
+                    notes = [l for l in s.stderr_lines
+                             if l.startswith("httpmodes: note: --workers is ignored in mode %s " % mode)]
+                    self.assertEqual(len(notes), 1, s.stderr_lines)
                 default_ka = "on" if harness.keeps_alive(mode) else "off"
                 self.assertIn("keep-alive %s" % default_ka, line)
 

@@ -69,7 +69,7 @@ class Curl(unittest.TestCase):
                 r = curl("-v", s.url("/hello"), s.url("/hello"))
                 self.assertEqual(r.stdout, b"Hello, world!\n" * 2)
                 reused = r.stderr.count(b"Re-using existing connection")
-                self.assertEqual(reused, 0 if mode in ("iterative", "prefork") else 1, r.stderr[-800:])
+                self.assertEqual(reused, 1 if harness.keeps_alive(mode) else 0, r.stderr[-800:])
 
     def test_ipv6(self):
         try:

@@ -53,6 +53,8 @@ class Exhaustion(unittest.TestCase):
                         c = socket.socket()
                         c.settimeout(5)
                         c.connect((harness.HOST, s.port))
+                        # a first byte, so that TCP_DEFER_ACCEPT hands it over
+                        c.sendall(b"GET / HTTP/1.1\r\n")
                         flood.append(c)
                     time.sleep(FLOOD_S)
                     used = cpu_seconds(s.proc.pid) - before

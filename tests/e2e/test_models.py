@@ -186,7 +186,7 @@ class Models(unittest.TestCase):
             with self.subTest(mode=mode):
                 if mode not in ("event", "threads"):
                     self.skipTest("the CPU-blocks-the-loop lesson is checked in event and threads")
-                with Server(mode) as s:
+                with Server(mode, "--max-iterations", "3000000") as s:
                     valid = 0
                     contained = False
                     seen = []

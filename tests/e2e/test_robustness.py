@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -115,7 +116,7 @@ class Robustness(unittest.TestCase):
         # burned the loop once made the next database wait end at once.
         for mode in harness.MODES:
             with self.subTest(mode=mode), Server(mode, "--keep-alive", "on") as s:
-                out, _ = s.raw(b"GET /cpu?iterations=2000000 HTTP/1.1\r\nHost: a\r\n\r\n"
+                out, _ = s.raw(b"GET /cpu?iterations=1500000 HTTP/1.1\r\nHost: a\r\n\r\n"
                                b"GET /db?delay=200 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
                                timeout=GUARD)
                 resps = parse_responses(out)
@@ -150,6 +151,40 @@ class Robustness(unittest.TestCase):
                             lambda: any("dropping" in l for l in s.stderr_lines), GUARD), s.stderr_lines)
                 finally:
                     os.close(reader)
+
+    def test_sighup_and_sigusr1_do_not_stop_the_server(self):
+        # Both once killed the server (event exited 129 and 138, dropping the
+        # request in flight). SIGUSR1 now reopens the access log (log
+        # rotation, as nginx); SIGHUP is answered with a line and ignored.
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "access.log")
+                with Server(mode, "--access-log", path) as s:
+                    slow = {}
+                    t = threading.Thread(target=lambda: slow.update(r=s.get("/db?delay=500", timeout=GUARD)))
+                    t.start()
+                    time.sleep(0.2)  # the request is in flight when the signals come (not a bound)
+                    self.assertEqual(s.get("/hello")[0], 200)
+                    # the line is written just after the response: wait for it
+                    self.assertTrue(harness.wait_until(lambda: "GET /hello" in open(path).read(), GUARD))
+                    os.rename(path, path + ".1")
+                    s.proc.send_signal(signal.SIGUSR1)
+                    s.proc.send_signal(signal.SIGHUP)
+                    t.join(GUARD)
+                    self.assertEqual(slow["r"][0], 200)
+                    self.assertIsNone(s.proc.poll(), s.stderr_lines[-5:])
+                    self.assertTrue(harness.wait_until(
+                        lambda: any("SIGHUP" in l for l in s.stderr_lines), GUARD), s.stderr_lines)
+                    # every worker that writes next writes to the new file
+                    for _ in range(8):
+                        self.assertEqual(s.get("/hello")[0], 200)
+                    self.assertTrue(harness.wait_until(lambda: os.path.exists(path), GUARD))
+                    with open(path) as f:
+                        self.assertIn("GET /hello", f.read())
+                    with open(path + ".1") as f:
+                        old = f.read()
+                    self.assertIn("GET /hello", old)
+                    self.assertNotIn("SIGHUP", old)
 
     def test_body_trickle_times_out(self):
         # A body sent a byte at a time once reset the timeout with every byte:

@@ -513,9 +513,11 @@ class TLSTest(unittest.TestCase):
         hello = client_hello()
         for mode in harness.MODES:
             # iterative serves one connection at a time: there the stalls hold
-            # everyone, until --header-timeout ends each of them
+            # everyone, until --header-timeout ends each of them. (The slow-client
+            # defence, off here, would end them sooner: see test_hostile.)
             timeout = "2" if mode == "iterative" else "6"
-            with self.subTest(mode=mode), self.server(mode, "--header-timeout", timeout) as s:
+            with self.subTest(mode=mode), self.server(mode, "--header-timeout", timeout,
+                                                      "--slow-client-defence", "off") as s:
                 before = stats(s)["failures"]
                 silent = socket.create_connection((s.bind, s.tls_port), timeout=GUARD)
                 half = socket.create_connection((s.bind, s.tls_port), timeout=GUARD)
@@ -542,7 +544,9 @@ class TLSTest(unittest.TestCase):
             with self.subTest(mode=mode):
                 if harness.bounded(mode):
                     self.skipTest("a bounded number of workers (iterative, prefork, pool) can be stalled")
-                with self.server(mode) as s:
+                # the defence would cut them after --first-byte-timeout: this is
+                # about holding them all while serving others
+                with self.server(mode, "--slow-client-defence", "off") as s:
                     stalls = []
                     try:
                         for i in range(50):

@@ -5,6 +5,7 @@
 #include <regex.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "accesslog.h"
 
@@ -132,6 +133,43 @@ static void test_appends_and_open_error(void **state) {
     access_log_close(NULL); /* safe */
 }
 
+/* Log rotation: once the file is renamed and a reopen asked (SIGUSR1), the
+ * next line goes to a new file at the path — also in a process forked before
+ * the ask (a prefork worker), whose copy of the log sees the shared request. */
+static void test_reopen(void **state) {
+    fixture *f = *state;
+    char err[256] = "", rotated[300];
+    snprintf(rotated, sizeof rotated, "%s.1", f->path);
+    access_log *log = access_log_open(f->path, err, sizeof err);
+    assert_non_null(log);
+    access_log_write(log, "1.1.1.1", "GET", "/old", 1, 1, 200, 1);
+    assert_int_equal(rename(f->path, rotated), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* a worker: writes once the parent has asked */
+        for (int i = 0; i < 500 && access(f->path, F_OK) != 0; i++) {
+            access_log_write(log, "2.2.2.2", "GET", "/child", 1, 1, 200, 1);
+            usleep(10000);
+        }
+        _exit(access(f->path, F_OK) == 0 ? 0 : 1);
+    }
+    usleep(50000);
+    access_log_reopen_later(log);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(WEXITSTATUS(status), 0); /* the child reopened the path */
+    access_log_write(log, "1.1.1.1", "GET", "/new", 1, 1, 200, 1);
+    access_log_close(log);
+    char *old = slurp(rotated), *now = slurp(f->path);
+    assert_non_null(strstr(old, "/old"));
+    assert_null(strstr(old, "/new"));
+    assert_non_null(strstr(now, "/new"));
+    assert_non_null(strstr(now, "/child"));
+    free(old);
+    free(now);
+    unlink(rotated);
+}
+
 /* The core writes one line per finished response (the status and body
  * bytes actually sent: none for HEAD). */
 static void test_through_conn(void **state) {
@@ -165,6 +203,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_common_log_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appends_and_open_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_through_conn, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

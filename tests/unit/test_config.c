@@ -54,6 +54,8 @@ static void test_defaults(void **state) {
     assert_true(d.max_header_size >= 256);
     assert_true(d.db_delay_ms <= d.max_delay_ms);
     assert_true(d.cpu_iterations <= d.max_iterations);
+    /* one /cpu may cost at most 10 default ones: a larger one stalls event for seconds */
+    assert_true(d.max_iterations <= 10 * d.cpu_iterations);
     /* config_load with nothing gives the same */
     config c;
     char err[256];
@@ -84,14 +86,16 @@ static void test_workers_by_mode(void **state) {
     assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "pool", "--workers", "3")),
                      CONFIG_OK);
     assert_int_equal(c.workers, 3);
-    assert_string_equal(c.warning, "");
+    char warn[256];
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 0);
     assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "reactors")), CONFIG_OK);
     assert_int_equal(c.workers, config_cpus());
     assert_true(c.workers >= 1);
     assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "event", "--workers", "4")),
                      CONFIG_OK);
     assert_int_equal(c.workers, 1);
-    assert_non_null(strstr(c.warning, "--workers is ignored in mode event"));
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 1);
+    assert_non_null(strstr(warn, "--workers is ignored in mode event"));
     /* every mode in the table is named in --help and in the error for a bad name */
     assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "fibers")), CONFIG_ERROR);
     for (unsigned m = 0; m < MODE_COUNT; m++) {
@@ -296,6 +300,57 @@ static void test_bad_environment(void **state) {
     check_error(ARGS("--port", "80"), "HTTPMODES_PORT", NULL);
 }
 
+/* The slow-client defence: on by default, off with one switch (from the
+ * command line or the environment) without touching --keep-alive. */
+static void test_slow_client_defence(void **state) {
+    (void)state;
+    config c;
+    char err[256];
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 1);
+    assert_int_equal(c.first_byte_s, 2);
+    assert_int_equal(c.min_rate, 500);
+    assert_int_equal(
+        load(&c, err, sizeof err,
+             ARGS("--slow-client-defence", "off", "--first-byte-timeout", "0", "--min-rate=0")),
+        CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 0);
+    assert_int_equal(c.first_byte_s, 0);
+    assert_int_equal(c.min_rate, 0);
+    assert_int_equal(c.keep_alive_set, 0); /* another on|off option is not --keep-alive */
+    set_env(0, "HTTPMODES_SLOW_CLIENT_DEFENCE", "off");
+    set_env(1, "HTTPMODES_MIN_RATE", "2000");
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 0);
+    assert_int_equal(c.min_rate, 2000);
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--slow-client-defence", "on")), CONFIG_OK);
+    assert_int_equal(c.slow_client_defence, 1);
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--slow-client-defence", "maybe")),
+                     CONFIG_ERROR);
+    assert_non_null(strstr(err, "--slow-client-defence"));
+}
+
+/* --workers in a mode with no pool is allowed but ignored: a note says so. */
+static void test_workers_warning(void **state) {
+    (void)state;
+    config c;
+    char err[256], warn[256];
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "event", "--workers", "4")),
+                     CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 1);
+    assert_non_null(strstr(warn, "--workers"));
+    assert_non_null(strstr(warn, "event"));
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--workers=4", "--mode", "prefork")),
+                     CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 0);
+    assert_string_equal(warn, "");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "threads")), CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 0); /* the default is not given */
+    set_env(0, "HTTPMODES_WORKERS", "2");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--mode", "iterative")), CONFIG_OK);
+    assert_int_equal(config_warnings(&c, warn, sizeof warn), 1);
+}
+
 static void test_help_and_version(void **state) {
     (void)state;
     config c;
@@ -322,6 +377,9 @@ static void test_help_and_version(void **state) {
                                  "--max-queries",
                                  "--cpu-iterations",
                                  "--max-iterations",
+                                 "--first-byte-timeout",
+                                 "--min-rate",
+                                 "--slow-client-defence",
                                  "--help",
                                  "--version"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
@@ -335,9 +393,12 @@ static void test_help_and_version(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        T(test_defaults),         T(test_keep_alive_by_mode), T(test_workers_by_mode),
-        T(test_option_forms),     T(test_environment),        T(test_command_line_wins),
-        T(test_bad_command_line), T(test_bad_environment),    T(test_help_and_version),
+        T(test_defaults),         T(test_keep_alive_by_mode),
+        T(test_workers_by_mode),  T(test_option_forms),
+        T(test_environment),      T(test_command_line_wins),
+        T(test_bad_command_line), T(test_bad_environment),
+        T(test_help_and_version), T(test_slow_client_defence),
+        T(test_workers_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

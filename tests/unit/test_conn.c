@@ -416,6 +416,13 @@ static void check_error_close(tu_env *t, const char *req, size_t n, int status) 
     buf_free(&l.out);
 }
 
+/* check_error_close(…, 400) for each of the n requests in reqs. */
+static void check_400s(tu_env *t, const char *const *reqs, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        check_error_close(t, reqs[i], strlen(reqs[i]), 400);
+}
+#define CHECK_400S(t, reqs) check_400s((t), (reqs), sizeof(reqs) / sizeof(reqs)[0])
+
 static void check_status(tu_env *t, const char *req, int status) {
     tu_log l = {0};
     tu_resp r;
@@ -488,8 +495,7 @@ static void test_malformed_400(void **state) {
         /* obs-fold: a continuation line is refused, not unfolded */
         "POST /echo HTTP/1.1\r\nHost: a\r\nFoo: bar\r\n Content-Length: 3\r\n\r\nabc",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        check_error_close(t, bad[i], strlen(bad[i]), 400);
+    CHECK_400S(t, bad);
 }
 
 static void test_host_rules(void **state) {
@@ -512,6 +518,45 @@ static void test_host_rules(void **state) {
         snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: %s\r\n\r\n", good_hosts[i]);
         check_status(t, req, 200);
     }
+}
+
+/* A head that is bad whatever its body is answered at its end, before the
+ * body: a body announced but never sent must not keep the 400 waiting. */
+static void test_bad_head_answered_before_body(void **state) {
+    tu_env *t = *state;
+    static const char *heads[] = {
+        "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\n", /* no Host */
+        "POST /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 5\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: a b\r\nContent-Length: 5\r\n\r\n",
+        "POST /echo#x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST * HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
+    };
+    CHECK_400S(t, heads);
+}
+
+/* "*" is the target of OPTIONS only (RFC 9110 9.3.7): answered with the
+ * server's methods; any other method with * is a 400, not a 404. */
+static void test_asterisk_target(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    run_one(t, "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0, &r, &l);
+    assert_int_equal(r.status, 200);
+    TU_HDR_EQ(&r, "Allow", ROUTE_SERVER_ALLOW);
+    TU_HDR_EQ(&r, "Content-Length", "0");
+    buf_free(&l.out);
+    static const char *bad[] = {"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+                                "HEAD * HTTP/1.1\r\nHost: a\r\n\r\n"};
+    CHECK_400S(t, bad);
+}
+
+/* A client never sends a #fragment (RFC 9112 3.2): such a target is a 400. */
+static void test_fragment_400(void **state) {
+    tu_env *t = *state;
+    static const char *bad[] = {"GET /hello#top HTTP/1.1\r\nHost: a\r\n\r\n",
+                                "GET /hello?a=1#top HTTP/1.1\r\nHost: a\r\n\r\n",
+                                "GET http://a/hello#top HTTP/1.1\r\nHost: a\r\n\r\n"};
+    CHECK_400S(t, bad);
 }
 
 static void test_absolute_form(void **state) {
@@ -734,6 +779,7 @@ static void test_eof(void **state) {
 static void test_deadlines(void **state) {
     tu_env *t = *state;
     const uint64_t s = 1000000;
+    t->cfg.slow_client_defence = 0; /* only --header-timeout (see test_first_byte_timeout) */
     tu_clock_us = 1 * s;
     conn_init(&t->c, &t->env, NULL);
     assert_int_equal(conn_deadline(&t->c), 11 * s); /* header timeout from accept */
@@ -763,6 +809,7 @@ static void test_deadlines(void **state) {
 static void test_trickle_does_not_extend(void **state) {
     tu_env *t = *state;
     const uint64_t s = 1000000;
+    t->cfg.slow_client_defence = 0; /* --min-rate would end the trickles sooner */
     tu_clock_us = 1 * s;
     conn_init(&t->c, &t->env, NULL);
     const char *head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n";
@@ -798,6 +845,154 @@ static void test_trickle_does_not_extend(void **state) {
     assert_int_equal(conn_wrote(&t->c, 1), CONN_WANT_WRITE);
     assert_int_equal(conn_deadline(&t->c), 40 * s);
     conn_destroy(&t->c);
+}
+
+/* ---- slow-client defence ------------------------------------------------------------ */
+
+/* With the defence on (the default), a new connection's first byte must come
+ * within --first-byte-timeout; then the request has its usual budgets. */
+static void test_first_byte_timeout(void **state) {
+    tu_env *t = *state;
+    const uint64_t s = 1000000;
+    tu_clock_us = 1 * s;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_deadline(&t->c), 3 * s); /* --first-byte-timeout 2 */
+    tu_clock_us = 3 * s;
+    assert_int_equal(conn_timed_out(&t->c), CONN_CLOSE); /* nothing to answer */
+    conn_destroy(&t->c);
+    /* off, or 0: --header-timeout from the connection, as before */
+    t->cfg.first_byte_s = 0;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_deadline(&t->c), 13 * s);
+    conn_destroy(&t->c);
+    t->cfg.first_byte_s = 2;
+    t->cfg.slow_client_defence = 0;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_deadline(&t->c), 13 * s);
+    conn_destroy(&t->c);
+    /* the keep-alive timeout between requests is not a first byte */
+    t->cfg.slow_client_defence = 1;
+    conn_init(&t->c, &t->env, NULL);
+    tu_log l = {0};
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 8 * s); /* --keep-alive-timeout 5 */
+    buf_free(&l.out);
+}
+
+/* A head or body trickling in below --min-rate (after a 1 s grace, each 500
+ * bytes buy a second) gets 408 long before --header-timeout. */
+static void test_min_rate(void **state) {
+    tu_env *t = *state;
+    const uint64_t s = 1000000, ms = 1000;
+    tu_clock_us = 1 * s;
+    conn_init(&t->c, &t->env, NULL);
+    tu_clock_us = 1500 * ms;
+    assert_int_equal(conn_feed(&t->c, "GET /he", 7), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 2514 * ms); /* 1.5 s + 1 s + 7 B / 500 B/s */
+    tu_clock_us = 2500 * ms;
+    assert_int_equal(conn_feed(&t->c, "l", 1), CONN_WANT_READ); /* a byte a second: slowloris */
+    assert_int_equal(conn_deadline(&t->c), 2516 * ms);
+    tu_clock_us = 2516 * ms;
+    tu_log l = {0};
+    assert_int_equal(tu_pump(&t->c, tu_note(&l, conn_timed_out(&t->c)), 0, &l), CONN_CLOSE);
+    tu_resp r;
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 408);
+    assert_true(tu_contains(r.body, r.body_len, "--min-rate"));
+    buf_free(&l.out);
+    conn_destroy(&t->c);
+
+    /* a body: its own phase from the end of the head */
+    tu_clock_us = 10 * s;
+    conn_init(&t->c, &t->env, NULL);
+    const char *head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, head, strlen(head)), CONN_WANT_READ);
+    /* the head's bytes count for the read that began the body's phase */
+    assert_int_equal(conn_deadline(&t->c), 11 * s + strlen(head) * 2 * ms);
+    char chunk[1000];
+    memset(chunk, 'x', sizeof chunk);
+    tu_clock_us = 11 * s;
+    assert_int_equal(conn_feed(&t->c, chunk, 500), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 12 * s + strlen(head) * 2 * ms);
+    /* never past --header-timeout from the phase's start, however fast */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(conn_feed(&t->c, chunk, sizeof chunk), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 20 * s);
+    tu_clock_us = 20 * s;
+    l = (tu_log){0};
+    assert_int_equal(tu_pump(&t->c, tu_note(&l, conn_timed_out(&t->c)), 0, &l), CONN_CLOSE);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 408);
+    assert_true(tu_contains(r.body, r.body_len, "--header-timeout"));
+    buf_free(&l.out);
+    conn_destroy(&t->c);
+
+    /* --min-rate 0: only --header-timeout */
+    t->cfg.min_rate = 0;
+    tu_clock_us = 30 * s;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, "GET /he", 7), CONN_WANT_READ);
+    assert_int_equal(conn_deadline(&t->c), 40 * s);
+}
+
+/* A normal client — its request whole in one read, or a body arriving in
+ * pieces faster than --min-rate — is answered as before. */
+static void test_defence_spares_normal_clients(void **state) {
+    tu_env *t = *state;
+    const uint64_t s = 1000000, ms = 1000;
+    tu_clock_us = 1 * s;
+    tu_log l = {0};
+    tu_resp r;
+    conn_init(&t->c, &t->env, NULL);
+    tu_clock_us = 2900 * ms; /* connected, then took its time (under 2 s) */
+    assert_int_equal(tu_feeds(&t->c, HELLO, &l), CONN_WANT_READ);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    buf_free(&l.out);
+    conn_destroy(&t->c);
+    /* 5 kB of body at 1000 B/s, 100 bytes every 100 ms */
+    l = (tu_log){0};
+    conn_init(&t->c, &t->env, NULL);
+    const char *head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n";
+    assert_int_equal(tu_feeds(&t->c, head, &l), CONN_WANT_READ);
+    char chunk[100];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 49; i++) {
+        tu_clock_us += 100 * ms;
+        assert_true(tu_clock_us < conn_deadline(&t->c));
+        assert_int_equal(tu_feed(&t->c, chunk, sizeof chunk, 0, &l), CONN_WANT_READ);
+    }
+    tu_clock_us += 100 * ms;
+    assert_true(tu_clock_us < conn_deadline(&t->c));
+    assert_int_equal(tu_feed(&t->c, chunk, sizeof chunk, 0, &l), CONN_WANT_READ);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 5000);
+    buf_free(&l.out);
+}
+
+/* A blocking worker others queue for gives an unfinished request (or a
+ * connection that sent nothing) CONN_CROWDED_US; with the defence off,
+ * conn_deadline() as usual. */
+static void test_crowded_deadline(void **state) {
+    tu_env *t = *state;
+    const uint64_t s = 1000000;
+    tu_clock_us = 1 * s;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_crowded_deadline(&t->c), 1 * s + CONN_CROWDED_US);
+    tu_clock_us = 2 * s;
+    assert_int_equal(conn_feed(&t->c, "GET /he", 7), CONN_WANT_READ);
+    assert_int_equal(conn_crowded_deadline(&t->c), 2 * s + CONN_CROWDED_US);
+    tu_log l = {0};
+    assert_int_equal(tu_feeds(&t->c, "llo HTTP/1.1\r\nHost: a\r\n\r\n", &l), CONN_WANT_READ);
+    /* idle between requests: the keep-alive timeout, crowded or not */
+    assert_int_equal(conn_crowded_deadline(&t->c), conn_deadline(&t->c));
+    buf_free(&l.out);
+    conn_destroy(&t->c);
+    t->cfg.slow_client_defence = 0;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, "GET /he", 7), CONN_WANT_READ);
+    assert_int_equal(conn_crowded_deadline(&t->c), conn_deadline(&t->c));
 }
 
 /* A chunked body's trailer is not a header: "Host" there does not satisfy
@@ -937,6 +1132,13 @@ int main(void) {
         T(test_head_limit_split_independent),
         T(test_head_limit_exact),
         T(test_trickle_does_not_extend),
+        T(test_bad_head_answered_before_body),
+        T(test_asterisk_target),
+        T(test_fragment_400),
+        T(test_first_byte_timeout),
+        T(test_min_rate),
+        T(test_defence_spares_normal_clients),
+        T(test_crowded_deadline),
         T(test_trailer_is_not_a_header),
         T(test_pipelined),
         T(test_pipelined_partial_second),

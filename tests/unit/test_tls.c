@@ -396,6 +396,14 @@ static void test_bad_certificate_files(void **state) {
     strcpy(cfg.tls_key, f->cert_path);
     assert_null(tls_ctx_create(&cfg, f->m, err, sizeof err));
     assert_non_null(strstr(err, "--tls-key"));
+    /* a directory is named as one, not "PEM routines::no start line" */
+    strcpy(cfg.tls_cert, "/");
+    assert_null(tls_ctx_create(&cfg, f->m, err, sizeof err));
+    assert_non_null(strstr(err, "--tls-cert /: is a directory"));
+    strcpy(cfg.tls_cert, f->cert_path);
+    strcpy(cfg.tls_key, "/");
+    assert_null(tls_ctx_create(&cfg, f->m, err, sizeof err));
+    assert_non_null(strstr(err, "--tls-key /: is a directory"));
     config_defaults(&cfg);
     cfg.tls_port = 0;
     strcpy(cfg.tls_write_cert, "/nonexistent/dir/out.pem");
