@@ -62,6 +62,7 @@ static const option_def options[] = {
     {"probe", NULL, OPT_STR, 0, 0, STR(probe)},
     {"status-port", "HTTPMODES_STATUS_PORT", OPT_PORT_OR_OFF, 0, 65535, OFF(status_port)},
     {"timeline-size", "HTTPMODES_TIMELINE_SIZE", OPT_UINT, 16, 1048576, OFF(timeline_size)},
+    {"cpus", "HTTPMODES_CPUS", OPT_UINT, 1, 1024, OFF(cpus)},
     {"help", NULL, OPT_FLAG, 0, 0, 0, 0},
     {"version", NULL, OPT_FLAG, 0, 0, 0, 0},
     {"list-modes", NULL, OPT_FLAG, 0, 0, 0, 0},
@@ -147,6 +148,9 @@ static const char *usage_options =
     "                           /metrics), served by a thread of its own; 0 = any free\n"
     "                           port                          (default: --port + 1000)\n"
     "  --timeline-size N        finished requests the live view keeps (default 2048)\n"
+    "  --cpus N                 run on N of the CPUs this process may use (pins it,\n"
+    "                           with every thread and worker): concurrency without\n"
+    "                           parallelism with --cpus 1        (default: all of them)\n"
     "  --probe URL              health check: GET URL (http:// or https://, not\n"
     "                           verified), exit 0 if it answers 2xx/3xx within 5 s,\n"
     "                           else print why and exit 1; serves nothing\n"
@@ -177,8 +181,8 @@ const char *config_usage(void) {
                                 usage_options);
     for (unsigned m = 0; m < MODE_COUNT && n < sizeof text; m++) {
         const mode_info *mi = mode_get((server_mode)m);
-        n += (size_t)snprintf(text + n, sizeof text - n, "  %-10s %s\n             (like %s)\n", mi->name,
-                              mi->summary, mi->counterpart);
+        n += (size_t)snprintf(text + n, sizeof text - n, "  %-10s %s\n             (like %s)\n",
+                              mi->name, mi->summary, mi->counterpart);
     }
     return text;
 }
@@ -355,7 +359,9 @@ config_result config_load(config *cfg, int argc, char **argv,
     if (mi->workers == WORKERS_NONE)
         cfg->workers = 1; /* one lane (or one per connection): nothing to size */
     else if (!cfg->workers_set)
-        cfg->workers = mi->workers == WORKERS_FIXED ? mi->default_workers : config_cpus();
+        cfg->workers = mi->workers == WORKERS_FIXED             ? mi->default_workers
+                       : cfg->cpus && cfg->cpus < config_cpus() ? cfg->cpus
+                                                                : config_cpus();
     return check(cfg, err, errlen) == 0 ? CONFIG_OK : CONFIG_ERROR;
 }
 

@@ -456,12 +456,41 @@ static conn_want send_error(conn *c, int status, const char *msg) {
 }
 
 /* The page's work is done: render (if it has a finish step) and send. */
+static conn_want next_step(conn *c);
+
 static conn_want finish_page(conn *c) {
-    if (c->r.route && c->r.route->finish && c->x->resp.status == 0)
-        c->r.route->finish(&c->x->call);
+    page_call *pc = &c->x->call;
+    if (c->r.route && c->r.route->finish && c->x->resp.status == 0) {
+        pc->plan = (db_plan){0};
+        c->r.route->finish(pc);
+        pc->stage++;
+        if (c->x->resp.status == 0 && (pc->work || pc->plan.batches > 0))
+            return next_step(c); /* the page goes on: more waits or work */
+    }
     if (c->x->resp.status == 0)
         route_error(&c->x->resp, 500, "the page produced no response");
     return send_response(c);
+}
+
+/* The page's step asked for work (CPU) or waits (a plan), rendered, or
+ * neither: returns what the driver must do next. */
+static conn_want next_step(conn *c) {
+    page_call *pc = &c->x->call;
+    if (c->x->resp.status != 0)
+        return send_response(c);
+    if (pc->work) {
+        c->state = CS_WORK;
+        board(c, BOARD_CPU, (int)c->r.page);
+        return CONN_WANT_WORK;
+    }
+    if (pc->plan.batches > 0) {
+        c->state = CS_DB;
+        c->r.db_batches = 0;
+        c->r.db_start_us = c->r.batch_start_us = now(c);
+        board(c, BOARD_DB, (int)c->r.page);
+        return CONN_WANT_DB;
+    }
+    return finish_page(c);
 }
 
 /* Routes the complete request in head/body to its page. */
@@ -500,17 +529,8 @@ static conn_want dispatch(conn *c) {
         return send_response(c);
     }
     c->x->call = (page_call){.env = c->env, .req = q, .resp = &c->x->resp};
-    if (c->r.route->burns_cpu) /* shown as burning while it does */
-        board(c, BOARD_CPU, (int)c->r.page);
     c->r.route->start(&c->x->call);
-    if (c->x->resp.status == 0 && c->x->call.plan.batches > 0) {
-        c->state = CS_DB;
-        c->r.db_batches = 0;
-        c->r.db_start_us = c->r.batch_start_us = now(c);
-        board(c, BOARD_DB, (int)c->r.page);
-        return CONN_WANT_DB;
-    }
-    return finish_page(c);
+    return next_step(c);
 }
 
 /* Clears the per-request state. Buffers are freed when the connection goes
@@ -632,7 +652,7 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer) {
 void conn_destroy(conn *c) {
     if (!c->env)
         return; /* already destroyed */
-    if (c->state == CS_DB || c->state == CS_WRITING)
+    if (c->state == CS_DB || c->state == CS_WORK || c->state == CS_WRITING)
         metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
     metrics_gauge_add(c->env->metrics, GAUGE_OPEN, -1);
     board(c, BOARD_NONE, -1);
@@ -714,16 +734,33 @@ conn_want conn_db_done(conn *c) {
         return CONN_CLOSE;
     const db_plan *plan = &c->x->call.plan;
     uint64_t end = now(c);
-    metrics_add(&c->env->metrics->db_queries, plan->per_batch);
+    if (plan->kind == PHASE_DB)
+        metrics_add(&c->env->metrics->db_queries, plan->per_batch);
     /* the queries the driver did not time itself ran together: the batch */
     for (unsigned i = c->r.db_marked; i < plan->per_batch; i++)
-        route_phase(&c->x->call, PHASE_DB, c->r.batch_start_us, end);
+        route_phase(&c->x->call, (phase_kind)plan->kind, c->r.batch_start_us, end);
     c->r.db_marked = 0;
     c->r.batch_start_us = end;
     if (++c->r.db_batches < plan->batches)
         return CONN_WANT_DB;
-    c->x->call.db_wait_us = now(c) - c->r.db_start_us;
-    metrics_add(&c->env->metrics->db_wait_us, (int64_t)c->x->call.db_wait_us);
+    uint64_t waited = now(c) - c->r.db_start_us;
+    c->x->call.db_wait_us += waited; /* a page may wait in several steps */
+    if (plan->kind == PHASE_DB)
+        metrics_add(&c->env->metrics->db_wait_us, (int64_t)waited);
+    return finish_page(c);
+}
+
+void conn_work(conn *c) {
+    page_call *pc = &c->x->call;
+    void (*work)(page_call *) = pc->work;
+    pc->work = NULL;
+    if (c->state == CS_WORK && work)
+        work(pc);
+}
+
+conn_want conn_work_done(conn *c) {
+    if (c->state != CS_WORK)
+        return CONN_CLOSE;
     return finish_page(c);
 }
 
@@ -731,7 +768,7 @@ void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us) {
     if (c->state != CS_DB || c->r.db_marked >= c->x->call.plan.per_batch)
         return;
     c->r.db_marked++;
-    route_phase(&c->x->call, PHASE_DB, start_us, end_us);
+    route_phase(&c->x->call, (phase_kind)c->x->call.plan.kind, start_us, end_us);
 }
 
 /* Returns the deadline of a request head or body under way: the header
@@ -777,6 +814,7 @@ uint64_t conn_deadline(const conn *c) {
     case CS_INTERIM:
         return c->phase_us + header;
     case CS_DB:
+    case CS_WORK:
     case CS_CLOSED:
         break;
     }

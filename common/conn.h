@@ -28,12 +28,14 @@ typedef enum {
     CONN_WANT_READ,  /* give me bytes (conn_feed / conn_eof) */
     CONN_WANT_WRITE, /* write conn_out() and report with conn_wrote() */
     CONN_WANT_DB,    /* carry out conn_db() and report with conn_db_done() */
+    CONN_WANT_WORK,  /* run conn_work() (in place, or on another thread), then conn_work_done() */
     CONN_CLOSE       /* close the connection and conn_destroy() it */
 } conn_want;
 
 typedef enum {
     CS_READING, /* reading a request (or idle between requests) */
     CS_DB,      /* waiting for the simulated database */
+    CS_WORK,    /* its page's CPU work is being run (conn_work) */
     CS_WRITING, /* writing a final response */
     CS_INTERIM, /* writing "100 Continue", then back to reading */
     CS_CLOSED   /* nothing more to do */
@@ -142,6 +144,15 @@ conn_want conn_db_done(conn *c);
 /* What a blocking worker that other connections are queueing for gives a
  * request not yet complete (see conn_crowded_deadline). */
 #define CONN_CROWDED_US 100000u
+
+/* Runs the current page's CPU work (the last want was CONN_WANT_WORK). Any
+ * thread may call it, one at a time per connection, while the driver touches
+ * nothing else of c: an event loop may hand it to a thread pool and go on
+ * serving. */
+void conn_work(conn *c);
+
+/* The work from conn_work() is done (called in the driver's thread). */
+conn_want conn_work_done(conn *c);
 
 /* Returns the monotonic time (µs) by which the current wait must end — the
  * header timeout while a request is arriving or a response is leaving, the

@@ -8,6 +8,9 @@ typedef struct db_plan {
     unsigned batches;   /* steps that depend on each other: run one after another */
     unsigned per_batch; /* independent queries within one step: may run at once */
     unsigned delay_ms;  /* time each query takes */
+    unsigned blocking;  /* 1: made as a blocking call even in an event loop (/db?blocking=1,
+                           the classic mistake): the loop stops for it */
+    unsigned kind;      /* the phase_kind the timeline shows the waits as (0: db) */
 } db_plan;
 
 /* Blocks the calling thread for ms milliseconds — one simulated query —

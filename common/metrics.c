@@ -64,7 +64,7 @@ static uint64_t get(const _Atomic uint64_t *c) {
 void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
     uint64_t now = util_now_us();
     buf_printf(out,
-               "{\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"keep_alive\":%s,"
+               "{\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"cpus\":%u,\"keep_alive\":%s,"
                "\"connections\":{\"accepted\":%llu,\"open\":%llu,\"accept_errors\":%llu},"
                "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"
                "\"failures\":%llu},"
@@ -72,8 +72,9 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
                "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},"
                "\"requests\":{\"total\":%llu,\"by_page\":{",
                config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6, cfg->workers,
-               cfg->keep_alive ? "true" : "false", (unsigned long long)get(&m->accepted),
-               (unsigned long long)get(&m->open), (unsigned long long)get(&m->accept_errors),
+               config_cpus(), cfg->keep_alive ? "true" : "false",
+               (unsigned long long)get(&m->accepted), (unsigned long long)get(&m->open),
+               (unsigned long long)get(&m->accept_errors),
                (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
                (unsigned long long)get(&m->tls_handshakes),
                (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),

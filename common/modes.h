@@ -14,6 +14,7 @@ typedef enum {
     MODE_EVENT,
     MODE_POOL,
     MODE_REACTORS,
+    MODE_OFFLOAD,
     MODE_COUNT
 } server_mode;
 
@@ -33,6 +34,7 @@ typedef struct mode_info {
     const char *look_for;        /* one sentence: what to look for in /live */
     int keep_alive;              /* default of --keep-alive */
     int event_loop;              /* 1: its workers are event loops (waits are timers) */
+    int cpu_off_loop;            /* 1: page CPU work runs on a pool, not in the loop */
     workers_kind workers;        /* what --workers means */
     unsigned default_workers;    /* WORKERS_FIXED: the default */
     const char *workers_meaning; /* "worker processes", "threads in the pool", ... */
@@ -49,7 +51,8 @@ const char *mode_list(void);
 
 /* Appends the table, one tab-separated line per mode — name, keep-alive
  * default (on/off), what --workers means (none/fixed/cpus), its default,
- * event loop (yes/no), summary — for --list-modes (the tests and the lab
+ * event loop (yes/no), CPU work off the loop (yes/no), summary — for
+ * --list-modes (the tests and the lab
  * read it rather than keep lists of their own). */
 void mode_table_text(char *out, size_t n);
 

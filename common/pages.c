@@ -4,6 +4,7 @@
 #include "pages.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -170,6 +171,13 @@ void page_index(page_call *pc) {
         {"/stats", "counters as JSON: connections, requests by page and status", NULL},
         {"/metrics", "the same counters in Prometheus text format", NULL},
         {"/echo", "any method: echoes the request body", NULL},
+        {"/cake?plan=parallel",
+         "the seed's cake: 25 minutes of work, 15 and 20 of waiting, made "
+         "<code>sequential</code> (60), <code>async</code> (45) or <code>parallel</code> (35)",
+         NULL},
+        {"/db?delay=100&blocking=1",
+         "the same query as a blocking call: an event loop stops for it (the classic mistake)",
+         "-c 10 -d 10s"},
     };
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         buf_puts(b, "<tr><td><a href=\"");
@@ -300,11 +308,24 @@ static void db_render(page_call *pc, const char *page, const char *count_key, co
     buf_puts(&r->body, "<p><a href=\"/\">back</a></p></body></html>\n");
 }
 
+/* ?blocking=1: the page makes its queries as blocking calls, even in an
+ * event loop (the classic mistake of calling a blocking driver from a loop:
+ * the waiter who stands at the table). Returns 0 or 1, or -1 with a 400 set. */
+static int blocking_param(page_call *pc) {
+    uint64_t v;
+    if (param_u64(pc, "blocking", 0, 0, 1, " (1 = a blocking call)", &v) != 0)
+        return -1;
+    return (int)v;
+}
+
 void page_db_start(page_call *pc) {
-    if (db_params(pc, "queries", 1) != 0)
+    int blocking;
+    if (db_params(pc, "queries", 1) != 0 || (blocking = blocking_param(pc)) < 0)
         return;
-    pc->plan = (db_plan){
-        .batches = (unsigned)pc->arg[1], .per_batch = 1, .delay_ms = (unsigned)pc->arg[0]};
+    pc->plan = (db_plan){.batches = (unsigned)pc->arg[1],
+                         .per_batch = 1,
+                         .delay_ms = (unsigned)pc->arg[0],
+                         .blocking = (unsigned)blocking};
 }
 
 void page_db_finish(page_call *pc) {
@@ -312,45 +333,67 @@ void page_db_finish(page_call *pc) {
 }
 
 void page_dashboard_start(page_call *pc) {
-    if (db_params(pc, "widgets", PAGE_DASHBOARD_WIDGETS) != 0)
+    int blocking;
+    if (db_params(pc, "widgets", PAGE_DASHBOARD_WIDGETS) != 0 ||
+        (blocking = blocking_param(pc)) < 0)
         return;
-    pc->plan = (db_plan){
-        .batches = 1, .per_batch = (unsigned)pc->arg[1], .delay_ms = (unsigned)pc->arg[0]};
+    pc->plan = (db_plan){.batches = 1,
+                         .per_batch = (unsigned)pc->arg[1],
+                         .delay_ms = (unsigned)pc->arg[0],
+                         .blocking = (unsigned)blocking};
 }
 
 void page_dashboard_finish(page_call *pc) {
     db_render(pc, "dashboard", "widgets", "independent of each other");
 }
 
-void page_cpu(page_call *pc) {
-    const config *c = pc->env->cfg;
-    uint64_t iters;
-    if (want_format(pc) != 0 ||
-        param_u64(pc, "iterations", c->cpu_iterations, 1, c->max_iterations, "", &iters) != 0)
-        return;
-    unsigned char key[32];
+/* /cpu's work: PBKDF2 with arg[0] iterations, run by the driver where it
+ * chooses (in place, or on a CPU pool off the event loop). Keeps the key,
+ * its wall and CPU time and the thread that burned in scratch. */
+static void cpu_work(page_call *pc) {
     static const unsigned char salt[] = "httpmodes-salt";
+    unsigned char *key = (unsigned char *)&pc->scratch[0]; /* 32 bytes: scratch[0..3] */
     uint64_t t0 = util_now_us(), c0 = util_thread_cpu_us();
-    if (!PKCS5_PBKDF2_HMAC("httpmodes", 9, salt, sizeof salt - 1, (int)iters, EVP_sha256(),
-                           sizeof key, key)) {
+    int ok_hash = PKCS5_PBKDF2_HMAC("httpmodes", 9, salt, sizeof salt - 1, (int)pc->arg[0],
+                                    EVP_sha256(), 32, key);
+    uint64_t t1 = util_now_us();
+    pc->scratch[4] = t0;
+    pc->scratch[5] = t1;
+    pc->scratch[6] = util_thread_cpu_us() - c0;
+    pc->scratch[7] = ok_hash ? (uint64_t)util_worker_id() : 0; /* the thread that burned */
+    route_phase(pc, PHASE_CPU, t0, t1);
+    metrics_add(&pc->env->metrics->cpu_iterations, (int64_t)pc->arg[0]);
+}
+
+void page_cpu_start(page_call *pc) {
+    const config *c = pc->env->cfg;
+    if (want_format(pc) != 0 ||
+        param_u64(pc, "iterations", c->cpu_iterations, 1, c->max_iterations, "", &pc->arg[0]) != 0)
+        return;
+    pc->work = cpu_work;
+}
+
+void page_cpu_finish(page_call *pc) {
+    const config *c = pc->env->cfg;
+    if (!pc->scratch[7]) {
         route_error(pc->resp, 500, "PBKDF2 failed");
         return;
     }
-    uint64_t t1 = util_now_us();
-    uint64_t cpu_us = t1 - t0, cpu_time_us = util_thread_cpu_us() - c0;
-    route_phase(pc, PHASE_CPU, t0, t1);
-    metrics_add(&pc->env->metrics->cpu_iterations, (int64_t)iters);
+    const unsigned char *key = (const unsigned char *)&pc->scratch[0];
+    uint64_t iters = pc->arg[0], t0 = pc->scratch[4], t1 = pc->scratch[5];
+    uint64_t cpu_us = t1 - t0, cpu_time_us = pc->scratch[6];
+    long burner = (long)pc->scratch[7];
     char hex[65];
-    for (size_t i = 0; i < sizeof key; i++)
+    for (size_t i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", key[i]);
     buf *b = &pc->resp->body;
     if (pc->json) {
         ok(pc, JSON);
         buf_printf(b,
-                   "{\"page\":\"cpu\",\"mode\":\"%s\",\"worker\":%ld,\"iterations\":%llu,"
-                   "\"cpu_us\":%llu,\"wall_us\":%llu,\"cpu_time_us\":%llu,\"sha256\":\"%s\","
-                   "\"phases\":",
-                   config_mode_name(c->mode), pc->env->worker, (unsigned long long)iters,
+                   "{\"page\":\"cpu\",\"mode\":\"%s\",\"worker\":%ld,\"cpu_worker\":%ld,"
+                   "\"iterations\":%llu,\"cpu_us\":%llu,\"wall_us\":%llu,\"cpu_time_us\":%llu,"
+                   "\"sha256\":\"%s\",\"phases\":",
+                   config_mode_name(c->mode), pc->env->worker, burner, (unsigned long long)iters,
                    (unsigned long long)cpu_us, (unsigned long long)cpu_us,
                    (unsigned long long)cpu_time_us, hex);
         json_phases(b, pc, t0);
@@ -363,9 +406,10 @@ void page_cpu(page_call *pc) {
                "<h1>cpu</h1>\n<p>PBKDF2-HMAC-SHA256, %llu iterations: <code>%s</code></p>\n"
                "<p>Computed in <strong id=\"cpu\">%.1f ms</strong> of wall time, <strong "
                "id=\"cputime\">%.1f ms</strong> of CPU time, in mode <strong>%s</strong> "
-               "(worker %ld).</p>\n",
+               "(worker %ld%s).</p>\n",
                (unsigned long long)iters, hex, (double)cpu_us / 1000.0,
-               (double)cpu_time_us / 1000.0, config_mode_name(c->mode), pc->env->worker);
+               (double)cpu_time_us / 1000.0, config_mode_name(c->mode), pc->env->worker,
+               burner != pc->env->worker ? ", burned on a CPU pool thread" : "");
     if (cpu_us > cpu_time_us + cpu_time_us / 10 + 1000)
         buf_printf(b,
                    "<p id=\"shared\">Wall time exceeds CPU time by %.1f ms: this thread was "
@@ -396,4 +440,225 @@ void page_echo(page_call *pc) {
 
 void pages_thread_done(void) {
     OPENSSL_thread_stop();
+}
+
+/* ---- /cake: the seed's cake ------------------------------------------------
+ * Preparing the dough is 25 minutes of work, pre-heating the oven 15 minutes
+ * of waiting, baking 20 minutes of waiting that needs both. One after another
+ * it takes 60 minutes; pre-heating while the dough is made 45; with a helper
+ * sharing the dough (15 minutes each: splitting costs 5) 35. Here it really
+ * happens, unit ms per minute: the dough burns the CPU (on the driver's
+ * thread of work, and the helper's on a thread of its own), waits are waits
+ * (timers in an event loop, sleeps in a blocking worker). */
+
+enum { CAKE_DOUGH = 25, CAKE_PREHEAT = 15, CAKE_BAKE = 20, CAKE_HALF = 15 };
+enum { CAKE_SEQUENTIAL, CAKE_ASYNC, CAKE_PARALLEL };
+/* scratch slots: when each step started and ended, who burned, what is next */
+enum {
+    K_T0,
+    K_DOUGH0,
+    K_DOUGH1,
+    K_HELP0,
+    K_HELP1,
+    K_HEAT0,
+    K_HEAT1,
+    K_BAKE0,
+    K_BAKE1,
+    K_DOUGH_TID,
+    K_HELP_TID,
+    K_NEXT
+};
+enum { NEXT_PREHEAT, NEXT_OVEN_READY, NEXT_BAKE, NEXT_DONE };
+
+static const char *const cake_plans[] = {"sequential", "async", "parallel"};
+
+/* Burns the CPU of the calling thread for us microseconds of wall time. */
+static void burn(uint64_t us) {
+    uint64_t end = util_now_us() + us;
+    volatile uint64_t x = 1;
+    while (util_now_us() < end)
+        for (int i = 0; i < 2000; i++)
+            x = x * 6364136223846793005u + 1442695040888963407u;
+}
+
+typedef struct helper_arg {
+    uint64_t us;       /* how long to work */
+    uint64_t start_us; /* filled: when it began */
+    uint64_t end_us;   /* and ended */
+    long tid;          /* and on which thread */
+} helper_arg;
+
+static void *helper(void *p) {
+    helper_arg *h = p;
+    h->tid = util_worker_id();
+    h->start_us = util_now_us();
+    burn(h->us);
+    h->end_us = util_now_us();
+    return NULL;
+}
+
+/* The dough: all of it here, or (parallel) half here and half on a helper
+ * thread at the same time. */
+static void cake_dough(page_call *pc) {
+    uint64_t unit_us = pc->arg[1] * 1000u;
+    int parallel = pc->arg[0] == CAKE_PARALLEL;
+    helper_arg h = {.us = CAKE_HALF * unit_us};
+    pthread_t t;
+    int helped = parallel && pthread_create(&t, NULL, helper, &h) == 0;
+    pc->scratch[K_DOUGH_TID] = (uint64_t)util_worker_id();
+    pc->scratch[K_DOUGH0] = util_now_us();
+    burn((parallel ? CAKE_HALF : CAKE_DOUGH) * unit_us);
+    if (parallel && !helped) /* no helper to be had: the cook does its half too */
+        burn(CAKE_HALF * unit_us);
+    pc->scratch[K_DOUGH1] = util_now_us();
+    route_phase(pc, PHASE_CPU, pc->scratch[K_DOUGH0], pc->scratch[K_DOUGH1]);
+    if (helped) {
+        pthread_join(t, NULL);
+        pc->scratch[K_HELP0] = h.start_us;
+        pc->scratch[K_HELP1] = h.end_us;
+        pc->scratch[K_HELP_TID] = (uint64_t)h.tid;
+        route_phase(pc, PHASE_CPU, h.start_us, h.end_us);
+    }
+}
+
+/* Asks the driver for a wait of ms (a timer, or a sleep). */
+static void cake_wait(page_call *pc, uint64_t ms) {
+    pc->plan =
+        (db_plan){.batches = 1, .per_batch = 1, .delay_ms = (unsigned)ms, .kind = PHASE_WAIT};
+}
+
+void page_cake_start(page_call *pc) {
+    const char *v;
+    size_t len;
+    pc->arg[0] = CAKE_SEQUENTIAL;
+    if (route_query_get(pc->req->query, "plan", &v, &len)) {
+        unsigned i = 0;
+        while (i < 3 && !util_ieq(v, len, cake_plans[i]))
+            i++;
+        if (i == 3) {
+            route_error(pc->resp, 400, "parameter 'plan' must be sequential, async or parallel");
+            return;
+        }
+        pc->arg[0] = i;
+    }
+    if (want_format(pc) != 0 || param_u64(pc, "unit", 10, 1, 100, " (ms per minute)", &pc->arg[1]))
+        return;
+    uint64_t now = pc->env->now_us ? pc->env->now_us() : util_now_us();
+    pc->scratch[K_T0] = now;
+    if (pc->arg[0] != CAKE_SEQUENTIAL) { /* the oven heats by itself meanwhile */
+        pc->scratch[K_HEAT0] = now;
+        pc->scratch[K_HEAT1] = now + CAKE_PREHEAT * pc->arg[1] * 1000u;
+        route_phase(pc, PHASE_WAIT, pc->scratch[K_HEAT0], pc->scratch[K_HEAT1]);
+        pc->scratch[K_NEXT] = NEXT_OVEN_READY;
+    } else {
+        pc->scratch[K_NEXT] = NEXT_PREHEAT;
+    }
+    pc->work = cake_dough;
+}
+
+static void cake_render(page_call *pc);
+
+void page_cake_finish(page_call *pc) {
+    uint64_t now = pc->env->now_us ? pc->env->now_us() : util_now_us();
+    uint64_t unit = pc->arg[1];
+    switch (pc->scratch[K_NEXT]) {
+    case NEXT_PREHEAT: /* sequential: the dough is done, now heat the oven */
+        pc->scratch[K_HEAT0] = now;
+        pc->scratch[K_NEXT] = NEXT_BAKE;
+        cake_wait(pc, CAKE_PREHEAT * unit);
+        return;
+    case NEXT_OVEN_READY: /* the dough is done: wait for the oven if it is not hot yet */
+        pc->scratch[K_NEXT] = NEXT_BAKE;
+        if (pc->scratch[K_HEAT1] > now + 1000) {
+            cake_wait(pc, (pc->scratch[K_HEAT1] - now + 999) / 1000);
+            return;
+        }
+        __attribute__((fallthrough)); /* hot already */
+    case NEXT_BAKE:
+        if (pc->arg[0] == CAKE_SEQUENTIAL)
+            pc->scratch[K_HEAT1] = now;
+        pc->scratch[K_BAKE0] = now;
+        pc->scratch[K_NEXT] = NEXT_DONE;
+        cake_wait(pc, CAKE_BAKE * unit);
+        return;
+    default:
+        pc->scratch[K_BAKE1] = now;
+        cake_render(pc);
+    }
+}
+
+static void cake_render(page_call *pc) {
+    static const char *const words[] = {
+        "synchronous: each step waits for the one before it to end — one cook, one thing at "
+        "a time (60 minutes)",
+        "asynchronous and concurrent: the oven heats while the cook makes the dough — two "
+        "things in progress at once, still one cook (45 minutes)",
+        "parallel: a helper makes half of the dough at the same time as the cook, on another "
+        "core, while the oven heats (35 minutes: splitting costs 5 minutes of work)"};
+    const uint64_t *k = pc->scratch;
+    uint64_t t0 = k[K_T0], unit = pc->arg[1];
+    double total_ms = (double)(k[K_BAKE1] - t0) / 1000.0;
+    struct {
+        const char *name, *kind;
+        uint64_t a, b;
+        long worker;
+    } steps[4] = {
+        {"dough", "cpu", k[K_DOUGH0], k[K_DOUGH1], (long)k[K_DOUGH_TID]},
+        {"preheat", "wait", k[K_HEAT0], k[K_HEAT1], pc->env->worker},
+        {"bake", "wait", k[K_BAKE0], k[K_BAKE1], pc->env->worker},
+        {"dough (helper)", "cpu", k[K_HELP0], k[K_HELP1], (long)k[K_HELP_TID]},
+    };
+    unsigned nsteps = k[K_HELP_TID] ? 4 : 3;
+    buf *b = &pc->resp->body;
+    if (pc->json) {
+        ok(pc, JSON);
+        buf_printf(b,
+                   "{\"plan\":\"%s\",\"mode\":\"%s\",\"unit_ms\":%llu,\"total_ms\":%.3f,"
+                   "\"minutes\":%.2f,\"words\":\"%s\",\"steps\":[",
+                   cake_plans[pc->arg[0]], config_mode_name(pc->env->cfg->mode),
+                   (unsigned long long)unit, total_ms, total_ms / (double)unit, words[pc->arg[0]]);
+        for (unsigned i = 0; i < nsteps; i++)
+            buf_printf(b,
+                       "%s{\"name\":\"%s\",\"kind\":\"%s\",\"start_ms\":%.3f,\"end_ms\":%.3f,"
+                       "\"worker\":%ld}",
+                       i ? "," : "", steps[i].name, steps[i].kind,
+                       (double)(steps[i].a - t0) / 1000.0, (double)(steps[i].b - t0) / 1000.0,
+                       steps[i].worker);
+        buf_puts(b, "]}\n");
+        return;
+    }
+    ok(pc, HTML);
+    html_head(b, "cake");
+    buf_printf(b,
+               "<h1>The cake, %s</h1>\n<p>Dough: 25 minutes of work. Pre-heating the oven: 15 "
+               "minutes of waiting. Baking: 20 minutes of waiting that needs both. One minute "
+               "is %llu ms here.</p>\n<p>Done in <strong id=\"minutes\">%.1f minutes</strong> "
+               "(%.0f ms) in mode <strong>%s</strong>.</p>\n<p id=\"words\">%s.</p>\n",
+               cake_plans[pc->arg[0]], (unsigned long long)unit, total_ms / (double)unit, total_ms,
+               config_mode_name(pc->env->cfg->mode), words[pc->arg[0]]);
+    const int W = 600, ROW = 24, LEFT = 120;
+    double span = (double)(k[K_BAKE1] - t0);
+    buf_printf(b,
+               "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+               "height=\"%u\" style=\"font:12px system-ui,sans-serif\">",
+               W + LEFT + 60, nsteps * ROW + 30);
+    for (unsigned i = 0; i < nsteps; i++) {
+        double x = LEFT + (double)(steps[i].a - t0) / span * W;
+        double w = (double)(steps[i].b - steps[i].a) / span * W;
+        buf_printf(b,
+                   "<text x=\"4\" y=\"%u\">%s</text><rect class=\"bar %s\" x=\"%.1f\" y=\"%u\" "
+                   "width=\"%.1f\" height=\"%d\" rx=\"3\" fill=\"%s\"/><text x=\"%.1f\" "
+                   "y=\"%u\">%.0f min</text>",
+                   i * ROW + 16, steps[i].name, steps[i].kind, x, i * ROW + 4, w < 1 ? 1 : w,
+                   ROW - 8, strcmp(steps[i].kind, "cpu") == 0 ? "#e8862a" : "#8b5cf6", x + w + 4,
+                   i * ROW + 16, (double)(steps[i].b - steps[i].a) / 1000.0 / (double)unit);
+    }
+    buf_printf(b,
+               "<line x1=\"%d\" y1=\"%u\" x2=\"%d\" y2=\"%u\" stroke=\"#889\"/><text x=\"%d\" "
+               "y=\"%u\">0</text><text x=\"%d\" y=\"%u\" text-anchor=\"end\">%.0f min</text>"
+               "</svg>\n<p>Try <a href=\"?plan=sequential\">sequential</a>, <a "
+               "href=\"?plan=async\">async</a>, <a href=\"?plan=parallel\">parallel</a>.</p>\n"
+               "<p><a href=\"/\">back</a></p></body></html>\n",
+               LEFT, nsteps * ROW + 6, LEFT + W, nsteps * ROW + 6, LEFT, nsteps * ROW + 22,
+               LEFT + W, nsteps * ROW + 22, total_ms / (double)unit);
 }

@@ -11,10 +11,13 @@ void page_db_start(page_call *pc);
 void page_db_finish(page_call *pc);
 void page_dashboard_start(page_call *pc);
 void page_dashboard_finish(page_call *pc);
-void page_cpu(page_call *pc);
+void page_cpu_start(page_call *pc);
+void page_cpu_finish(page_call *pc);
 void page_stats(page_call *pc);
 void page_metrics(page_call *pc);
 void page_echo(page_call *pc);
+void page_cake_start(page_call *pc);
+void page_cake_finish(page_call *pc);
 
 /* The status listener's pages (status.c): a small index, the live view's
  * HTML, and its two JSON feeds. */

@@ -8,23 +8,24 @@
 #include "pages.h"
 
 static const route routes[] = {
-    {"/", PAGE_INDEX, "GET, HEAD", page_index, NULL, 0},
-    {"/hello", PAGE_HELLO, "GET, HEAD", page_hello, NULL, 0},
-    {"/db", PAGE_DB, "GET, HEAD", page_db_start, page_db_finish, 0},
-    {"/dashboard", PAGE_DASHBOARD, "GET, HEAD", page_dashboard_start, page_dashboard_finish, 0},
-    {"/cpu", PAGE_CPU, "GET, HEAD", page_cpu, NULL, 1},
-    {"/stats", PAGE_STATS, "GET, HEAD", page_stats, NULL, 0},
-    {"/metrics", PAGE_METRICS, "GET, HEAD", page_metrics, NULL, 0},
-    {"/echo", PAGE_ECHO, NULL, page_echo, NULL, 0},
+    {"/", PAGE_INDEX, "GET, HEAD", page_index, NULL},
+    {"/hello", PAGE_HELLO, "GET, HEAD", page_hello, NULL},
+    {"/db", PAGE_DB, "GET, HEAD", page_db_start, page_db_finish},
+    {"/dashboard", PAGE_DASHBOARD, "GET, HEAD", page_dashboard_start, page_dashboard_finish},
+    {"/cpu", PAGE_CPU, "GET, HEAD", page_cpu_start, page_cpu_finish},
+    {"/stats", PAGE_STATS, "GET, HEAD", page_stats, NULL},
+    {"/metrics", PAGE_METRICS, "GET, HEAD", page_metrics, NULL},
+    {"/echo", PAGE_ECHO, NULL, page_echo, NULL},
+    {"/cake", PAGE_CAKE, "GET, HEAD", page_cake_start, page_cake_finish},
 };
 
 static const route status_routes[] = {
-    {"/", PAGE_LIVE, "GET, HEAD", page_status_index, NULL, 0},
-    {"/live", PAGE_LIVE, "GET, HEAD", page_live, NULL, 0},
-    {"/timeline", PAGE_LIVE, "GET, HEAD", page_timeline, NULL, 0},
-    {"/scoreboard", PAGE_LIVE, "GET, HEAD", page_scoreboard, NULL, 0},
-    {"/stats", PAGE_STATS, "GET, HEAD", page_stats, NULL, 0},
-    {"/metrics", PAGE_METRICS, "GET, HEAD", page_metrics, NULL, 0},
+    {"/", PAGE_LIVE, "GET, HEAD", page_status_index, NULL},
+    {"/live", PAGE_LIVE, "GET, HEAD", page_live, NULL},
+    {"/timeline", PAGE_LIVE, "GET, HEAD", page_timeline, NULL},
+    {"/scoreboard", PAGE_LIVE, "GET, HEAD", page_scoreboard, NULL},
+    {"/stats", PAGE_STATS, "GET, HEAD", page_stats, NULL},
+    {"/metrics", PAGE_METRICS, "GET, HEAD", page_metrics, NULL},
 };
 
 const route_table route_main = {routes, sizeof routes / sizeof routes[0]};
@@ -67,8 +68,9 @@ int route_allows(const route *r, const char *method) {
 }
 
 const char *route_page_name(page_id id) {
-    static const char *names[PAGE_COUNT] = {"/",      "/hello",   "/db",   "/dashboard", "/cpu",
-                                            "/stats", "/metrics", "/echo", "/live",      "other"};
+    static const char *names[PAGE_COUNT] = {"/",     "/hello", "/db",      "/dashboard",
+                                            "/cpu",  "/stats", "/metrics", "/echo",
+                                            "/cake", "/live",  "other"};
     return (unsigned)id < PAGE_COUNT ? names[id] : "other";
 }
 

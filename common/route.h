@@ -25,6 +25,7 @@ typedef enum {
     PAGE_STATS,
     PAGE_METRICS,
     PAGE_ECHO,
+    PAGE_CAKE,
     PAGE_LIVE,  /* the status listener's pages: /live, /timeline, /scoreboard */
     PAGE_OTHER, /* no route matched, or the request was rejected before routing */
     PAGE_COUNT
@@ -51,8 +52,12 @@ typedef struct page_call {
     const server_env *env; /* settings and counters */
     const http_req *req;   /* the request (borrowed) */
     http_resp *resp;       /* the response to fill */
-    db_plan plan;          /* set by start when the page needs the database */
-    uint64_t db_wait_us;   /* filled by the core before finish: time spent waiting */
+    db_plan plan;          /* set by a step when the page needs the database (or a wait) */
+    void (*work)(struct page_call *pc); /* set by a step: CPU work the driver runs where it
+                                           chooses (in place, or off the loop), then finish */
+    unsigned stage;       /* finish steps done so far (a page may take several steps) */
+    uint64_t scratch[12]; /* the page's own state between its steps */
+    uint64_t db_wait_us;  /* filled by the core before finish: time spent waiting */
     timeline_phase phases[TIMELINE_PHASES]; /* its database waits and CPU bursts so far */
     uint8_t nphases;                        /* phases kept */
     uint8_t more_phases;                    /* phases beyond TIMELINE_PHASES, counted up to 255 */
@@ -64,9 +69,9 @@ typedef struct route {
     const char *path;              /* exact path */
     page_id id;                    /* for the counters */
     const char *allow;             /* allowed methods ("GET, HEAD"), or NULL for any */
-    void (*start)(page_call *pc);  /* checks parameters; renders or sets pc->plan */
-    void (*finish)(page_call *pc); /* renders after the plan ran; NULL if start renders */
-    int burns_cpu;                 /* 1: start burns CPU (the scoreboard shows it) */
+    void (*start)(page_call *pc);  /* checks parameters; renders, or sets pc->plan / pc->work */
+    void (*finish)(page_call *pc); /* after the plan or work ran: renders, or sets the next
+                                      plan / work (pc->stage counts); NULL if start renders */
 } route;
 
 /* The methods the server answers somewhere, for "OPTIONS *" (/echo takes

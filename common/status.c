@@ -144,9 +144,11 @@ void page_scoreboard(page_call *pc) {
     pc->resp->content_type = "application/json";
     buf_printf(b,
                "{\"now_us\":%llu,\"mode\":\"%s\",\"description\":\"%s (like %s)\","
-               "\"look_for\":\"%s\",\"workers_setting\":%u,\"workers\":[",
+               "\"look_for\":\"%s\",\"event_loop\":%s,\"cpu_off_loop\":%s,"
+               "\"workers_setting\":%u,\"workers\":[",
                (unsigned long long)clock_now(pc), mi->name, mi->summary, mi->counterpart,
-               mi->look_for, cfg->workers);
+               mi->look_for, mi->event_loop ? "true" : "false", mi->cpu_off_loop ? "true" : "false",
+               cfg->workers);
     unsigned n = timeline_lanes(t);
     int first = 1;
     for (unsigned i = 0; i < n; i++) {

@@ -127,7 +127,7 @@ void timeline_count_request(timeline *t, unsigned lane) {
 }
 
 const char *timeline_phase_name(phase_kind k) {
-    static const char *names[PHASE_KINDS] = {"db", "cpu", "dbqueue"};
+    static const char *names[PHASE_KINDS] = {"db", "cpu", "dbqueue", "wait"};
     return (unsigned)k < PHASE_KINDS ? names[k] : "?";
 }
 

@@ -29,7 +29,7 @@
 #define TIMELINE_LANES 1024   /* lanes shown on the scoreboard (threads mode may have more) */
 #define TIMELINE_DEFAULT 2048 /* records in the ring by default (--timeline-size) */
 
-typedef enum { PHASE_DB, PHASE_CPU, PHASE_DBQUEUE, PHASE_KINDS } phase_kind;
+typedef enum { PHASE_DB, PHASE_CPU, PHASE_DBQUEUE, PHASE_WAIT, PHASE_KINDS } phase_kind;
 
 typedef struct timeline_phase {
     uint8_t kind;      /* a phase_kind */

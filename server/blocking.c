@@ -149,17 +149,13 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
                 w = CONN_CLOSE;
             break;
         }
-        case CONN_WANT_DB: {
-            /* a blocking worker can only wait for one query at a time */
-            const db_plan *plan = conn_db(&c);
-            for (unsigned i = 0; i < plan->per_batch; i++) {
-                uint64_t start = util_now_us();
-                db_query_blocking(plan->delay_ms);
-                conn_db_query(&c, start, util_now_us()); /* the timeline shows the staircase */
-            }
-            w = conn_db_done(&c);
+        case CONN_WANT_DB: /* a blocking worker can only wait for one query at a time */
+            w = db_run_blocking(&c);
             break;
-        }
+        case CONN_WANT_WORK: /* the CPU work runs here: this worker is busy meanwhile */
+            conn_work(&c);
+            w = conn_work_done(&c);
+            break;
         case CONN_CLOSE:
             break;
         }
@@ -167,6 +163,16 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
     conn_destroy(&c);
     transport_close(&t);
     net_close(fd);
+}
+
+conn_want db_run_blocking(conn *c) {
+    const db_plan *plan = conn_db(c);
+    for (unsigned i = 0; i < plan->per_batch; i++) {
+        uint64_t start = util_now_us();
+        db_query_blocking(plan->delay_ms);
+        conn_db_query(c, start, util_now_us()); /* the timeline shows the staircase */
+    }
+    return conn_db_done(c);
 }
 
 void blocking_worker(server *s, unsigned lane) {

@@ -1,4 +1,6 @@
 /* main: command line -> config -> the chosen model's run_<mode>(). */
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,32 @@ static const char *env_lookup(const char *name) {
     return getenv(name);
 }
 
+/* Pins the process (this thread, and every thread and process started from
+ * it after) to the first n CPUs it may use now. Returns 0, or -1 with err. */
+static int pin_cpus(unsigned n, char *err, size_t errlen) {
+    cpu_set_t now, want;
+    CPU_ZERO(&want);
+    if (sched_getaffinity(0, sizeof now, &now) != 0) {
+        snprintf(err, errlen, "cannot read the CPU affinity: %s", strerror(errno));
+        return -1;
+    }
+    unsigned have = (unsigned)CPU_COUNT(&now), taken = 0;
+    if (n > have) {
+        snprintf(err, errlen, "%u CPUs asked for, but this process may use %u", n, have);
+        return -1;
+    }
+    for (int cpu = 0; cpu < CPU_SETSIZE && taken < n; cpu++)
+        if (CPU_ISSET(cpu, &now)) {
+            CPU_SET(cpu, &want);
+            taken++;
+        }
+    if (sched_setaffinity(0, sizeof want, &want) != 0) {
+        snprintf(err, errlen, "cannot pin to %u CPUs: %s", n, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* The drivers of the models in modes.h: the one place a mode meets its code. */
 static const struct {
     int (*run)(server *s); /* serves until stopped; returns the exit code */
@@ -19,6 +47,7 @@ static const struct {
     [MODE_ITERATIVE] = {run_iterative, 0}, [MODE_THREADS] = {run_threads, 0},
     [MODE_PREFORK] = {run_prefork, 0},     [MODE_EVENT] = {run_event, 0},
     [MODE_POOL] = {run_pool, 0},           [MODE_REACTORS] = {run_reactors, 1},
+    [MODE_OFFLOAD] = {run_offload, 0},
 };
 
 int main(int argc, char **argv) {
@@ -73,7 +102,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "httpmodes: %s\n", err);
         return 1;
     }
-    s.cfg.port = port; /* the real one when --port 0 */
+    int any_port = cfg->port == 0; /* then the live view takes any free port too */
+    s.cfg.port = port;             /* the real one when --port 0 */
     s.env.listen_fd = s.listen_fd;
     net_defer_accept(cfg, s.listen_fd);
     if (cfg->tls_port != CONFIG_TLS_OFF) {
@@ -94,6 +124,10 @@ int main(int argc, char **argv) {
                 tls_ctx_origin(s.tls), tls_ctx_fingerprint(s.tls),
                 cfg->tls_write_cert[0] ? "; written to " : "", cfg->tls_write_cert);
     }
+    if (cfg->cpus && pin_cpus(cfg->cpus, err, sizeof err) != 0) {
+        fprintf(stderr, "httpmodes: --cpus: %s\n", err);
+        return 2;
+    }
     if (signals_install(&s) != 0) {
         fprintf(stderr, "httpmodes: cannot set up signal handling\n");
         return 1;
@@ -101,9 +135,9 @@ int main(int argc, char **argv) {
     unsigned status_port = 0;
     if (cfg->status_port != CONFIG_STATUS_OFF) {
         int by_default = cfg->status_port == CONFIG_STATUS_DEFAULT;
-        unsigned want = !by_default                             ? cfg->status_port
-                        : cfg->port == 0 || port + 1000 > 65535 ? 0
-                                                                : port + 1000;
+        unsigned want = !by_default                       ? cfg->status_port
+                        : any_port || port + 1000 > 65535 ? 0
+                                                          : port + 1000;
         if (status_start(&s, want, &status_port, err, sizeof err) != 0) {
             /* asked for: an error; by default: the server runs without it */
             fprintf(stderr, "httpmodes: %s%s: %s\n", by_default ? "note: no live view: " : "",

@@ -29,6 +29,7 @@ typedef struct ev_conn {
     transport t;                 /* the socket, plain or TLS */
     uint8_t want;                /* the core's last conn_want */
     uint8_t db_wait;             /* 1 while timer is a database wait */
+    struct ev_conn *done_next;   /* offload: next in event_server.done */
     conn c;                      /* the core */
 } ev_conn;
 
@@ -36,16 +37,20 @@ typedef struct event_server {
     server *s;             /* settings and stop flag */
     const server_env *env; /* what this loop's connections see (its lane, its pages) */
     struct ev_loop *loop;
-    int listen_fd;      /* this loop's listening socket */
-    int tls_listen_fd;  /* its HTTPS one, or -1 */
-    ev_io accept_w;     /* the listening socket */
-    ev_io accept_tls_w; /* the HTTPS one (active only with --tls-port) */
-    ev_timer resume_w;  /* re-enables accept after running out of descriptors */
-    ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
-    ev_conn *conns;     /* list of open connections */
-    unsigned open;      /* connections in the list */
-    uint64_t grace_end; /* stopping: when fresh connections' grace ends (µs) */
-    char inbuf[65536];  /* one read buffer for the whole loop */
+    int listen_fd;             /* this loop's listening socket */
+    int tls_listen_fd;         /* its HTTPS one, or -1 */
+    ev_io accept_w;            /* the listening socket */
+    ev_io accept_tls_w;        /* the HTTPS one (active only with --tls-port) */
+    ev_timer resume_w;         /* re-enables accept after running out of descriptors */
+    ev_io stop_w;              /* the stop pipe: SIGTERM/SIGINT arrived */
+    ev_conn *conns;            /* list of open connections */
+    unsigned open;             /* connections in the list */
+    uint64_t grace_end;        /* stopping: when fresh connections' grace ends (µs) */
+    work_pool *pool;           /* offload: where page CPU work runs; NULL: in the loop */
+    ev_async work_w;           /* offload: the pool finished work (done holds the connections) */
+    pthread_mutex_t done_lock; /* guards done */
+    struct ev_conn *done;      /* connections whose work the pool finished */
+    char inbuf[65536];         /* one read buffer for the whole loop */
 } event_server;
 
 static event_server *es_of(struct ev_loop *loop) {
@@ -99,6 +104,8 @@ static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
 static void wait_transport(struct ev_loop *loop, ev_conn *ec, ssize_t want) {
     wait_for(loop, ec, want == TRANSPORT_WANT_WRITE ? EV_WRITE : EV_READ);
 }
+
+static void offloaded(void *a, void *b);
 
 /* Carries out what the core wants until it has to wait for the network,
  * a timer, or is done. The only place a connection is closed. */
@@ -154,9 +161,24 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             }
             break;
         }
+        case CONN_WANT_WORK:
+            if (es->pool) { /* off the loop: nothing of ec is touched till it comes back */
+                ev_io_stop(loop, &ec->io);
+                ev_timer_stop(loop, &ec->timer);
+                work_pool_submit(es->pool, offloaded, es, ec);
+                return;
+            }
+            conn_work(&ec->c); /* in the loop: every other connection waits meanwhile */
+            w = conn_work_done(&ec->c);
+            break;
         case CONN_WANT_DB: {
             /* all of a batch's independent queries run at once: one timer */
             const db_plan *plan = conn_db(&ec->c);
+            if (plan->blocking) { /* /db?blocking=1: a blocking call, the loop stops */
+                w = db_run_blocking(&ec->c);
+                ev_now_update(loop);
+                break;
+            }
             ev_io_stop(loop, &ec->io);
             ev_timer_stop(loop, &ec->timer);
             ec->db_wait = 1;
@@ -169,6 +191,34 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             close_conn(loop, ec);
             return;
         }
+    }
+}
+
+/* A pool thread: runs ec's work, then hands ec back to its loop. */
+static void offloaded(void *a, void *b) {
+    event_server *es = a;
+    ev_conn *ec = b;
+    conn_work(&ec->c);
+    pthread_mutex_lock(&es->done_lock);
+    ec->done_next = es->done;
+    es->done = ec;
+    pthread_mutex_unlock(&es->done_lock);
+    ev_async_send(es->loop, &es->work_w);
+}
+
+/* The loop: connections whose work the pool finished go on. */
+static void on_work_done(struct ev_loop *loop, ev_async *w, int revents) {
+    event_server *es = es_of(loop);
+    (void)w;
+    (void)revents;
+    pthread_mutex_lock(&es->done_lock);
+    ev_conn *list = es->done;
+    es->done = NULL;
+    pthread_mutex_unlock(&es->done_lock);
+    while (list) {
+        ev_conn *ec = list;
+        list = ec->done_next;
+        drive(loop, ec, conn_work_done(&ec->c));
     }
 }
 
@@ -266,13 +316,16 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
         ev_break(loop, EVBREAK_ALL);
 }
 
-int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd) {
+int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd,
+               work_pool *pool) {
     /* one allocation per loop: its read buffer is not shared with another */
     event_server *es = xcalloc(1, sizeof *es);
     es->s = s;
     es->env = env;
     es->listen_fd = listen_fd;
     es->tls_listen_fd = tls_listen_fd;
+    es->pool = pool;
+    pthread_mutex_init(&es->done_lock, NULL);
     es->loop = ev_loop_new(EVFLAG_AUTO);
     if (!es->loop) {
         fprintf(stderr, "httpmodes: cannot start a libev loop\n");
@@ -289,12 +342,16 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     ev_timer_init(&es->resume_w, on_resume, 0.1, 0.0);
     ev_io_init(&es->stop_w, on_stop, s->stop_pipe[0], EV_READ);
     ev_io_start(loop, &es->stop_w);
+    ev_async_init(&es->work_w, on_work_done);
+    if (pool)
+        ev_async_start(loop, &es->work_w);
     if (!atomic_load(&s->stopping)) /* a stop before the loop began: nothing to serve */
         ev_run(loop, 0);
     /* only reached once stopped: free whatever is left */
     while (es->conns)
         close_conn(loop, es->conns);
     ev_loop_destroy(loop);
+    pthread_mutex_destroy(&es->done_lock);
     free(es);
     return 0;
 }
@@ -305,5 +362,5 @@ int run_event(server *s) {
     env.worker = util_worker_id();
     if (env.timeline)
         timeline_lane_claim(env.timeline, env.lane, env.worker);
-    return loop_serve(s, &env, s->listen_fd, s->tls_listen_fd);
+    return loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, NULL);
 }

@@ -36,7 +36,7 @@ static void *reactor_thread(void *arg) {
     r->env.worker = util_worker_id();
     if (r->env.timeline)
         timeline_lane_claim(r->env.timeline, r->env.lane, r->env.worker);
-    loop_serve(r->s, &r->env, r->serve_fd, r->serve_tls_fd);
+    loop_serve(r->s, &r->env, r->serve_fd, r->serve_tls_fd, NULL);
     pages_thread_done();
     return NULL;
 }

@@ -94,11 +94,31 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
  * until the server stops. */
 void blocking_worker(server *s, unsigned lane);
 
+/* A fixed pool of threads running jobs in FIFO order (offload's CPU pool). */
+typedef struct work_pool work_pool;
+
 /* Runs one libev loop in the calling thread, serving listen_fd (and
  * tls_listen_fd, -1 for none) with env until the server stops (the event
- * model, each reactor, and the status listener). Returns 0, or 1 when no
- * loop could be made. */
-int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd);
+ * model, each reactor, offload, and the status listener). With a pool, page
+ * CPU work runs on the pool and the loop goes on serving (offload); without,
+ * it runs in the loop, which stops for it (the event model's lesson).
+ * Returns 0, or 1 when no loop could be made. */
+int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd, work_pool *pool);
+
+/* Starts n threads. Returns the pool, or NULL (said on stderr) when none
+ * could be started. */
+work_pool *work_pool_start(unsigned n);
+
+/* Queues fn(a, b) to run on one of the pool's threads. */
+void work_pool_submit(work_pool *p, void (*fn)(void *a, void *b), void *a, void *b);
+
+/* Runs what is queued, then ends the threads and frees p (NULL: nothing). */
+void work_pool_stop(work_pool *p);
+
+/* Carries out the current database batch of c with blocking waits, one
+ * query after another, each timed for the timeline (blocking workers; and an
+ * event loop asked for /db?blocking=1). Returns conn_db_done(). */
+conn_want db_run_blocking(conn *c);
 
 /* Starts the status listener (--status-port): its own thread and libev
  * loop serving the live view. Prints nothing; fills *port. Returns 0, or -1
@@ -122,5 +142,6 @@ int run_prefork(server *s);
 int run_event(server *s);
 int run_pool(server *s);
 int run_reactors(server *s);
+int run_offload(server *s);
 
 #endif

@@ -15,7 +15,7 @@
 
 static void *status_thread(void *arg) {
     server *s = arg;
-    loop_serve(s, &s->status_env, s->status_fd, -1);
+    loop_serve(s, &s->status_env, s->status_fd, -1, NULL);
     return NULL;
 }
 

@@ -21,16 +21,17 @@ BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "htt
 def mode_table(binary):
     """The binary's own table of modes (httpmodes --list-modes): name ->
     {"keep_alive": bool, "workers": "none"|"fixed"|"cpus", "default_workers": int,
-    "event_loop": bool}. Tests ask it instead of keeping lists of modes."""
+    "event_loop": bool, "cpu_off_loop": bool}. Tests ask it instead of keeping lists of modes."""
     try:
         text = subprocess.run([binary, "--list-modes"], stdout=subprocess.PIPE, timeout=10).stdout.decode()
     except OSError:
         return {}
     table = {}
     for line in text.splitlines():
-        name, ka, workers, default, loop, _ = line.split("\t", 5)
+        name, ka, workers, default, loop, off_loop, _ = line.split("\t", 6)
         table[name] = {"keep_alive": ka == "on", "workers": workers,
-                       "default_workers": int(default), "event_loop": loop == "yes"}
+                       "default_workers": int(default), "event_loop": loop == "yes",
+                       "cpu_off_loop": off_loop == "yes"}
     return table
 
 

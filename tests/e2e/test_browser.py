@@ -72,7 +72,8 @@ def live_load(mode):
     must show (None: threads, a lane per connection at once)."""
     if harness.pooled(mode):
         n = 2 if harness.event_loop(mode) else 4
-        return ["--workers", str(n)], 50 if harness.event_loop(mode) else 16, n
+        lanes = 1 if harness.MODE_TABLE[mode]["cpu_off_loop"] else n  # the pool is not a lane
+        return ["--workers", str(n)], 50 if harness.event_loop(mode) else 16, lanes
     if harness.event_loop(mode):
         return [], 50, 1
     return [], 4 if harness.bounded(mode) else 8, 1 if harness.bounded(mode) else None

@@ -15,7 +15,7 @@ from harness import BIN, Server
 
 GUARD = 15  # s: hang guard for a process that should exit at once
 
-POOLED = ("prefork", "pool", "reactors")  # the modes --workers sizes
+POOLED = [m for m in harness.ALL_MODES if harness.pooled(m)]  # the modes --workers sizes
 OPTIONS = ["--mode", "--port", "--bind", "--workers", "--db-delay", "--access-log", "--keep-alive",
            "--max-header-size", "--max-body-size", "--header-timeout", "--keep-alive-timeout",
            "--max-delay", "--max-queries", "--cpu-iterations", "--max-iterations", "--help",

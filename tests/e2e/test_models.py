@@ -244,6 +244,85 @@ class Models(unittest.TestCase):
                     for ivs in by_worker.values():
                         self.assertEqual(max_overlap(ivs), 1, ivs)
 
+    # (d3) -----------------------------------------------------------------
+    def test_d3_offload_serves_while_the_pool_burns(self):
+        """offload --workers 2: /hello is answered while two /cpu run (inside
+        their intervals), and the pool never burns more than two at once."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if not harness.MODE_TABLE[mode]["cpu_off_loop"]:
+                    self.skipTest("only offload runs page CPU work off its loop")
+                with Server(mode, "--workers", "2", "--max-iterations", "3000000") as s:
+                    cursor = json.loads(s.status_get("/timeline")[2])["cursor"]
+                    box = []
+                    burners = [threading.Thread(target=lambda: box.append(
+                        s.get("/cpu?iterations=3000000", timeout=120))) for _ in range(2)]
+                    for t in burners:
+                        t.start()
+                    # the hello must arrive while both burn: wait until the scoreboard says so
+                    self.assertTrue(wait_until(lambda: json.loads(s.status_get("/scoreboard")[2])
+                                               ["workers"][0]["counts"]["cpu"] == 2, 20))
+                    hs, hh, _ = s.get("/hello", timeout=120)
+                    for t in burners:
+                        t.join(120)
+                    self.assertEqual(hs, 200)
+                    self.assertEqual([r[0] for r in box], [200, 200])
+                    hello = interval(hh)
+                    for _, h, body in box:
+                        c = interval(h)
+                        self.assertTrue(c[0] < hello[0] and hello[1] < c[1],
+                                        "/hello %r not inside /cpu %r: the loop was blocked" % (hello, c))
+                        j = json.loads(s.get("/cpu?iterations=1&format=json")[2])
+                        self.assertNotEqual(j["cpu_worker"], j["worker"], "burned on the loop")
+                    # four more at once on a pool of two: at most two burn together
+                    res = concurrent(lambda i: s.get("/cpu?iterations=200000"), 4)
+                    self.assertEqual([r[0] for r in res], [200] * 4)
+                    tl = json.loads(s.status_get("/timeline?since=%d" % cursor)[2])
+                    bursts = [(p["start_us"], p["end_us"]) for r in tl["requests"]
+                              for p in r["phases"] if p["kind"] == "cpu"]
+                    self.assertGreaterEqual(len(bursts), 6)
+                    self.assertLessEqual(max_overlap(bursts), 2, bursts)
+
+    # (d4) -----------------------------------------------------------------
+    def test_d4_blocking_call_in_an_event_loop(self):
+        """/db?blocking=1 makes the query a blocking call: in a single event
+        loop four concurrent requests then never overlap (the waiter who
+        stands at the table); without it they all do."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode not in ("event", "offload"):
+                    self.skipTest("checked in the single-loop modes")
+                with Server(mode) as s:
+                    res = concurrent(lambda i: s.get("/db?delay=200&blocking=1"), 4)
+                    self.assertEqual([r[0] for r in res], [200] * 4)
+                    self.assertEqual(max_overlap([interval(h) for _, h, _ in res]), 1)
+                    res = concurrent(lambda i: s.get("/db?delay=200"), 4)
+                    self.assertEqual(max_overlap([interval(h) for _, h, _ in res]), 4)
+                    self.assertEqual(s.get("/db?blocking=2")[0], 400)
+
+    # (d5) -----------------------------------------------------------------
+    def test_d5_cpus_pins_the_server(self):
+        """--cpus 1: the process and its threads may run on one CPU only
+        (/proc/PID/status), /stats says so, and a pool sized by CPUs has one."""
+        mode = harness.MODES[0]
+        with Server(mode, "--cpus", "1") as s:
+            with open("/proc/%d/status" % s.proc.pid) as f:
+                allowed = [l for l in f if l.startswith("Cpus_allowed_list:")][0].split(":")[1].strip()
+            self.assertRegex(allowed, r"^\d+$", "pinned to more than one CPU: %s" % allowed)
+            st = stats(s)
+            self.assertEqual(st["cpus"], 1)
+            for tid in os.listdir("/proc/%d/task" % s.proc.pid):
+                with open("/proc/%d/task/%s/status" % (s.proc.pid, tid)) as f:
+                    self.assertIn("Cpus_allowed_list:\t%s\n" % allowed, f.read())
+        cpu_sized = [m for m in harness.ALL_MODES if harness.MODE_TABLE[m]["workers"] == "cpus"]
+        if cpu_sized:
+            with Server(cpu_sized[0], "--cpus", "1") as s:
+                self.assertEqual(stats(s)["workers"], 1)
+        too_many = subprocess.run([harness.BIN, "--cpus", "1024", "--port", "0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+        self.assertEqual(too_many.returncode, 2)
+        self.assertIn(b"--cpus", too_many.stderr)
+
     # (e) ------------------------------------------------------------------
     def test_e_prefork_restarts_killed_worker(self):
         for mode in harness.MODES:

@@ -203,7 +203,10 @@ class ObservabilityTest(unittest.TestCase):
                     s.get("/hello")
                 s.get("/nope")
                 s.get("/db?delay=0")
-                harness.wait_until(lambda: by_page(stats(s)).get("/db") == {"200": 1}, timeout=GUARD)
+                # a response is counted just after its last byte left: the client
+                # may be faster than the thread (pool, prefork), so wait for all
+                harness.wait_until(lambda: by_page(stats(s)).get("/db") == {"200": 1}
+                                   and by_page(stats(s)).get("/hello") == {"200": 3}, timeout=GUARD)
                 st = stats(s)
                 status, h, body = s.get("/metrics")
                 self.assertEqual(status, 200)

@@ -15,7 +15,7 @@ static void test_find_every_page(void **state) {
         {"/hello", PAGE_HELLO, page_hello, NULL},
         {"/db", PAGE_DB, page_db_start, page_db_finish},
         {"/dashboard", PAGE_DASHBOARD, page_dashboard_start, page_dashboard_finish},
-        {"/cpu", PAGE_CPU, page_cpu, NULL},
+        {"/cpu", PAGE_CPU, page_cpu_start, page_cpu_finish},
         {"/stats", PAGE_STATS, page_stats, NULL},
         {"/metrics", PAGE_METRICS, page_metrics, NULL},
         {"/echo", PAGE_ECHO, page_echo, NULL},

@@ -81,7 +81,11 @@ typedef struct tu_log {
 } tu_log;
 
 static inline char tu_want_letter(conn_want w) {
-    return w == CONN_WANT_READ ? 'R' : w == CONN_WANT_WRITE ? 'W' : w == CONN_WANT_DB ? 'D' : 'C';
+    return w == CONN_WANT_READ    ? 'R'
+           : w == CONN_WANT_WRITE ? 'W'
+           : w == CONN_WANT_DB    ? 'D'
+           : w == CONN_WANT_WORK  ? 'K'
+                                  : 'C';
 }
 
 static inline conn_want tu_note(tu_log *l, conn_want w) {
@@ -95,7 +99,7 @@ static inline conn_want tu_note(tu_log *l, conn_want w) {
  * conn_out() in pieces of at most wsize bytes (0 = all at once), runs each
  * database batch by moving the fake clock by its delay. */
 static inline conn_want tu_pump(conn *c, conn_want w, size_t wsize, tu_log *l) {
-    while (w == CONN_WANT_WRITE || w == CONN_WANT_DB) {
+    while (w == CONN_WANT_WRITE || w == CONN_WANT_DB || w == CONN_WANT_WORK) {
         if (w == CONN_WANT_WRITE) {
             size_t len;
             const char *p = conn_out(c, &len);
@@ -103,6 +107,9 @@ static inline conn_want tu_pump(conn *c, conn_want w, size_t wsize, tu_log *l) {
             size_t n = wsize && wsize < len ? wsize : len;
             buf_append(&l->out, p, n);
             w = tu_note(l, conn_wrote(c, n));
+        } else if (w == CONN_WANT_WORK) {
+            conn_work(c);
+            w = tu_note(l, conn_work_done(c));
         } else {
             const db_plan *plan = conn_db(c);
             if (l->nplans < sizeof l->plans / sizeof l->plans[0])

@@ -1,0 +1,22 @@
+/* offload: one libev loop for all I/O, and a pool of --workers threads
+ * (default: one per CPU) for CPU work — Node.js/libuv's uv_queue_work. The
+ * loop hands a page's CPU work (/cpu, the cake's dough) to the pool and goes
+ * on serving; the pool hands the connection back through an ev_async. So
+ * /hello stays fast while hashes burn, and at most N burn at once. */
+#include "server.h"
+
+#include "util.h"
+
+int run_offload(server *s) {
+    work_pool *pool = work_pool_start(s->cfg.workers);
+    if (!pool)
+        return 1;
+    server_env env = s->env; /* one lane: the loop's thread */
+    env.lane = 0;
+    env.worker = util_worker_id();
+    if (env.timeline)
+        timeline_lane_claim(env.timeline, env.lane, env.worker);
+    int rc = loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, pool);
+    work_pool_stop(pool); /* no job is left: the loop ended with every connection closed */
+    return rc;
+}
