@@ -1,94 +1,138 @@
 """labmodel: what each concurrency model should manage (the predictions) and
-the plain-words summary of a run. Pure functions of the result rows, so the
-tests can feed them made-up rows.
+the plain-words summary of a run. Pure functions of the result rows and the
+server's mode table, so the tests can feed them made-up rows.
 
 A row is one dict per measured run (see compare); this module reads
   target, kind ("mode" or "target"), workload, concurrency, rps, ok_rps,
-  errors_total, latency_ms{p50}
+  errors_total, latency_ms{p50}, workers (the server's own count, if known)
 and sets
   prediction, prediction_basis, ratio, miss.
 
-Predictions, in requests per second, with D the DB delay in seconds, C the
-wrk connections, N the prefork workers, K the widgets of /dashboard and W
-the work of one /cpu request in seconds:
+The modes are not listed here: they come from the server's table
+(`httpmodes --list-modes`, labrun.list_modes), and each mode's model is read
+from its row: an event loop overlaps every wait and runs the K queries of
+/dashboard at once; a pool (--workers fixed, or one per CPU) bounds both the
+waits and the CPU work in progress by its N workers. Only a mode with neither
+needs its name: one connection at a time (iterative) or a thread per
+connection (threads); another such mode gets no prediction.
 
-  /db         iterative 1/D, prefork min(C,N)/D, threads and event C/D
-  /dashboard  K independent queries: blocking modes wait for each in turn
-              (K*D per request): iterative 1/(K*D), prefork min(C,N)/(K*D),
-              threads C/(K*D); the event loop runs them at once: C/D
-  /cpu        iterative and event 1/W (one core); threads min(C,cores)/W,
-              prefork min(C,cores,N)/W
+Predictions, in requests per second, with D the DB delay in seconds, C the
+wrk connections, N the mode's workers, K the widgets of /dashboard and W the
+work of one /cpu request in seconds:
+
+  /db         one at a time 1/D; a pool min(C,N)/D; a thread per connection
+              or an event loop C/D
+  /dashboard  blocking modes wait for each of the K queries in turn (K*D per
+              request): 1/(K*D), min(C,N)/(K*D), C/(K*D); an event loop runs
+              them at once: C/D (one loop or N of them alike)
+  /cpu        one at a time and one loop 1/W (one core); a thread per
+              connection min(C,cores)/W; a pool or N loops min(C,cores,N)/W
   /hello      none: it measures the CPU ceiling of each mode
+
+so iterative 1/D, threads and event C/D, prefork and pool min(C,N)/D,
+reactors C/D on /db; on /cpu reactors is bounded like a pool, event like
+iterative.
 
 The I/O-bound predictions are capped by that mode's /hello throughput at the
 same concurrency, measured in the same run: no mode serves a DB page faster
 than it serves a page that does nothing. Without /hello in the matrix the cap
 is off (and the basis says so)."""
 
-MODES = ("iterative", "threads", "prefork", "event")
 MISS = 0.10  # a run more than 10 % off its prediction is a miss
 
+# the two modes with neither a loop nor a pool, which the table cannot tell apart:
+# how many requests wait at once, and how many compute at once
+BY_NAME = {"iterative": ("1", "1"), "threads": ("C", "C")}
 
-def cpu_work_s(rows):
+
+def model(info):
+    """The model of one mode from its row of the mode table (a dict of
+    labrun.list_modes): (waits, computes, together), where waits and
+    computes are "1", "C" (every connection) or "N" (min(C, N)), and
+    together says the K queries of /dashboard run at once. Returns None for
+    a mode with neither a loop nor a pool that BY_NAME does not know."""
+    if info.get("event_loop"):
+        return ("C", "1" if info.get("workers") == "none" else "N", True)
+    if info.get("workers") in ("fixed", "cpus"):
+        return ("N", "N", False)
+    if info.get("name") in BY_NAME:
+        return BY_NAME[info["name"]] + (False,)
+    return None
+
+
+def default_workers(info, cores):
+    """N of a mode that was not told --workers: its table's default, one
+    per CPU for "cpus"."""
+    if info.get("workers") == "cpus" or not info.get("default_workers"):
+        return cores
+    return info["default_workers"]
+
+
+def by_name(modes):
+    """{name: row} of a mode table (a list of rows, in the server's order)."""
+    return {m["name"]: m for m in modes or []}
+
+
+def cpu_work_s(rows, modes):
     """W: seconds of work in one /cpu request on an idle server, from the
-    concurrency-1 runs: event's latency p50 (one request at a time, nothing
-    else to do), else iterative's 1/rate, else any mode's. Returns (W or None,
-    where it came from)."""
+    concurrency-1 runs: the latency p50 of a mode with one event loop (one
+    request at a time, nothing else to do), else the first mode's 1/rate in
+    the table's order. Returns (W or None, where it came from)."""
     c1 = {r["target"]: r for r in rows
           if r["workload"] == "cpu" and r["concurrency"] == 1 and r.get("kind", "mode") == "mode"}
-    ev = c1.get("event")
-    if ev and (ev.get("latency_ms") or {}).get("p50"):
-        return ev["latency_ms"]["p50"] / 1000.0, "event's latency p50 at c=1"
-    for m in ("iterative", "threads", "prefork"):
-        r = c1.get(m)
+    table = by_name(modes)
+    for name, r in c1.items():
+        if model(table.get(name, {})) == ("C", "1", True) and (r.get("latency_ms") or {}).get("p50"):
+            return r["latency_ms"]["p50"] / 1000.0, "%s's latency p50 at c=1" % name
+    for m in modes or []:
+        r = c1.get(m["name"])
         if r and r.get("rps"):
-            return 1.0 / r["rps"], "%s's 1/rate at c=1" % m
+            return 1.0 / r["rps"], "%s's 1/rate at c=1" % m["name"]
     return None, None
 
 
-def predict(rows, db_delay_ms, widgets, workers, cores):
+def bound(kind, c, n):
+    """How many of C requests proceed at once under kind "1", "C" or "N"."""
+    return 1 if kind == "1" else c if kind == "C" else min(c, n)
+
+
+WAITS_BASIS = {"1": "1", "C": "C", "N": "min(C,N)"}
+CPU_BASIS = {"1": "1/W", "C": "min(C,cores)/W", "N": "min(C,cores,N)/W"}
+
+
+def predict(rows, db_delay_ms, widgets, workers, cores, modes):
     """Sets prediction, prediction_basis, ratio and miss on every row (None /
-    False where there is no prediction). Returns rows."""
+    False where there is no prediction). modes is the server's mode table
+    (labrun.list_modes); a row's N is its own workers when it has them (the
+    server said), else workers. Returns rows."""
     d = db_delay_ms / 1000.0
+    table = by_name(modes)
     hello = {(r["target"], r["concurrency"]): r.get("rps") for r in rows if r["workload"] == "hello"}
     have_hello = any(r["workload"] == "hello" for r in rows)
-    w, w_from = cpu_work_s(rows)
+    w, w_from = cpu_work_s(rows, modes)
     for r in rows:
         r["prediction"], r["prediction_basis"], r["ratio"], r["miss"] = None, None, None, False
         mode, c, wl = r["target"], r["concurrency"], r["workload"]
-        if r.get("kind", "mode") != "mode" or mode not in MODES:
+        m = model(table[mode]) if r.get("kind", "mode") == "mode" and mode in table else None
+        if m is None:
             continue
+        waits, computes, together = m
+        n = r.get("workers") or workers or default_workers(table[mode], cores)
         p, basis = None, None
-        if wl == "db":
-            if mode == "iterative":
-                p, basis = 1 / d, "1/D"
-            elif mode == "prefork":
-                p, basis = min(c, workers) / d, "min(C,N)/D"
-            else:
-                p, basis = c / d, "C/D"
+        if wl == "db" or (wl == "dashboard" and together):
+            p, basis = bound(waits, c, n) / d, "%s/D" % WAITS_BASIS[waits]
         elif wl == "dashboard":
-            kd = widgets * d
-            if mode == "iterative":
-                p, basis = 1 / kd, "1/(K*D)"
-            elif mode == "prefork":
-                p, basis = min(c, workers) / kd, "min(C,N)/(K*D)"
-            elif mode == "threads":
-                p, basis = c / kd, "C/(K*D)"
-            else:
-                p, basis = c / d, "C/D"
+            p, basis = bound(waits, c, n) / (widgets * d), "%s/(K*D)" % WAITS_BASIS[waits]
         elif wl == "cpu" and w:
-            if mode in ("iterative", "event"):
-                p, basis = 1 / w, "1/W"
-            elif mode == "threads":
-                p, basis = min(c, cores) / w, "min(C,cores)/W"
-            else:
-                p, basis = min(c, cores, workers) / w, "min(C,cores,N)/W"
+            k = bound(computes, c, n)  # CPU work in progress at once
+            p, basis = min(k, cores) / w, CPU_BASIS[computes]
             basis += " (W=%.1f ms, %s)" % (w * 1000, w_from)
-            k = c if mode == "threads" else min(c, workers) if mode == "prefork" else 1
             if k > cores and r.get("duration_s"):
                 p, basis = processor_sharing(k, w, cores, r["duration_s"], basis)
         if p is None:
             continue
+        if "N" in basis:
+            basis += ", N=%d" % n
         if wl in ("db", "dashboard"):
             cap = hello.get((mode, c))
             if cap and cap < p:
@@ -172,7 +216,7 @@ def winners(rows):
     return out
 
 
-def summary(rows):
+def summary(rows, modes):
     """The generated summary: a list of Markdown lines, in plain words."""
     lines = []
     for wl, per_c in winners(rows).items():
@@ -196,7 +240,7 @@ def summary(rows):
                 "c=%d %s" % (cc, b["target"]) for cc, b, _ in per_c)
         lines.append("- " + text + ".")
     misses = [r for r in rows if r.get("miss")]
-    w, _ = cpu_work_s(rows)
+    w, _ = cpu_work_s(rows, modes)
     checked = [r for r in rows if r.get("ratio") is not None]
     if checked:
         lines.append("- %d of %d runs with a prediction landed within ±%d %% of it." % (

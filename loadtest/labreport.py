@@ -10,8 +10,11 @@ import subprocess
 
 import labmodel
 
-COLOURS = {"iterative": "#9467bd", "threads": "#1f77b4", "prefork": "#2ca02c", "event": "#ff7f0e"}
-OTHER_COLOURS = ["#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2"]
+# the modes take these in the order of the server's table (iterative purple,
+# threads blue, prefork green, event orange, pool brown, reactors pink);
+# outside targets and any further modes the ones after them
+PALETTE = ["#9467bd", "#1f77b4", "#2ca02c", "#ff7f0e", "#8c564b", "#e377c2",
+           "#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#637939", "#8c6d31"]
 ERROR_RED = "#d00000"
 TITLES = {
     "hello": "/hello: the CPU ceiling (no prediction)",
@@ -32,17 +35,27 @@ CSV_FIELDS = [
 ]
 
 
-def targets_in_order(rows):
-    """Modes in their usual order, then outside targets as they came."""
+def mode_names(meta):
+    """The server's modes in its table's order (saved in results.json)."""
+    return [m["name"] for m in meta.get("mode_table") or []]
+
+
+def targets_in_order(rows, meta):
+    """Modes in the table's order, then outside targets as they came."""
     names = list(dict.fromkeys(r["target"] for r in rows))
-    return [m for m in labmodel.MODES if m in names] + [n for n in names if n not in labmodel.MODES]
+    modes = mode_names(meta)
+    return [m for m in modes if m in names] + [n for n in names if n not in modes]
 
 
-def colour(name, order):
-    if name in COLOURS:
-        return COLOURS[name]
-    others = [n for n in order if n not in COLOURS]
-    return OTHER_COLOURS[others.index(name) % len(OTHER_COLOURS)]
+def colours(order, meta):
+    """{name: colour}: a mode keeps its place in the palette whichever modes
+    a run has; the others take the colours after the table's."""
+    modes = mode_names(meta)
+    out = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(modes)}
+    others = [n for n in order if n not in out]
+    for i, n in enumerate(others):
+        out[n] = PALETTE[(len(modes) + i) % len(PALETTE)]
+    return out
 
 
 # ---------------------------------------------------------------- json, csv
@@ -133,11 +146,12 @@ def datablock(name, lines):
 
 
 def series(rows, order):
-    """(index, name, colour, its rows by concurrency) for each target present."""
-    for i, name in enumerate(order):
+    """(index, name, colour, its rows by concurrency) for each target present;
+    order is the (name, colour) pairs of every target of the run."""
+    for i, (name, col) in enumerate(order):
         rs = sorted((r for r in rows if r["target"] == name), key=lambda r: r["concurrency"])
         if rs:
-            yield i, name, colour(name, order), rs
+            yield i, name, col, rs
 
 
 def mark_errors(i, col, errs, title, dy, blocks, marks):
@@ -263,7 +277,8 @@ def render(out, name, spec, png):
     script = os.path.join(cdir, name + ".gp")
     with open(script, "w") as f:
         f.write("\n".join(parts) + "\n")
-    r = subprocess.run(["gnuplot", name + ".gp"], cwd=cdir, capture_output=True, text=True)
+    r = subprocess.run(["gnuplot", name + ".gp"], cwd=cdir, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True)
     problems = [l for l in r.stderr.splitlines() if l.strip() and "warning" not in l.lower()]
     if r.returncode != 0 or problems:
         raise RuntimeError("gnuplot failed on %s: %s" % (script, r.stderr.strip()[-500:]))
@@ -288,7 +303,9 @@ def shrink_svg(path):
 
 def make_charts(out, meta, rows, png):
     """{workload: [(kind, svg, png)]} for every workload in rows."""
-    order = targets_in_order(rows)
+    names = targets_in_order(rows, meta)
+    cols = colours(names, meta)
+    order = [(n, cols[n]) for n in names]
     charts = {}
     for wl in dict.fromkeys(r["workload"] for r in rows):
         wrows = [r for r in rows if r["workload"] == wl]
@@ -368,8 +385,8 @@ only then sends the next. When the server stalls, wrk simply sends less, and
 the stall is counted once per connection rather than for every request that
 real users would have kept sending meanwhile — the *coordinated omission*
 problem. So the latencies here are better than an open stream of users would
-see, most of all for the modes that queue (iterative, and prefork beyond its
-workers): a queue shows up as lower throughput and higher latency, never as
+see, most of all for the modes that queue (iterative, and prefork and pool
+beyond their workers): a queue shows up as lower throughput and higher latency, never as
 the requests that were never sent. Two more things hide load, and both are shown
 instead of hidden: a response slower than wrk's `--timeout` is counted as a
 **timeout error and left out of the latency figures** (so a mode that starves
@@ -381,8 +398,8 @@ says are open (its /stats read half-way through the run; "–" when it did not
 answer within a second, itself a sign of a queue), and how many waited in the
 kernel's listen queue, unaccepted; *accepted* is the server's own
 count (/stats) of connections accepted during the run — with keep-alive off
-(iterative, prefork) one per request. *server: served / non-2xx* is the server's
-own count of responses to this page from /stats, which may include responses to
+(by default in iterative, prefork and pool) one per request. *server: served /
+non-2xx* is the server's own count of responses to this page from /stats, which may include responses to
 requests wrk had already given up on. *CPU cores*: what the server's processes
 used (/proc), what wrk used (its own rusage), and what the whole machine used
 (/proc/stat): a machine figure well above the other two means something else
@@ -402,16 +419,17 @@ def settings_text(meta, rows):
         "with other people's builds and tests during the run.**" % (
             m.get("cores"), " (%s)" % m["cpu"] if m.get("cpu") else "", m.get("mem_gib"), m.get("kernel"),
             fmt_load(meta.get("loadavg_start")), fmt_load(meta.get("loadavg_end")), m.get("cores")),
-        ("- Server: httpmodes %s (`%s`), a fresh process per run on a free loopback port%s; "
-         "DB delay D = %d ms, /dashboard K = %d widgets, /cpu %d iterations, prefork N = %d workers%s; "
-         "keep-alive is the server's default (off in iterative and prefork, on in threads and event)." % (
+        ("- Server: httpmodes %s (`%s`), a fresh process per run on a free loopback port%s "
+         "(no live view: `--status-port off`); DB delay D = %d ms, /dashboard K = %d widgets, "
+         "/cpu %d iterations, %s%s; keep-alive is each mode's default (%s)." % (
              meta.get("server_version") or "?", s.get("binary"), ", over HTTPS" if s.get("tls") else "",
-             s["db_delay_ms"], s["widgets"], s["cpu_iterations"], s["workers"],
-             ", extra arguments `%s`" % " ".join(s["server_args"]) if s.get("server_args") else "")
+             s["db_delay_ms"], s["widgets"], s["cpu_iterations"], workers_text(meta, rows),
+             ", extra arguments `%s`" % " ".join(s["server_args"]) if s.get("server_args") else "",
+             keep_alive_text(meta))
          if s.get("modes") else
          "- Servers: none started by the lab (outside targets only); pages with DB delay D = %d ms, "
-         "/dashboard K = %d widgets, /cpu %d iterations; predictions assume prefork N = %d workers." % (
-             s["db_delay_ms"], s["widgets"], s["cpu_iterations"], s["workers"])),
+         "/dashboard K = %d widgets, /cpu %d iterations; N is what each target's /stats says." % (
+             s["db_delay_ms"], s["widgets"], s["cpu_iterations"])),
         "- Client: %s; threads min(2, C), runs of %g s after an unrecorded warm-up of %g s, "
         "`--timeout %gs`." % (meta.get("wrk") or "wrk", s["duration_s"], s["warmup_s"], s["timeout_s"]),
     ]
@@ -424,6 +442,33 @@ def settings_text(meta, rows):
     return lines
 
 
+def workers_text(meta, rows):
+    """N of each mode with workers, as the servers said (e.g. "N = 8 workers
+    in prefork and pool, 2 loops in reactors")."""
+    table = {m["name"]: m for m in meta.get("mode_table") or []}
+    by_n = {}
+    for name in targets_in_order(rows, meta):
+        info = table.get(name)
+        if not info or info["workers"] == "none":
+            continue
+        ns = sorted({r.get("workers") for r in rows if r["target"] == name and r.get("workers")})
+        n = "/".join(map(str, ns)) if ns else str(meta["settings"].get("workers") or "?")
+        what = "loops" if info["event_loop"] else "workers"
+        by_n.setdefault((n, what), []).append(name)
+    if not by_n:
+        return "no mode with workers"
+    return "N = " + ", ".join("%s %s in %s" % (n, what, " and ".join(names))
+                              for (n, what), names in by_n.items())
+
+
+def keep_alive_text(meta):
+    table = meta.get("mode_table") or []
+    on = [m["name"] for m in table if m["keep_alive"]]
+    off = [m["name"] for m in table if not m["keep_alive"]]
+    return "; ".join(x for x in ("on in " + ", ".join(on) if on else "",
+                                 "off in " + ", ".join(off) if off else "") if x)
+
+
 def fmt_load(x):
     return " / ".join("%.2f" % v for v in x) if x else "?"
 
@@ -431,20 +476,29 @@ def fmt_load(x):
 def prediction_text(meta, rows):
     s = meta["settings"]
     d = s["db_delay_ms"]
-    w, w_from = labmodel.cpu_work_s(rows)
+    w, w_from = labmodel.cpu_work_s(rows, meta.get("mode_table"))
     have_hello = any(r["workload"] == "hello" for r in rows)
     lines = [
-        "**Predictions** (dashed lines; requests/s; D = %d ms, K = %d, N = %d, C = connections, "
-        "cores = %s):" % (d, s["widgets"], s["workers"], meta["machine"]["cores"]),
+        "**Predictions** (dashed lines; requests/s; D = %d ms, K = %d, N = the mode's workers, "
+        "C = connections, cores = %s):" % (d, s["widgets"], meta["machine"]["cores"]),
         "",
-        "| page | iterative | threads | prefork | event |",
-        "|---|---|---|---|---|",
-        "| /db | 1/D | C/D | min(C,N)/D | C/D |",
-        "| /dashboard | 1/(K·D) | C/(K·D) | min(C,N)/(K·D) | C/D (the K queries run at once) |",
-        "| /cpu | 1/W | min(C,cores)/W | min(C,cores,N)/W | 1/W (one core) |",
-        "| /hello | – | – | – | – |",
-        "",
+        "| mode | /db | /dashboard | /cpu |",
+        "|---|---|---|---|",
     ]
+    shown = targets_in_order(rows, meta)
+    for m in meta.get("mode_table") or []:
+        if m["name"] not in shown:
+            continue
+        shape = labmodel.model(m)
+        if shape is None:
+            lines.append("| %s | – | – | – (no model for this mode) |" % m["name"])
+            continue
+        waits, computes, together = shape
+        wb = labmodel.WAITS_BASIS[waits]
+        lines.append("| %s | %s/D | %s | %s%s |" % (
+            m["name"], wb, "%s/D (the K queries run at once)" % wb if together else "%s/(K·D)" % wb,
+            labmodel.CPU_BASIS[computes], " (one core)" if computes == "1" else ""))
+    lines += ["", "/hello has no prediction: it is each mode's CPU ceiling.", ""]
     if have_hello:
         lines.append("The /db and /dashboard predictions are capped by the same mode's /hello "
                      "throughput at the same C (the CPU ceiling: no page can be served faster than "
@@ -465,10 +519,10 @@ def prediction_text(meta, rows):
 
 
 def write_report(out, meta, rows, charts):
-    order = targets_in_order(rows)
+    order = targets_in_order(rows, meta)
     md = ["# httpmodes load-test report", ""]
     md += settings_text(meta, rows) + [""]
-    md += ["## Summary", ""] + labmodel.summary(rows) + [""]
+    md += ["## Summary", ""] + labmodel.summary(rows, meta.get("mode_table")) + [""]
     md += ["## Reading this report", "", HOW_TO_READ, ""] + prediction_text(meta, rows) + [""]
     for wl in dict.fromkeys(r["workload"] for r in rows):
         wrows = [r for r in rows if r["workload"] == wl]

@@ -23,6 +23,7 @@ LUA = os.path.join(HERE, "result.lua")
 START_RE = re.compile(r"listening on http://\[?([^\]/]+?)\]?:(\d+)/")
 TLS_RE = re.compile(r"https://\[?([^\]/]+?)\]?:(\d+)/")
 VERSION_RE = re.compile(r"^httpmodes (\S+):")
+WORKERS_RE = re.compile(r"\(workers (\d+),")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -57,6 +58,36 @@ class ServerError(Exception):
     pass
 
 
+MODE_FIELDS = ("name", "keep_alive", "workers", "default_workers", "event_loop", "summary")
+
+
+def list_modes(binary):
+    """The server's own mode table, from `binary --list-modes` (one mode a
+    line, tab-separated: name, keep-alive default on/off, what --workers
+    means none|fixed|cpus, default workers, event loop yes|no, summary).
+    Returns a list of dicts in the server's order. Raises ServerError when
+    the binary cannot say (too old, or not httpmodes)."""
+    try:
+        out = subprocess.run([binary, "--list-modes"], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ServerError("%s --list-modes: %s" % (binary, e))
+    modes = []
+    for line in out.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) != len(MODE_FIELDS) or not re.match(r"^[a-z][a-z0-9_-]*$", f[0]):
+            continue
+        m = dict(zip(MODE_FIELDS, f))
+        m["keep_alive"] = m["keep_alive"] == "on"
+        m["event_loop"] = m["event_loop"] == "yes"
+        m["default_workers"] = int(m["default_workers"]) if m["default_workers"].isdigit() else None
+        modes.append(m)
+    if out.returncode != 0 or not modes:
+        raise ServerError("%s --list-modes gave no mode table (exit %s): %s" % (
+            binary, out.returncode, (out.stderr or out.stdout).strip()[:200] or "no output"))
+    return modes
+
+
 class Server:
     """One httpmodes process on a free loopback port (port 0: the start line
     says which). With tls, it is also given --tls-port and wrk is pointed at
@@ -67,12 +98,18 @@ class Server:
         self.proc = None
         self.port = self.tls_port = None
         self.version = None
+        self.workers = None  # from the start line, for modes with a pool
         self.start_line = ""
         self.lines = []  # stderr lines after the start line (warnings, errors)
         self.exit_code = None
 
     def start(self, timeout=10):
-        cmd = [self.binary, "--mode", self.mode, "--port", "0", "--bind", "127.0.0.1"] + self.args
+        # no live view: the lab reads /stats on the main port, and a status
+        # port (by default the main port + 1000) could land on a port that
+        # another server or wrk is using; an ARG of the user's comes later
+        # and wins (--server-arg=--status-port=0)
+        cmd = [self.binary, "--mode", self.mode, "--port", "0", "--bind", "127.0.0.1",
+               "--status-port", "off"] + self.args
         if self.tls:
             self.tls_port = free_port()
             cmd += ["--tls-port", str(self.tls_port)]
@@ -93,6 +130,8 @@ class Server:
                         self.tls_port = int(t.group(2))
                     v = VERSION_RE.search(line)
                     self.version = v.group(1) if v else None
+                    w = WORKERS_RE.search(line)
+                    self.workers = int(w.group(1)) if w else None
                     ready.set()
                 elif self.port is None:
                     early.append(line)
@@ -100,7 +139,8 @@ class Server:
                     self.lines.append(line)
             ready.set()
 
-        threading.Thread(target=drain, daemon=True).start()
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
         if not ready.wait(timeout) or self.port is None:
             self.kill()
             raise ServerError("%s did not start in mode %s: %s" % (
@@ -135,12 +175,22 @@ class Server:
                 self.kill()
         if self.proc:
             self.exit_code = self.proc.returncode
+            self._close()
         return self.exit_code
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._close()
+
+    def _close(self):
+        """Closes the pipe from the server's stderr once everything it said
+        has been read (prefork's workers may hold it a moment longer)."""
+        if self.proc and self.proc.stderr and self.proc.poll() is not None:
+            self._drain.join(5)
+            if not self._drain.is_alive():
+                self.proc.stderr.close()
 
     def log(self):
         """What the server said after its start line, less the normal stop line."""
@@ -279,8 +329,8 @@ def listen_queue(ports):
     queue, listeners = 0, 0
     for port in ports:
         try:
-            out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True,
-                                 text=True, timeout=5).stdout
+            out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=5).stdout
         except (OSError, subprocess.TimeoutExpired):
             return None, len(ports)
         for line in out.splitlines():
@@ -397,7 +447,8 @@ def run_wrk(url, connections, seconds, timeout_s, on_start=None):
 
 def tool_version(cmd):
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=10)
         return (out.stdout + out.stderr).strip().splitlines()[0]
     except (OSError, IndexError, subprocess.TimeoutExpired):
         return None

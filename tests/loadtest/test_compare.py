@@ -5,6 +5,8 @@ Nothing here asserts a speed.
 
 Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
 import csv
+import importlib.machinery
+import importlib.util
 import json
 import os
 import re
@@ -22,8 +24,10 @@ BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "htt
 sys.path.insert(0, os.path.join(ROOT, "loadtest"))
 
 import labmodel  # noqa: E402
+import labrun  # noqa: E402
 
-MODES = ["iterative", "event"]
+# the tiny real run: one mode without a loop and the one with a loop per CPU
+MODES = ["iterative", "reactors"]
 WORKLOADS = ["hello", "db"]
 LEVELS = [1, 4]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -32,6 +36,70 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def compare(*args, env=None, timeout=300):
     return subprocess.run([sys.executable, COMPARE] + list(args), capture_output=True, text=True,
                           timeout=timeout, env=env)
+
+
+def compare_module():
+    """loadtest/compare imported (it has no .py), to call its functions."""
+    loader = importlib.machinery.SourceFileLoader("compare", COMPARE)
+    spec = importlib.util.spec_from_loader("compare", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+_TABLE = []
+
+
+def table():
+    """The server's mode table (httpmodes --list-modes), read once."""
+    if not _TABLE:
+        _TABLE.extend(labrun.list_modes(BIN))
+    return _TABLE
+
+
+class ModeTable(unittest.TestCase):
+    """The lab's modes are the server's: none is listed in the lab."""
+
+    def test_default_modes_are_the_servers(self):
+        names = [m["name"] for m in table()]
+        self.assertGreaterEqual(len(names), 6, names)
+        a = compare_module().options(["--quick", "--bin", BIN])
+        self.assertEqual(a.modes, names)
+        for m in table():  # every mode has a model, so every mode gets predictions
+            self.assertIsNotNone(labmodel.model(m), m)
+
+    def test_workers_only_where_the_table_has_them(self):
+        cmp = compare_module()
+        a = cmp.options(["--quick", "--bin", BIN])
+        for m in table():
+            self.assertNotIn("--workers", cmp.server_args(m["name"], a), m)  # each mode's default
+        a = cmp.options(["--quick", "--bin", BIN, "--workers", "3"])
+        for m in table():
+            args = cmp.server_args(m["name"], a)
+            if m["workers"] == "none":
+                self.assertNotIn("--workers", args, m)
+            else:
+                self.assertEqual(args[:2], ["--workers", "3"], m)
+
+    def test_lab_servers_open_no_status_port(self):
+        # the default status port is the main port + 1000, which another
+        # server or wrk of the lab may hold: the lab turns the live view off
+        srv = labrun.Server(BIN, "event", []).start()
+        try:
+            self.assertNotIn("live view", srv.start_line)
+            self.assertIsNotNone(srv.port)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        srv = labrun.Server(BIN, "pool", ["--workers", "3"]).start()
+        try:
+            self.assertEqual(srv.workers, 3)  # read from the start line
+        finally:
+            srv.stop()
+
+    def test_a_binary_without_a_mode_table_is_refused(self):
+        r = compare("--quick", "--bin", "/bin/true", timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--list-modes gave no mode table", r.stderr)
 
 
 class TlsRun(unittest.TestCase):
@@ -66,7 +134,7 @@ class TlsRun(unittest.TestCase):
 
 
 class QuickRun(unittest.TestCase):
-    """compare --quick on modes iterative,event × workloads hello,db × c 1,4."""
+    """compare --quick on modes iterative,reactors × workloads hello,db × c 1,4."""
 
     @classmethod
     def setUpClass(cls):
@@ -114,6 +182,9 @@ class QuickRun(unittest.TestCase):
             else:
                 self.assertIsNotNone(r["prediction"], r)  # every db cell has one, capped by /hello
                 self.assertIn("D", r["prediction_basis"])
+            if r["target"] == "reactors":
+                self.assertEqual(r["workers"], os.cpu_count(), r)  # one loop per CPU: its own default
+        self.assertEqual([m["name"] for m in data["meta"]["mode_table"]], [m["name"] for m in table()])
 
     def test_results_csv_has_one_row_per_cell(self):
         with open(self.path("results.csv"), newline="") as f:
@@ -208,7 +279,10 @@ class Model(unittest.TestCase):
     """Predictions, misses and the summary on made-up rows (D = 100 ms)."""
 
     def predict(self, rows, cores=2):
-        return labmodel.predict(rows, db_delay_ms=100, widgets=4, workers=8, cores=cores)
+        return labmodel.predict(rows, db_delay_ms=100, widgets=4, workers=8, cores=cores, modes=table())
+
+    def summary(self, rows):
+        return "\n".join(labmodel.summary(rows, table()))
 
     def test_db_predictions_and_misses(self):
         rows = self.predict([row("iterative", "db", 10, 7.0),     # 1/D = 10: 30 % under
@@ -224,7 +298,7 @@ class Model(unittest.TestCase):
         self.assertFalse(by["threads"]["miss"])
         self.assertFalse(by["prefork"]["miss"])
         self.assertTrue(by["event"]["miss"])
-        text = "\n".join(labmodel.summary(rows))
+        text = self.summary(rows)
         self.assertIn("miss**: iterative db c=10", text)
         self.assertIn("30 % under", text)
         self.assertIn("miss**: event db c=10", text)
@@ -237,7 +311,7 @@ class Model(unittest.TestCase):
         busy["resources"] = {"machine_cpu_cores": 2.0, "server_cpu_cores": 0.9, "wrk_cpu_cores": 0.1}
         quiet = row("threads", "db", 10, 50.0)
         quiet["resources"] = {"machine_cpu_cores": 1.1, "server_cpu_cores": 0.9, "wrk_cpu_cores": 0.1}
-        text = "\n".join(labmodel.summary(self.predict([busy, quiet])))
+        text = self.summary(self.predict([busy, quiet]))
         self.assertIn("event db c=10: 50.0 req/s is 50 % under its prediction 100 (C/D (no /hello in "
                       "the matrix: no CPU cap)); meanwhile other work used 1.0 of the machine's cores",
                       text)
@@ -250,7 +324,7 @@ class Model(unittest.TestCase):
                     resources={"server_cpu_cores": 1.93}, server={"requests": 352})  # 55 ms each
         busy = dict(row("threads", "cpu", 10, 41.0), duration_s=10.0,
                     resources={"server_cpu_cores": 1.5}, server={"requests": 410})  # 37 ms each
-        text = "\n".join(labmodel.summary(self.predict([base, slow, busy])))
+        text = self.summary(self.predict([base, slow, busy]))
         self.assertIn("prefork cpu c=10", text)
         self.assertIn("each request cost the server 55 ms of CPU against W = 37 ms", text)
         self.assertIn("threads cpu c=10", text)
@@ -258,7 +332,7 @@ class Model(unittest.TestCase):
         self.assertEqual(text.count("of CPU against W"), 1, text)
         fast = dict(row("iterative", "cpu", 10, 40.0), duration_s=10.0,
                     resources={"server_cpu_cores": 1.0}, server={"requests": 400})  # 25 ms each
-        text = "\n".join(labmodel.summary(self.predict([base, fast])))
+        text = self.summary(self.predict([base, fast]))
         self.assertIn("iterative cpu c=10: 40.0 req/s is 48 % over", text)
         self.assertIn("cost the server 25 ms of CPU against W = 37 ms: the cores themselves ran faster", text)
 
@@ -274,16 +348,40 @@ class Model(unittest.TestCase):
         self.assertIn("no CPU cap", alone["prediction_basis"])
 
     def test_dashboard_blocking_modes_wait_for_each_widget(self):
-        rows = self.predict([row(m, "dashboard", 10, 1.0) for m in labmodel.MODES])
+        rows = self.predict([row(m["name"], "dashboard", 10, 1.0) for m in table()])
         by = {r["target"]: r["prediction"] for r in rows}
         self.assertAlmostEqual(by["iterative"], 1 / 0.4)
         self.assertAlmostEqual(by["threads"], 10 / 0.4)
         self.assertAlmostEqual(by["prefork"], 8 / 0.4)
         self.assertAlmostEqual(by["event"], 10 / 0.1)
+        self.assertAlmostEqual(by["pool"], 8 / 0.4)  # like prefork: a fixed pool, blocking
+        self.assertAlmostEqual(by["reactors"], 10 / 0.1)  # like event: the loops run the K at once
+
+    def test_pool_and_reactors(self):
+        # pool: min(C,N)/D like prefork; reactors: C/D like event on I/O, and
+        # min(C,N,cores)/W on /cpu with N its loops (the server's own count)
+        rows = [row("event", "cpu", 1, 40.0, p50=25.0)]  # W = 25 ms
+        rows += [row("pool", "db", c, 1.0) for c in (4, 20)]
+        rows += [dict(row("reactors", "db", 20, 1.0), workers=2)]
+        rows += [dict(row("reactors", "cpu", c, 1.0), workers=2) for c in (1, 10)]
+        rows += [dict(row("reactors", "cpu", 10, 1.0), target="reactors", workers=1)]
+        rows += [dict(row("pool", "cpu", 1, 1.0), workers=3), dict(row("pool", "cpu", 10, 1.0), workers=3)]
+        out = self.predict(rows, cores=2)
+        p = [(r["target"], r["workload"], r["concurrency"], r.get("workers"), r["prediction"]) for r in out]
+        self.assertAlmostEqual(p[1][4], 40)    # pool db c=4: min(4,8)/0.1
+        self.assertAlmostEqual(p[2][4], 80)    # pool db c=20: N=8 (no workers on the row: --workers)
+        self.assertIn("min(C,N)/D", out[2]["prediction_basis"])
+        self.assertAlmostEqual(p[3][4], 200)   # reactors db c=20: C/D
+        self.assertAlmostEqual(p[4][4], 40)    # reactors cpu c=1: 1/W
+        self.assertAlmostEqual(p[5][4], 80)    # reactors cpu c=10, 2 loops on 2 cores: 2/W
+        self.assertIn("min(C,cores,N)/W", out[5]["prediction_basis"])
+        self.assertAlmostEqual(p[6][4], 40)    # one loop: one core
+        self.assertAlmostEqual(p[7][4], 40)    # pool cpu c=1
+        self.assertAlmostEqual(p[8][4], 80)    # pool cpu c=10, N=3 on 2 cores: the cores bound it
 
     def test_cpu_uses_the_work_measured_at_c1(self):
         rows = [row("event", "cpu", 1, 30.0, p50=25.0)]  # W = 25 ms
-        rows += [row(m, "cpu", 10, 1.0) for m in labmodel.MODES]
+        rows += [row(m["name"], "cpu", 10, 1.0) for m in table()]
         rows = self.predict(rows, cores=2)
         by = {(r["target"], r["concurrency"]): r["prediction"] for r in rows}
         self.assertAlmostEqual(by[("event", 1)], 40)
@@ -300,17 +398,28 @@ class Model(unittest.TestCase):
         self.assertAlmostEqual(by[("threads", 100)]["prediction"], 2 * 100 / 3.0)  # 1.25 s batches
         self.assertEqual(by[("threads", 1000)]["prediction"], 0)  # a 12.5 s batch outlasts 3 s
         self.assertIn("batches of 12.50 s", by[("threads", 1000)]["prediction_basis"])
-        text = "\n".join(labmodel.summary(list(by.values())))
+        text = self.summary(list(by.values()))
         self.assertIn("**no answer predicted**: threads cpu c=1000 was predicted to finish no request", text)
         self.assertIn("it answered 1.00 req/s", text)
         self.assertAlmostEqual(by[("prefork", 1000)]["prediction"], 80)  # N=8: 0.1 s batches
         none = self.predict([row("threads", "cpu", 10, 50.0)])[0]  # no c=1 run: no W
         self.assertIsNone(none["prediction"])
 
+    def test_a_mode_the_model_cannot_read_gets_no_prediction(self):
+        # no loop and no pool: one connection at a time or one per connection,
+        # which the table does not say; a new such mode is run but not predicted
+        fibers = {"name": "fibers", "keep_alive": True, "workers": "none", "default_workers": 1,
+                  "event_loop": False, "summary": "?"}
+        self.assertIsNone(labmodel.model(fibers))
+        self.assertEqual(labmodel.model(dict(fibers, workers="fixed")), ("N", "N", False))
+        self.assertEqual(labmodel.model(dict(fibers, event_loop=True)), ("C", "1", True))
+        out = labmodel.predict([row("fibers", "db", 10, 50.0)], 100, 4, None, 2, table() + [fibers])
+        self.assertIsNone(out[0]["prediction"])
+
     def test_a_mode_that_answers_errors_fast_does_not_win(self):
         rows = self.predict([row("iterative", "hello", 100, 90000.0, errors=5000),
                              row("event", "hello", 100, 30000.0)])
-        text = "\n".join(labmodel.summary(rows))
+        text = self.summary(rows)
         self.assertIn("**event** won", text)
         self.assertIn("iterative hello c=100 (5000)", text)
 
