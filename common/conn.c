@@ -396,11 +396,7 @@ static conn_want send_response(conn *c) {
         c->close_after = !keep;
     }
     uint64_t end = now(c);
-    char date[40];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    const char *date = util_http_date();
     c->out.len = 0;
     c->out_off = 0;
     /* one allocation of the right size: a 1 MiB echo must not cost 2 MiB */

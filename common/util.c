@@ -54,6 +54,21 @@ uint64_t util_thread_cpu_us(void) {
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+const char *util_http_date(void) {
+    /* gmtime_r and strftime cost more than the rest of a /hello response's
+     * head: do them when the second changes, once per thread (no lock) */
+    static _Thread_local time_t cached_at = (time_t)-1;
+    static _Thread_local char cached[40];
+    time_t t = time(NULL);
+    if (t != cached_at) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(cached, sizeof cached, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached_at = t;
+    }
+    return cached;
+}
+
 long util_worker_id(void) {
     return (long)syscall(SYS_gettid);
 }

@@ -28,6 +28,11 @@ uint64_t util_now_us(void);
  * (CLOCK_THREAD_CPUTIME_ID): what a request cost, whoever else ran. */
 uint64_t util_thread_cpu_us(void);
 
+/* Returns the current time as an HTTP Date value ("Sun, 06 Nov 1994
+ * 08:49:37 GMT"), formatted at most once a second per thread: the string
+ * lives in a thread-local buffer, valid until the caller's next call. */
+const char *util_http_date(void);
+
 /* Returns the kernel thread id of the caller (equal to the pid in a
  * single-threaded process): the "worker" that serves a request. */
 long util_worker_id(void);

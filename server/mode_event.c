@@ -84,7 +84,14 @@ static uint64_t deadline_of(const event_server *es, const ev_conn *ec) {
                                          : conn_deadline(&ec->c);
 }
 
-/* Watches fd for events (EV_READ or EV_WRITE) and arms the deadline timer. */
+/* Watches fd for events (EV_READ or EV_WRITE) and arms the deadline timer.
+ *
+ * The timer is re-armed only when the deadline moved earlier than the one it
+ * is set for (or it is not running). Between keep-alive requests the deadline
+ * only moves later, so a busy connection keeps the timer it has (no heap
+ * removal and insertion per request, as nginx and libev's ev.pod "Be smart
+ * about timeouts" advise): it fires early at most once per keep-alive
+ * timeout, and on_timer re-arms it for the real deadline. */
 static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
     if (!ev_is_active(&ec->io) || (ec->io.events & (EV_READ | EV_WRITE)) != events) {
         ev_io_stop(loop, &ec->io);
@@ -92,6 +99,14 @@ static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
         ev_io_start(loop, &ec->io);
     }
     uint64_t deadline = deadline_of(es_of(loop), ec), now = util_now_us();
+    if (deadline && ev_is_active(&ec->timer)) {
+        /* libev counts the remaining time from its cached clock, which is
+         * never ahead of now: now + remaining is no earlier than when the
+         * timer really fires, so "fires by the deadline" is never wrong */
+        double remaining = ev_timer_remaining(loop, &ec->timer);
+        if (remaining >= 0 && now + (uint64_t)(remaining * 1e6) + 1 <= deadline)
+            return;
+    }
     ev_timer_stop(loop, &ec->timer);
     ev_now_update(loop); /* timers count from libev's cached time; a /cpu may have aged it */
     if (deadline) {
