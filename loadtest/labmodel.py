@@ -30,8 +30,8 @@ work of one /cpu request in seconds:
   /hello      none: it measures the CPU ceiling of each mode
 
 so iterative 1/D, threads and event C/D, prefork and pool min(C,N)/D,
-reactors C/D on /db; on /cpu reactors is bounded like a pool, event like
-iterative.
+reactors and offload C/D on /db; on /cpu reactors (N loops) and offload (a
+CPU pool of N) are bounded like a pool, event like iterative.
 
 The I/O-bound predictions are capped by that mode's /hello throughput at the
 same concurrency, measured in the same run: no mode serves a DB page faster

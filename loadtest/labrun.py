@@ -58,13 +58,15 @@ class ServerError(Exception):
     pass
 
 
-MODE_FIELDS = ("name", "keep_alive", "workers", "default_workers", "event_loop", "summary")
+MODE_FIELDS = ("name", "keep_alive", "workers", "default_workers", "event_loop", "cpu_off_loop",
+               "summary")
 
 
 def list_modes(binary):
     """The server's own mode table, from `binary --list-modes` (one mode a
     line, tab-separated: name, keep-alive default on/off, what --workers
-    means none|fixed|cpus, default workers, event loop yes|no, summary).
+    means none|fixed|cpus, default workers, event loop yes|no, CPU work off
+    the loop yes|no, summary).
     Returns a list of dicts in the server's order. Raises ServerError when
     the binary cannot say (too old, or not httpmodes)."""
     try:
@@ -80,6 +82,7 @@ def list_modes(binary):
         m = dict(zip(MODE_FIELDS, f))
         m["keep_alive"] = m["keep_alive"] == "on"
         m["event_loop"] = m["event_loop"] == "yes"
+        m["cpu_off_loop"] = m["cpu_off_loop"] == "yes"
         m["default_workers"] = int(m["default_workers"]) if m["default_workers"].isdigit() else None
         modes.append(m)
     if out.returncode != 0 or not modes:
