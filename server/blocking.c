@@ -18,8 +18,10 @@ enum { WAIT_READY = 1, WAIT_TIMEOUT = 0, WAIT_STOP = -1, WAIT_CROWDED = 2 };
 static int wait_fd_crowd(server *s, int fd, short events, uint64_t deadline, int stoppable,
                          int crowd) {
     for (;;) {
-        if (stoppable && atomic_load(&s->stopping))
+        int stopping = atomic_load(&s->stopping);
+        if (stoppable && stopping)
             return WAIT_STOP;
+        crowd = crowd && !stopping; /* a stopped listener only says it is shut (POLLHUP) */
         int timeout = -1;
         if (deadline) {
             uint64_t now = util_now_us();

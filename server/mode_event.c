@@ -44,7 +44,7 @@ typedef struct event_server {
     ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
     ev_conn *conns;     /* list of open connections */
     unsigned open;      /* connections in the list */
-    uint64_t grace_end; /* stopping: when fresh connections' grace ends (µs) */
+    uint64_t grace_end; /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
     char inbuf[65536];  /* one read buffer for the whole loop */
 } event_server;
 
@@ -67,7 +67,7 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
         ec->next->prev = ec->prev;
     es->open--;
     free(ec);
-    if (atomic_load(&es->s->stopping) && es->open == 0)
+    if (es->grace_end && es->open == 0) /* on_stop has run (and taken the queue) */
         ev_break(loop, EVBREAK_ALL);
 }
 
@@ -197,10 +197,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* timer woke early */
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
+/* Accepts up to max connections waiting on w's socket and starts them.
+ * Returns how many it took (fewer than max: the queue is empty, or out of
+ * descriptors and accepting is paused). */
+static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
     event_server *es = es_of(loop);
-    (void)revents;
-    for (int i = 0; i < 64; i++) {
+    int taken = 0;
+    for (int i = 0; i < max; i++) {
         char peer[48];
         int fd = net_accept(w->fd, peer, sizeof peer);
         if (fd < 0) {
@@ -214,8 +217,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
                 ev_timer_set(&es->resume_w, ACCEPT_PAUSE_MS / 1000.0, 0.0);
                 ev_timer_start(loop, &es->resume_w);
             }
-            return; /* EAGAIN: accepted everything waiting */
+            return taken; /* EAGAIN: accepted everything waiting */
         }
+        taken++;
         ev_conn *ec = xmalloc(sizeof *ec);
         transport_plain(&ec->t, fd);
         ec->db_wait = 0;
@@ -232,6 +236,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
             first = CONN_CLOSE;
         drive(loop, ec, first);
     }
+    return taken;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
+    (void)revents;
+    accept_some(loop, w, 64);
 }
 
 static void on_resume(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -249,10 +259,20 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     (void)revents;
     es->grace_end = util_now_us() + CONN_STOP_GRACE_US;
     atomic_store(&es->s->stopping, 1);
+    int paused = ev_is_active(&es->resume_w); /* out of descriptors: take no more */
     ev_io_stop(loop, &es->accept_w);
     ev_io_stop(loop, &es->accept_tls_w);
     ev_io_stop(loop, &es->stop_w);
     ev_timer_stop(loop, &es->resume_w);
+    /* Take the connections already queued (they get the grace below), then
+     * stop listening: a connection made from now on is refused at once. */
+    if (!paused && es->s->at_stop == STOP_DRAIN) {
+        accept_some(loop, &es->accept_w, NET_DRAIN_MAX);
+        if (es->tls_listen_fd >= 0)
+            accept_some(loop, &es->accept_tls_w, NET_DRAIN_MAX);
+    }
+    net_unlisten(es->listen_fd);
+    net_unlisten(es->tls_listen_fd);
     /* Idle connections close now, unless a request already waits in them
      * (sent before the signal: it is answered, with Connection: close);
      * busy ones close after their response; fresh ones (and half-done
@@ -262,8 +282,8 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
         if (ec->want == CONN_WANT_READ && !ec->db_wait && conn_idle(&ec->c))
             drive(loop, ec, CONN_WANT_READ);
     }
-    if (es->open == 0)
-        ev_break(loop, EVBREAK_ALL);
+    /* a connection closed during the drain asked to break while others were still to come */
+    ev_break(loop, es->open == 0 ? EVBREAK_ALL : EVBREAK_CANCEL);
 }
 
 int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd) {
