@@ -29,6 +29,7 @@ typedef struct ev_conn {
     transport t;                 /* the socket, plain or TLS */
     uint8_t want;                /* the core's last conn_want */
     uint8_t db_wait;             /* 1 while timer is a database wait */
+    uint8_t counted;             /* 1: let in by net_admit (net_release at close) */
     conn c;                      /* the core */
 } ev_conn;
 
@@ -44,6 +45,7 @@ typedef struct event_server {
     ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
     ev_conn *conns;     /* list of open connections */
     unsigned open;      /* connections in the list */
+    int capped;         /* 1: its connections count against --max-connections */
     uint64_t grace_end; /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
     char inbuf[65536];  /* one read buffer for the whole loop */
 } event_server;
@@ -66,6 +68,8 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
     if (ec->next)
         ec->next->prev = ec->prev;
     es->open--;
+    if (ec->counted)
+        net_release(es->s);
     free(ec);
     if (es->grace_end && es->open == 0) /* on_stop has run (and taken the queue) */
         ev_break(loop, EVBREAK_ALL);
@@ -220,9 +224,15 @@ static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
             return taken; /* EAGAIN: accepted everything waiting */
         }
         taken++;
-        ev_conn *ec = xmalloc(sizeof *ec);
+        ev_conn *ec = malloc(sizeof *ec);
+        if (!ec) { /* out of memory: this one is closed, the others go on */
+            net_close(fd);
+            continue;
+        }
         transport_plain(&ec->t, fd);
         ec->db_wait = 0;
+        int admitted = !es->capped || net_admit(es->s);
+        ec->counted = es->capped && admitted;
         ev_io_init(&ec->io, on_io, fd, EV_READ);
         ev_timer_init(&ec->timer, on_timer, 0.0, 0.0);
         ec->prev = NULL;
@@ -232,8 +242,10 @@ static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
         es->conns = ec;
         es->open++;
         conn_want first = conn_init(&ec->c, es->env, peer);
-        if (w == &es->accept_tls_w && transport_tls(&ec->t, es->s->tls, fd) != 0)
+        if (w == &es->accept_tls_w && (!admitted || transport_tls(&ec->t, es->s->tls, fd) != 0))
             first = CONN_CLOSE;
+        else if (!admitted)
+            first = conn_refuse(&ec->c, 503, NET_FULL_WHY);
         drive(loop, ec, first);
     }
     return taken;
@@ -293,6 +305,7 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     es->env = env;
     es->listen_fd = listen_fd;
     es->tls_listen_fd = tls_listen_fd;
+    es->capped = listen_fd != s->status_fd; /* the live view's few are not counted */
     es->loop = ev_loop_new(EVFLAG_AUTO);
     if (!es->loop) {
         fprintf(stderr, "httpmodes: cannot start a libev loop\n");

@@ -191,6 +191,18 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls) {
     return accept_queued(s, peer, peerlen, tls);
 }
 
+int net_admit(server *s) {
+    if (atomic_fetch_add(&s->serving, 1) < s->cfg.max_connections)
+        return 1;
+    atomic_fetch_sub(&s->serving, 1);
+    metrics_add(&s->env.metrics->refused_conns, 1);
+    return 0;
+}
+
+void net_release(server *s) {
+    atomic_fetch_sub(&s->serving, 1);
+}
+
 int net_accept_failed(server *s, int err) {
     if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
         return 0;

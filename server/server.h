@@ -41,6 +41,7 @@ typedef struct server {
     int crowd_check;         /* 1: a blocking worker watches the listen queue (see blocking.c) */
     stop_listen at_stop;     /* what a stop does to the listening sockets */
     atomic_int drain_left;   /* STOP_DRAIN: queued connections still to take at a stop */
+    atomic_uint serving;     /* connections this process serves now (--max-connections) */
 } server;
 
 /* Opens a listening socket on bind, want_port (0 = any free port)
@@ -93,6 +94,17 @@ int net_accept(int listen_fd, char *peer, size_t peerlen);
  * ECONNABORTED, EINTR) to ignore. */
 int net_accept_failed(server *s, int err);
 
+/* What a connection over --max-connections is answered, with 503. */
+#define NET_FULL_WHY "the server is serving --max-connections connections already"
+
+/* Counts a new connection against --max-connections (per process). Returns
+ * 1 when it may be served (net_release it when done); 0 when the process is
+ * full — counted in /stats (connections.refused) — and the caller answers
+ * it 503 (NET_FULL_WHY) at once, without reading its request. */
+int net_admit(server *s);
+/* A connection net_admit let in has closed. */
+void net_release(server *s);
+
 /* Waits for a connection on either listening socket. Returns a
  * non-blocking connected fd, the client's address in peer and in *tls
  * whether it came to the HTTPS port. Once stopping, returns what was
@@ -105,10 +117,11 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
  * handshake shares the first request's deadline (--first-byte-timeout). With
  * s->crowd_check, a connection whose worker other connections are queueing
  * for (a listening socket is readable) waits only conn_crowded_deadline().
- * refuse_status != 0 answers that status at once instead (threads mode when
- * no thread could be made). */
+ * refuse != NULL answers 503 at once instead, saying why (over
+ * --max-connections; threads mode when no thread could be made); over TLS
+ * it just closes. */
 void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,
-                    int refuse_status);
+                    const char *refuse);
 /* The accept-and-serve loop of a blocking worker that serves one connection
  * at a time (iterative, each prefork process, each pool thread): claims
  * lane for the calling thread on the scoreboard, then serves connections
