@@ -1080,6 +1080,7 @@ static void test_body_budget(void **state) {
     assert_int_equal(atomic_load(&t->m->refused_bodies), 1);
     assert_int_equal(atomic_load(held), 600);
     conn_destroy(&b);
+    buf_free(&lb.out);
     /* one that fits still goes through */
     lb = (tu_log){0};
     assert_int_equal(feed_new(t, &b, BODY_HEAD(400) "0123456789", &lb), CONN_WANT_READ);
@@ -1090,6 +1091,7 @@ static void test_body_budget(void **state) {
     /* the first body completes: answered, and the budget is whole again */
     char rest[597];
     memset(rest, 'x', sizeof rest);
+    buf_free(&la.out);
     la = (tu_log){0};
     assert_int_equal(tu_feed(&t->c, rest, sizeof rest, 0, &la), CONN_WANT_READ);
     assert_int_equal(tu_parse(la.out.p, la.out.len, 0, &r), 0);
