@@ -2,27 +2,39 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-
-static void reserve(buf *b, size_t extra) {
-    if (b->len + extra <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra)
-        cap *= 2;
-    b->p = xrealloc(b->p, cap);
-    b->cap = cap;
+/* Grows b to hold at least need bytes. Returns 0, or -1 with b marked
+ * failed (b keeps its bytes). */
+static int grow(buf *b, size_t need) {
+    if (b->failed)
+        return -1;
+    char *p = need < b->len ? NULL : realloc(b->p, need); /* need < len: it overflowed */
+    if (!p) {
+        b->failed = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = need;
+    return 0;
 }
 
-void buf_reserve(buf *b, size_t n) {
-    if (b->len + n > b->cap) {
-        b->p = xrealloc(b->p, b->len + n);
-        b->cap = b->len + n;
-    }
+static int reserve(buf *b, size_t extra) {
+    if (b->len + extra <= b->cap)
+        return b->failed ? -1 : 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra && cap < SIZE_MAX / 2)
+        cap *= 2;
+    return grow(b, cap < b->len + extra ? b->len + extra : cap);
+}
+
+int buf_reserve(buf *b, size_t n) {
+    if (b->len + n <= b->cap)
+        return b->failed ? -1 : 0;
+    return grow(b, b->len + n);
 }
 
 void buf_append(buf *b, const void *s, size_t n) {
@@ -33,7 +45,8 @@ void buf_append(buf *b, const void *s, size_t n) {
     const char *src = s;
     int inside = b->p && src >= b->p && src < b->p + b->len;
     size_t at = inside ? (size_t)(src - b->p) : 0;
-    reserve(b, n);
+    if (reserve(b, n) != 0)
+        return;
     memcpy(b->p + b->len, inside ? b->p + at : src, n);
     b->len += n;
 }
@@ -47,9 +60,8 @@ void buf_printf(buf *b, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n <= 0)
+    if (n <= 0 || reserve(b, (size_t)n + 1) != 0)
         return;
-    reserve(b, (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -96,6 +108,5 @@ void buf_json(buf *b, const char *s) {
 
 void buf_free(buf *b) {
     free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
+    *b = (buf){0};
 }

@@ -44,6 +44,8 @@ static const option_def options[] = {
     {"keep-alive", "HTTPMODES_KEEP_ALIVE", OPT_ONOFF, 0, 0, OFF(keep_alive)},
     {"max-header-size", "HTTPMODES_MAX_HEADER_SIZE", OPT_SIZE, 256, 1048576, OFF(max_header_size)},
     {"max-body-size", "HTTPMODES_MAX_BODY_SIZE", OPT_SIZE, 0, 1073741824, OFF(max_body_size)},
+    {"max-body-memory", "HTTPMODES_MAX_BODY_MEMORY", OPT_SIZE, 0, 1ull << 40, OFF(max_body_memory)},
+    {"max-connections", "HTTPMODES_MAX_CONNECTIONS", OPT_UINT, 1, 1000000, OFF(max_connections)},
     {"header-timeout", "HTTPMODES_HEADER_TIMEOUT", OPT_UINT, 1, 3600, OFF(header_timeout_s)},
     {"keep-alive-timeout", "HTTPMODES_KEEP_ALIVE_TIMEOUT", OPT_UINT, 1, 3600,
      OFF(keepalive_timeout_s)},
@@ -93,6 +95,7 @@ void config_defaults(config *cfg) {
     cfg->keep_alive = 1;
     cfg->max_header_size = 8192;
     cfg->max_body_size = 1048576;
+    cfg->max_body_memory = 256u << 20;
     cfg->header_timeout_s = 10;
     cfg->keepalive_timeout_s = 5;
     cfg->slow_client_defence = 1;
@@ -121,6 +124,11 @@ static const char *usage_options =
     "                           workers a keep-alive client would hold)\n"
     "  --max-header-size BYTES  request line + headers limit, 431/414  (default 8192)\n"
     "  --max-body-size BYTES    request body limit, 413                (default 1048576)\n"
+    "  --max-body-memory BYTES  request bodies held at once by the whole server;\n"
+    "                           a body beyond it gets 503, 0 = no limit (default 268435456)\n"
+    "  --max-connections N      connections one process serves at once; the next get\n"
+    "                           503 (default: 10000 in the event-loop modes, 1000 in\n"
+    "                           the others: a thread each in threads)\n"
     "  --header-timeout S       time to send a request head, 408       (default 10)\n"
     "  --keep-alive-timeout S   idle time between requests             (default 5)\n"
     "  --first-byte-timeout S   time from connect to a first request's first byte,\n"
@@ -170,7 +178,7 @@ static const char *usage_options =
     "         SIGPIPE          ignored\n";
 
 const char *config_usage(void) {
-    static char text[6144];
+    static char text[8192];
     if (text[0])
         return text;
     size_t n = (size_t)snprintf(text, sizeof text,
@@ -268,6 +276,13 @@ static int check(const config *cfg, char *err, size_t errlen) {
                  (unsigned long long)cfg->cpu_iterations, (unsigned long long)cfg->max_iterations);
         return -1;
     }
+    if (cfg->max_body_memory && cfg->max_body_memory < cfg->max_body_size) {
+        snprintf(err, errlen,
+                 "--max-body-memory: %zu bytes is below --max-body-size (%zu): the largest body "
+                 "would always be refused",
+                 cfg->max_body_memory, cfg->max_body_size);
+        return -1;
+    }
     int tls = cfg->tls_port != CONFIG_TLS_OFF;
     if (!tls && (cfg->tls_cert[0] || cfg->tls_key[0] || cfg->tls_write_cert[0])) {
         snprintf(err, errlen, "--%s needs --tls-port",
@@ -362,6 +377,8 @@ config_result config_load(config *cfg, int argc, char **argv,
         cfg->workers = mi->workers == WORKERS_FIXED             ? mi->default_workers
                        : cfg->cpus && cfg->cpus < config_cpus() ? cfg->cpus
                                                                 : config_cpus();
+    if (!given(cfg, offsetof(config, max_connections))) /* a loop holds a connection cheaply */
+        cfg->max_connections = mi->event_loop ? CONFIG_LOOP_CONNECTIONS : CONFIG_CONNECTIONS;
     return check(cfg, err, errlen) == 0 ? CONFIG_OK : CONFIG_ERROR;
 }
 

@@ -20,6 +20,8 @@ typedef struct config {
     int keep_alive_set;           /* 1 when --keep-alive was given (else the mode's default) */
     size_t max_header_size;       /* request line + headers limit (431/414) */
     size_t max_body_size;         /* request body limit (413) */
+    size_t max_body_memory;       /* bytes of request bodies held at once, server-wide; 0 = any */
+    unsigned max_connections;     /* connections one process serves at once (then 503) */
     unsigned header_timeout_s;    /* time to receive a whole request head (408) */
     unsigned keepalive_timeout_s; /* idle time allowed between requests */
     int slow_client_defence;      /* 1 = first-byte timeout, min rate, deferred accept, crowding */
@@ -43,6 +45,8 @@ typedef struct config {
 #define CONFIG_TLS_OFF 0xFFFFFFFFu        /* tls_port when no --tls-port was given */
 #define CONFIG_STATUS_OFF 0xFFFFFFFFu     /* --status-port off */
 #define CONFIG_STATUS_DEFAULT 0xFFFFFFFEu /* no --status-port: the main port + 1000 */
+#define CONFIG_LOOP_CONNECTIONS 10000     /* --max-connections by default in the event-loop modes */
+#define CONFIG_CONNECTIONS 1000 /* ... in the others (threads: 1000 threads, 256 MB of stacks) */
 
 typedef enum {
     CONFIG_OK = 0,         /* run the server */

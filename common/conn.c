@@ -53,6 +53,32 @@ static int fail(conn *c, int status, const char *why) {
     return -1;
 }
 
+/* Takes n more bytes of the server-wide --max-body-memory budget for the
+ * body being read. Returns 0, or -1 (stop parsing) with a 503 decided and
+ * counted when the budget is spent. */
+static int body_take(conn *c, size_t n) {
+    metrics *m = c->env->metrics;
+    if (metrics_gauge_take(m, GAUGE_BODY_MEMORY, n, c->env->cfg->max_body_memory) != 0) {
+        metrics_add(&m->refused_bodies, 1);
+        return fail(c, 503, "the server holds too many request bodies (--max-body-memory)");
+    }
+    c->r.body_held += n;
+    return 0;
+}
+
+/* Gives the body's share of the budget back (its bytes are freed or moved). */
+static void body_release(conn *c) {
+    if (c->r.body_held)
+        metrics_gauge_add(c->env->metrics, GAUGE_BODY_MEMORY, -(int64_t)c->r.body_held);
+    c->r.body_held = 0;
+}
+
+/* The body could not be stored: counted with the bodies refused. Returns -1. */
+static int body_no_memory(conn *c) {
+    metrics_add(&c->env->metrics->refused_bodies, 1);
+    return fail(c, 503, "out of memory for the request body");
+}
+
 /* Adds n bytes to the head size; past the limit decides on status
  * (414 while in the target, else 431). Returns 0 or -1 (stop parsing). */
 static int count_head(conn *c, size_t n, int status) {
@@ -206,6 +232,8 @@ static const char *head_error(const conn *c);
 static int on_headers_complete(llhttp_t *p) {
     conn *c = of(p);
     c->r.head_done = 1;
+    if (c->head.failed)
+        return fail(c, 503, "out of memory for the request head");
     if (count_head(c, 2, 431) != 0) /* the empty line */
         return -1;
     if (c->r.saw_te && (p->flags & F_CONTENT_LENGTH))
@@ -217,6 +245,14 @@ static int on_headers_complete(llhttp_t *p) {
     const char *bad = head_error(c); /* answered now, not after a body that may never come */
     if (bad)
         return fail(c, 400, bad);
+    /* an announced body takes its share of the budget, and its memory, whole
+     * and at once: refused before a byte of it is read */
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
+        if (body_take(c, (size_t)p->content_length) != 0)
+            return -1;
+        if (buf_reserve(&c->body, (size_t)p->content_length) != 0)
+            return body_no_memory(c);
+    }
     begin_phase(c); /* the body gets its own header-timeout budget */
     return 0;
 }
@@ -225,8 +261,10 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
     if (c->body.len + n > c->env->cfg->max_body_size)
         return fail(c, 413, "the request body is larger than --max-body-size");
+    if (c->body.len + n > c->r.body_held && body_take(c, c->body.len + n - c->r.body_held) != 0)
+        return -1; /* a chunked body takes the budget as it grows */
     buf_append(&c->body, at, n);
-    return 0;
+    return c->body.failed ? body_no_memory(c) : 0;
 }
 
 static int on_message_complete(llhttp_t *p) {
@@ -386,7 +424,18 @@ static int split_target(conn *c, size_t *path_off, size_t *query_off) {
 
 /* ---- responses ------------------------------------------------------------- */
 
-/* Serialises resp into out and moves to CS_WRITING. */
+/* The response cannot be had for lack of memory: frees the bodies and
+ * makes it a short 503, after which the connection closes. */
+static void no_memory(conn *c, http_resp *r) {
+    buf_free(&r->body);
+    buf_free(&c->body);
+    body_release(c);
+    c->close_after = 1;
+    route_error(r, 503, "out of memory for this response");
+}
+
+/* Serialises resp into out and moves to CS_WRITING (CONN_CLOSE when not
+ * even a short answer fits in memory). */
 static conn_want send_response(conn *c) {
     http_resp *r = &c->x->resp;
     const config *cfg = c->env->cfg;
@@ -395,12 +444,17 @@ static conn_want send_response(conn *c) {
                    !(c->env->stopping && *c->env->stopping);
         c->close_after = !keep;
     }
+    if (r->body.failed) /* the page's body could not be built */
+        no_memory(c, r);
     uint64_t end = now(c);
     const char *date = util_http_date();
     c->out.len = 0;
     c->out_off = 0;
     /* one allocation of the right size: a 1 MiB echo must not cost 2 MiB */
-    buf_reserve(&c->out, 512 + (c->x->req.is_head ? 0 : r->body.len));
+    if (buf_reserve(&c->out, 512 + (c->x->req.is_head ? 0 : r->body.len)) != 0) {
+        buf_free(&c->out);
+        no_memory(c, r);
+    }
     buf_printf(&c->out,
                "HTTP/1.1 %d %s\r\nServer: httpmodes/%s\r\nDate: %s\r\nContent-Type: %s\r\n"
                "Content-Length: %zu\r\nConnection: %s\r\nX-Content-Type-Options: nosniff\r\n"
@@ -412,6 +466,8 @@ static conn_want send_response(conn *c) {
                c->env->lane, (unsigned long long)c->r.start_us, (unsigned long long)end);
     if (r->allow)
         buf_printf(&c->out, "Allow: %s\r\n", r->allow);
+    if (r->status == 503) /* a busy server, not a broken one: come back */
+        buf_puts(&c->out, "Retry-After: 1\r\n");
     if (r->has_db_wait)
         buf_printf(&c->out, "X-DB-Wait-Us: %llu\r\nServer-Timing: db;dur=%.3f\r\n",
                    (unsigned long long)r->db_wait_us, (double)r->db_wait_us / 1000.0);
@@ -422,9 +478,12 @@ static conn_want send_response(conn *c) {
     c->x->body_bytes = c->x->req.is_head ? 0 : r->body.len;
     buf_free(&r->body);
     buf_free(&c->body);
+    body_release(c);
     c->x->req.body = NULL;
     c->x->req.body_len = 0;
     c->state = CS_WRITING;
+    if (c->out.failed) /* not even the head fits: nothing can be said */
+        return CONN_CLOSE;
     c->phase_us = end; /* the response must leave within the header timeout */
     board(c, BOARD_WRITING, (int)c->r.page);
     return CONN_WANT_WRITE;
@@ -532,6 +591,7 @@ static conn_want dispatch(conn *c) {
 /* Clears the per-request state. Buffers are freed when the connection goes
  * idle, so an idle keep-alive connection holds only the struct. */
 static void reset_request(conn *c, int free_buffers) {
+    body_release(c);
     c->head.len = c->body.len = c->out.len = 0;
     c->out_off = 0;
     if (free_buffers) {
@@ -579,6 +639,10 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         } else if (used < n) {
             buf_append(&c->pending, in + used, n - used);
             c->pending_off = 0;
+            if (c->pending.failed) { /* the pipelined requests are lost: say so by closing */
+                buf_free(&c->pending);
+                c->close_after = 1;
+            }
         }
         return dispatch(c);
     }

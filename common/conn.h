@@ -77,6 +77,7 @@ typedef struct conn_request {
     unsigned db_marked;      /* queries of the current batch the driver timed itself */
     const route *route;      /* the page handling the current request, or NULL */
     page_id page;            /* counter bucket of the current request */
+    size_t body_held;        /* bytes of the --max-body-memory budget this body holds */
 } conn_request;
 
 typedef struct conn {
@@ -175,7 +176,8 @@ uint64_t conn_crowded_deadline(const conn *c);
 conn_want conn_timed_out(conn *c);
 
 /* Refuses the connection with status (e.g. 503 when no thread could be
- * created): queues an error response and closes after it. */
+ * created, or over --max-connections): queues an error response (a 503 says
+ * Retry-After: 1) and closes after it. */
 conn_want conn_refuse(conn *c, int status, const char *why);
 
 /* Returns 1 when c holds no partial request, no response and no pipelined

@@ -28,12 +28,27 @@ void metrics_add(_Atomic uint64_t *counter, int64_t delta) {
 static unsigned my_slot; /* per process: set once in a prefork worker after fork() */
 
 static _Atomic uint64_t *gauge_total(metrics *m, metrics_gauge g) {
-    return g == GAUGE_OPEN ? &m->open : g == GAUGE_IN_FLIGHT ? &m->in_flight : &m->tls_open;
+    return g == GAUGE_OPEN        ? &m->open
+           : g == GAUGE_IN_FLIGHT ? &m->in_flight
+           : g == GAUGE_TLS_OPEN  ? &m->tls_open
+                                  : &m->body_memory;
 }
 
 void metrics_gauge_add(metrics *m, metrics_gauge g, int64_t delta) {
     metrics_add(gauge_total(m, g), delta);
     metrics_add(&m->slot_gauge[my_slot][g], delta);
+}
+
+int metrics_gauge_take(metrics *m, metrics_gauge g, uint64_t n, uint64_t limit) {
+    _Atomic uint64_t *total = gauge_total(m, g);
+    uint64_t cur = atomic_load_explicit(total, memory_order_relaxed);
+    do {
+        if (limit && (n > limit || cur > limit - n))
+            return -1;
+    } while (!atomic_compare_exchange_weak_explicit(total, &cur, cur + n, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    metrics_add(&m->slot_gauge[my_slot][g], (int64_t)n);
+    return 0;
 }
 
 void metrics_set_slot(unsigned slot) {
@@ -63,24 +78,27 @@ static uint64_t get(const _Atomic uint64_t *c) {
 
 void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
     uint64_t now = util_now_us();
-    buf_printf(out,
-               "{\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"cpus\":%u,\"keep_alive\":%s,"
-               "\"connections\":{\"accepted\":%llu,\"open\":%llu,\"accept_errors\":%llu},"
-               "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"
-               "\"failures\":%llu},"
-               "\"in_flight\":%llu,\"worker_restarts\":%llu,"
-               "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},"
-               "\"requests\":{\"total\":%llu,\"by_page\":{",
-               config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6, cfg->workers,
-               config_cpus(), cfg->keep_alive ? "true" : "false",
-               (unsigned long long)get(&m->accepted), (unsigned long long)get(&m->open),
-               (unsigned long long)get(&m->accept_errors),
-               (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
-               (unsigned long long)get(&m->tls_handshakes),
-               (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
-               (unsigned long long)get(&m->in_flight), (unsigned long long)get(&m->worker_restarts),
-               (unsigned long long)get(&m->db_queries), (unsigned long long)get(&m->db_wait_us),
-               (unsigned long long)get(&m->cpu_iterations), (unsigned long long)get(&m->requests));
+    buf_printf(
+        out,
+        "{\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"cpus\":%u,\"keep_alive\":%s,"
+        "\"connections\":{\"accepted\":%llu,\"open\":%llu,\"accept_errors\":%llu,"
+        "\"refused\":%llu},\"body_memory\":{\"bytes\":%llu,\"limit\":%llu,\"refused\":%llu},"
+        "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"
+        "\"failures\":%llu},"
+        "\"in_flight\":%llu,\"worker_restarts\":%llu,"
+        "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},"
+        "\"requests\":{\"total\":%llu,\"by_page\":{",
+        config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6, cfg->workers, config_cpus(),
+        cfg->keep_alive ? "true" : "false", (unsigned long long)get(&m->accepted),
+        (unsigned long long)get(&m->open), (unsigned long long)get(&m->accept_errors),
+        (unsigned long long)get(&m->refused_conns), (unsigned long long)get(&m->body_memory),
+        (unsigned long long)cfg->max_body_memory, (unsigned long long)get(&m->refused_bodies),
+        (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
+        (unsigned long long)get(&m->tls_handshakes), (unsigned long long)get(&m->tls_resumed),
+        (unsigned long long)get(&m->tls_failures), (unsigned long long)get(&m->in_flight),
+        (unsigned long long)get(&m->worker_restarts), (unsigned long long)get(&m->db_queries),
+        (unsigned long long)get(&m->db_wait_us), (unsigned long long)get(&m->cpu_iterations),
+        (unsigned long long)get(&m->requests));
     uint64_t by_status[METRICS_STATUS_SLOTS] = {0};
     int first_page = 1;
     for (int p = 0; p < PAGE_COUNT; p++) {
@@ -134,6 +152,17 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "memory.\n"
         "# TYPE httpmodes_accept_errors_total counter\n"
         "httpmodes_accept_errors_total %llu\n"
+        "# HELP httpmodes_connections_refused_total Connections answered 503 over "
+        "--max-connections.\n"
+        "# TYPE httpmodes_connections_refused_total counter\n"
+        "httpmodes_connections_refused_total %llu\n"
+        "# HELP httpmodes_body_memory_bytes Bytes of request bodies held now (server-wide).\n"
+        "# TYPE httpmodes_body_memory_bytes gauge\n"
+        "httpmodes_body_memory_bytes %llu\n"
+        "# HELP httpmodes_bodies_refused_total Request bodies answered 503 for lack of memory "
+        "(--max-body-memory).\n"
+        "# TYPE httpmodes_bodies_refused_total counter\n"
+        "httpmodes_bodies_refused_total %llu\n"
         "# HELP httpmodes_tls_connections_accepted_total Connections accepted on the HTTPS port.\n"
         "# TYPE httpmodes_tls_connections_accepted_total counter\n"
         "httpmodes_tls_connections_accepted_total %llu\n"
@@ -166,8 +195,9 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# TYPE httpmodes_requests_total counter\n",
         HTTPMODES_VERSION, config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6,
         cfg->workers, (unsigned long long)get(&m->accepted), (unsigned long long)get(&m->open),
-        (unsigned long long)get(&m->accept_errors), (unsigned long long)get(&m->tls_accepted),
-        (unsigned long long)get(&m->tls_open),
+        (unsigned long long)get(&m->accept_errors), (unsigned long long)get(&m->refused_conns),
+        (unsigned long long)get(&m->body_memory), (unsigned long long)get(&m->refused_bodies),
+        (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
         (unsigned long long)(get(&m->tls_handshakes) - get(&m->tls_resumed)),
         (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
         (unsigned long long)get(&m->in_flight), (unsigned long long)get(&m->worker_restarts),

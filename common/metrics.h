@@ -12,7 +12,13 @@
 
 #define METRICS_SLOTS 1025 /* slot 0: a single process; 1..1024: prefork workers */
 
-typedef enum { GAUGE_OPEN, GAUGE_IN_FLIGHT, GAUGE_TLS_OPEN, GAUGE_COUNT } metrics_gauge;
+typedef enum {
+    GAUGE_OPEN,        /* connections open */
+    GAUGE_IN_FLIGHT,   /* requests being handled */
+    GAUGE_TLS_OPEN,    /* HTTPS connections open */
+    GAUGE_BODY_MEMORY, /* bytes of request bodies held (the --max-body-memory budget) */
+    GAUGE_COUNT
+} metrics_gauge;
 
 #define METRICS_STATUS_MIN 100
 #define METRICS_STATUS_SLOTS 500 /* codes 100..599 */
@@ -34,6 +40,9 @@ typedef struct metrics {
     _Atomic uint64_t tls_handshakes;  /* TLS handshakes completed */
     _Atomic uint64_t tls_resumed;     /* of those, resumed sessions (no full handshake) */
     _Atomic uint64_t tls_failures;    /* handshakes that failed or timed out */
+    _Atomic uint64_t body_memory;     /* bytes of request bodies held now, server-wide */
+    _Atomic uint64_t refused_conns;   /* connections answered 503 over --max-connections */
+    _Atomic uint64_t refused_bodies; /* bodies answered 503: over --max-body-memory, or no memory */
     _Atomic uint64_t by_page_status[PAGE_COUNT][METRICS_STATUS_SLOTS]; /* responses */
     _Atomic uint64_t slot_gauge[METRICS_SLOTS][GAUGE_COUNT]; /* open/in_flight per process */
 } metrics;
@@ -50,6 +59,11 @@ void metrics_add(_Atomic uint64_t *counter, int64_t delta);
  * total and to this process's slot, so that a prefork worker that dies
  * can be taken out of the totals (metrics_release_slot). */
 void metrics_gauge_add(metrics *m, metrics_gauge g, int64_t delta);
+
+/* Adds n to gauge g only if its total stays within limit (0: no limit),
+ * atomically across threads and processes: a budget shared by the whole
+ * server. Returns 0 when added; -1 (nothing added) when it would not fit. */
+int metrics_gauge_take(metrics *m, metrics_gauge g, uint64_t n, uint64_t limit);
 
 /* Sets the slot this process counts its gauges in (0 outside prefork workers). */
 void metrics_set_slot(unsigned slot);

@@ -1,10 +1,19 @@
 /* util: small helpers shared by every module — the out-of-memory policy,
  * the monotonic clock, worker ids and strict number parsing.
  *
- * Out-of-memory policy (as in redis): the x* allocators never return NULL;
- * they print a message and abort(). A server that cannot allocate a few
- * hundred bytes cannot do anything useful, and checking every allocation
- * would bury the protocol code. */
+ * Out-of-memory policy, in two parts:
+ * - Memory a client decides the size of (request bodies, responses,
+ *   pipelined bytes: every buf) never aborts: buf marks itself failed
+ *   (buf.h) and the core answers that one request 503, or closes that one
+ *   connection; the event loop closes a connection whose struct it cannot
+ *   allocate, threads mode answers 503. A flood of large bodies costs its own
+ *   requests, not everyone's (it used to abort the whole server).
+ * - The x* allocators, for small fixed-size state (a request's exchange,
+ *   start-up tables), never return NULL: they print a message and abort(),
+ *   as in redis. A server that cannot allocate a few hundred bytes cannot do
+ *   anything useful, and checking each would bury the protocol code.
+ * Budgets keep the first part rare: --max-body-memory and
+ * --max-connections. */
 #ifndef HTTPMODES_UTIL_H
 #define HTTPMODES_UTIL_H
 

@@ -18,8 +18,10 @@ enum { WAIT_READY = 1, WAIT_TIMEOUT = 0, WAIT_STOP = -1, WAIT_CROWDED = 2 };
 static int wait_fd_crowd(server *s, int fd, short events, uint64_t deadline, int stoppable,
                          int crowd) {
     for (;;) {
-        if (stoppable && atomic_load(&s->stopping))
+        int stopping = atomic_load(&s->stopping);
+        if (stoppable && stopping)
             return WAIT_STOP;
+        crowd = crowd && !stopping; /* a stopped listener only says it is shut (POLLHUP) */
         int timeout = -1;
         if (deadline) {
             uint64_t now = util_now_us();
@@ -97,19 +99,19 @@ static conn_want handshake(server *s, transport *t, conn *c, conn_want w, wait_s
 }
 
 void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,
-                    int refuse_status) {
+                    const char *refuse) {
     char in[16384];
     transport t;
     conn c;
     wait_state ws = {0};
     conn_want w = conn_init(&c, env, peer);
     transport_plain(&t, fd);
-    if (tls && refuse_status)
+    if (tls && refuse)
         w = CONN_CLOSE; /* no handshake in the accepting thread: just close */
     else if (tls && transport_tls(&t, s->tls, fd) != 0)
         w = CONN_CLOSE;
-    else if (refuse_status)
-        w = conn_refuse(&c, refuse_status, "no worker could be started for this connection");
+    else if (refuse)
+        w = conn_refuse(&c, 503, refuse);
     if (w != CONN_CLOSE)
         w = handshake(s, &t, &c, w, &ws);
     short events = 0; /* TLS: what the last WANT asked to wait for (0: the usual) */
@@ -183,6 +185,10 @@ void blocking_worker(server *s, unsigned lane) {
         timeline_lane_claim(env.timeline, lane, env.worker);
     char peer[48];
     int fd, tls;
-    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0)
-        blocking_serve(s, &env, fd, peer, tls, 0);
+    while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0) {
+        int admitted = net_admit(s); /* matters only with more workers than the cap */
+        blocking_serve(s, &env, fd, peer, tls, admitted ? NULL : NET_FULL_WHY);
+        if (admitted)
+            net_release(s);
+    }
 }

@@ -1,6 +1,7 @@
 /* main: command line -> config -> the chosen model's run_<mode>(). */
 #include <errno.h>
 #include <sched.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,13 @@ int main(int argc, char **argv) {
     const config *cfg = &s.cfg;
     if (cfg->probe[0])
         return probe_run(cfg->probe);
+    /* Request bodies and responses of 128 KiB or more get pages of their own
+     * (mmap), given back to the system when freed. glibc would otherwise raise
+     * this threshold after the first such free, up to 32 MiB, and keep a
+     * burst's bodies in its heaps for good (RSS stayed at 102 MB after 2,000
+     * 1 MiB uploads). Setting it turns that adjustment off. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
     char notes[256];
     if (config_warnings(cfg, notes, sizeof notes) > 0) /* say it, and go on */
         fputs(notes, stderr);

@@ -30,6 +30,7 @@ typedef struct ev_conn {
     uint8_t want;                /* the core's last conn_want */
     uint8_t db_wait;             /* 1 while timer is a database wait */
     struct ev_conn *done_next;   /* offload: next in event_server.done */
+    uint8_t counted;             /* 1: let in by net_admit (net_release at close) */
     conn c;                      /* the core */
 } ev_conn;
 
@@ -37,17 +38,18 @@ typedef struct event_server {
     server *s;             /* settings and stop flag */
     const server_env *env; /* what this loop's connections see (its lane, its pages) */
     struct ev_loop *loop;
-    int listen_fd;             /* this loop's listening socket */
-    int tls_listen_fd;         /* its HTTPS one, or -1 */
-    ev_io accept_w;            /* the listening socket */
-    ev_io accept_tls_w;        /* the HTTPS one (active only with --tls-port) */
-    ev_timer resume_w;         /* re-enables accept after running out of descriptors */
-    ev_io stop_w;              /* the stop pipe: SIGTERM/SIGINT arrived */
-    ev_conn *conns;            /* list of open connections */
-    unsigned open;             /* connections in the list */
-    uint64_t grace_end;        /* stopping: when fresh connections' grace ends (µs) */
-    work_pool *pool;           /* offload: where page CPU work runs; NULL: in the loop */
-    ev_async work_w;           /* offload: the pool finished work (done holds the connections) */
+    int listen_fd;      /* this loop's listening socket */
+    int tls_listen_fd;  /* its HTTPS one, or -1 */
+    ev_io accept_w;     /* the listening socket */
+    ev_io accept_tls_w; /* the HTTPS one (active only with --tls-port) */
+    ev_timer resume_w;  /* re-enables accept after running out of descriptors */
+    ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
+    ev_conn *conns;     /* list of open connections */
+    unsigned open;      /* connections in the list */
+    int capped;         /* 1: its connections count against --max-connections */
+    uint64_t grace_end; /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
+    work_pool *pool;    /* offload: where page CPU work runs; NULL: in the loop */
+    ev_async work_w;    /* offload: the pool finished work (done holds the connections) */
     pthread_mutex_t done_lock; /* guards done */
     struct ev_conn *done;      /* connections whose work the pool finished */
     char inbuf[65536];         /* one read buffer for the whole loop */
@@ -71,8 +73,10 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
     if (ec->next)
         ec->next->prev = ec->prev;
     es->open--;
+    if (ec->counted)
+        net_release(es->s);
     free(ec);
-    if (atomic_load(&es->s->stopping) && es->open == 0)
+    if (es->grace_end && es->open == 0) /* on_stop has run (and taken the queue) */
         ev_break(loop, EVBREAK_ALL);
 }
 
@@ -262,10 +266,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* timer woke early */
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
+/* Accepts up to max connections waiting on w's socket and starts them.
+ * Returns how many it took (fewer than max: the queue is empty, or out of
+ * descriptors and accepting is paused). */
+static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
     event_server *es = es_of(loop);
-    (void)revents;
-    for (int i = 0; i < 64; i++) {
+    int taken = 0;
+    for (int i = 0; i < max; i++) {
         char peer[48];
         int fd = net_accept(w->fd, peer, sizeof peer);
         if (fd < 0) {
@@ -279,11 +286,18 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
                 ev_timer_set(&es->resume_w, ACCEPT_PAUSE_MS / 1000.0, 0.0);
                 ev_timer_start(loop, &es->resume_w);
             }
-            return; /* EAGAIN: accepted everything waiting */
+            return taken; /* EAGAIN: accepted everything waiting */
         }
-        ev_conn *ec = xmalloc(sizeof *ec);
+        taken++;
+        ev_conn *ec = malloc(sizeof *ec);
+        if (!ec) { /* out of memory: this one is closed, the others go on */
+            net_close(fd);
+            continue;
+        }
         transport_plain(&ec->t, fd);
         ec->db_wait = 0;
+        int admitted = !es->capped || net_admit(es->s);
+        ec->counted = es->capped && admitted;
         ev_io_init(&ec->io, on_io, fd, EV_READ);
         ev_timer_init(&ec->timer, on_timer, 0.0, 0.0);
         ec->prev = NULL;
@@ -293,10 +307,18 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
         es->conns = ec;
         es->open++;
         conn_want first = conn_init(&ec->c, es->env, peer);
-        if (w == &es->accept_tls_w && transport_tls(&ec->t, es->s->tls, fd) != 0)
+        if (w == &es->accept_tls_w && (!admitted || transport_tls(&ec->t, es->s->tls, fd) != 0))
             first = CONN_CLOSE;
+        else if (!admitted)
+            first = conn_refuse(&ec->c, 503, NET_FULL_WHY);
         drive(loop, ec, first);
     }
+    return taken;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
+    (void)revents;
+    accept_some(loop, w, 64);
 }
 
 static void on_resume(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -314,10 +336,20 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     (void)revents;
     es->grace_end = util_now_us() + CONN_STOP_GRACE_US;
     atomic_store(&es->s->stopping, 1);
+    int paused = ev_is_active(&es->resume_w); /* out of descriptors: take no more */
     ev_io_stop(loop, &es->accept_w);
     ev_io_stop(loop, &es->accept_tls_w);
     ev_io_stop(loop, &es->stop_w);
     ev_timer_stop(loop, &es->resume_w);
+    /* Take the connections already queued (they get the grace below), then
+     * stop listening: a connection made from now on is refused at once. */
+    if (!paused && es->s->at_stop == STOP_DRAIN) {
+        accept_some(loop, &es->accept_w, NET_DRAIN_MAX);
+        if (es->tls_listen_fd >= 0)
+            accept_some(loop, &es->accept_tls_w, NET_DRAIN_MAX);
+    }
+    net_unlisten(es->listen_fd);
+    net_unlisten(es->tls_listen_fd);
     /* Idle connections close now, unless a request already waits in them
      * (sent before the signal: it is answered, with Connection: close);
      * busy ones close after their response; fresh ones (and half-done
@@ -327,8 +359,8 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
         if (ec->want == CONN_WANT_READ && !ec->db_wait && conn_idle(&ec->c))
             drive(loop, ec, CONN_WANT_READ);
     }
-    if (es->open == 0)
-        ev_break(loop, EVBREAK_ALL);
+    /* a connection closed during the drain asked to break while others were still to come */
+    ev_break(loop, es->open == 0 ? EVBREAK_ALL : EVBREAK_CANCEL);
 }
 
 int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd,
@@ -341,6 +373,7 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     es->tls_listen_fd = tls_listen_fd;
     es->pool = pool;
     pthread_mutex_init(&es->done_lock, NULL);
+    es->capped = listen_fd != s->status_fd; /* the live view's few are not counted */
     es->loop = ev_loop_new(EVFLAG_AUTO);
     if (!es->loop) {
         fprintf(stderr, "httpmodes: cannot start a libev loop\n");

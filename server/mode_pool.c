@@ -31,6 +31,7 @@ static void *pool_thread(void *arg) {
 int run_pool(server *s) {
     unsigned n = s->cfg.workers, started = 0;
     s->crowd_check = 1; /* as prefork: a worker sees the queue its slow client makes wait */
+    s->at_stop = STOP_UNLISTEN_NOW; /* every worker may be busy when the stop comes */
     pool_worker *pool = xcalloc(n, sizeof *pool);
     pthread_attr_t attr;
     pthread_attr_init(&attr);

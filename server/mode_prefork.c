@@ -66,6 +66,7 @@ static pid_t spawn_worker(server *s, unsigned slot) {
      * starts another); the master stops workers with kill() at shutdown. */
     if (signals_own_pipe(s) != 0)
         _exit(1);
+    s->at_stop = STOP_KEEP_LISTENING;     /* the listener is the master's to stop */
     sigprocmask(SIG_SETMASK, &old, NULL); /* a stop signal held till now reaches our pipe */
     metrics_set_slot(slot);
     if (s->status_fd >= 0) /* the master's status thread serves it, not us */
@@ -136,7 +137,8 @@ int run_prefork(server *s) {
     unsigned n = s->cfg.workers;
     master_slots = xcalloc(n, sizeof *master_slots);
     master_pid = getpid();
-    s->crowd_check = 1; /* a worker sees the listen queue its slow client makes wait */
+    s->crowd_check = 1;             /* a worker sees the listen queue its slow client makes wait */
+    s->at_stop = STOP_UNLISTEN_NOW; /* the master refuses new connections at once */
     if (pipe2(child_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         fprintf(stderr, "httpmodes: pipe: %s\n", strerror(errno));
         free(master_slots);

@@ -53,8 +53,9 @@ static void *connection_thread(void *arg) {
     env.worker = util_worker_id();
     if (env.timeline)
         timeline_lane_claim(env.timeline, env.lane, env.worker);
-    blocking_serve(j->s, &env, j->fd, j->peer, j->tls, 0);
+    blocking_serve(j->s, &env, j->fd, j->peer, j->tls, NULL);
     lane_give_back(env.lane);
+    net_release(j->s);
     free(j);
     pages_thread_done();
     pthread_mutex_lock(&lock);
@@ -73,7 +74,16 @@ int run_threads(server *s) {
     char peer[48];
     int fd, tls, warned = 0;
     while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0) {
-        job *j = xmalloc(sizeof *j);
+        if (!net_admit(s)) { /* a thread each: the cap is what bounds the threads */
+            blocking_serve(s, &s->env, fd, peer, tls, NET_FULL_WHY);
+            continue;
+        }
+        job *j = malloc(sizeof *j);
+        if (!j) {
+            net_release(s);
+            blocking_serve(s, &s->env, fd, peer, tls, "out of memory for this connection");
+            continue;
+        }
         j->s = s;
         j->fd = fd;
         j->tls = tls;
@@ -90,7 +100,9 @@ int run_threads(server *s) {
                 fprintf(stderr, "httpmodes: cannot create a thread (%s): answering 503\n",
                         strerror(rc));
             free(j);
-            blocking_serve(s, &s->env, fd, peer, tls, 503);
+            net_release(s);
+            blocking_serve(s, &s->env, fd, peer, tls,
+                           "no worker could be started for this connection");
         }
     }
     pthread_attr_destroy(&attr);

@@ -63,8 +63,13 @@ static server *signal_target;
 static void on_stop_signal(int sig) {
     (void)sig;
     int saved = errno;
-    atomic_store(&signal_target->stopping, 1);
-    if (write(signal_target->stop_pipe[1], "x", 1) < 0) {
+    server *s = signal_target;
+    atomic_store(&s->stopping, 1);
+    if (s->at_stop == STOP_UNLISTEN_NOW) { /* its workers may all be busy: refuse from here */
+        net_unlisten(s->listen_fd);
+        net_unlisten(s->tls_listen_fd);
+    }
+    if (write(s->stop_pipe[1], "x", 1) < 0) {
         /* the pipe is already readable: nothing to do */
     }
     errno = saved;
@@ -97,6 +102,7 @@ int signals_own_pipe(server *s) {
 
 int signals_install(server *s) {
     signal_target = s;
+    atomic_store(&s->drain_left, NET_DRAIN_MAX);
     if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return -1;
     struct sigaction sa = {.sa_handler = SIG_IGN};
@@ -134,6 +140,29 @@ int net_accept(int listen_fd, char *peer, size_t peerlen) {
     return fd;
 }
 
+void net_unlisten(int fd) {
+    if (fd >= 0)
+        shutdown(fd, SHUT_RD); /* ENOTCONN when done already: nothing to do */
+}
+
+/* At a stop: returns a connection already queued (STOP_DRAIN, up to
+ * NET_DRAIN_MAX in all), else stops listening and returns -1. */
+static int accept_queued(server *s, char *peer, size_t peerlen, int *tls) {
+    if (s->at_stop == STOP_KEEP_LISTENING)
+        return -1;
+    if (s->at_stop == STOP_DRAIN && atomic_fetch_sub(&s->drain_left, 1) > 0) {
+        int fd = net_accept(s->listen_fd, peer, peerlen);
+        *tls = fd < 0 && s->tls_listen_fd >= 0;
+        if (*tls)
+            fd = net_accept(s->tls_listen_fd, peer, peerlen);
+        if (fd >= 0)
+            return fd;
+    }
+    net_unlisten(s->listen_fd);
+    net_unlisten(s->tls_listen_fd);
+    return -1;
+}
+
 int accept_blocking(server *s, char *peer, size_t peerlen, int *tls) {
     static _Thread_local unsigned turn; /* both ports busy: take them in turn */
     while (!atomic_load(&s->stopping)) {
@@ -142,9 +171,11 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls) {
                               {.fd = s->stop_pipe[0], .events = POLLIN}};
         if (poll(p, 3, -1) < 0 && errno != EINTR)
             return -1;
-        if (p[2].revents) { /* a stop signal (the handler may have run in another thread) */
+        if (p[2].revents || ((p[0].revents | p[1].revents) & POLLHUP)) {
+            /* a stop signal (the handler may have run in another thread), or
+             * another process of ours stopped listening: the server stops */
             atomic_store(&s->stopping, 1);
-            return -1;
+            break;
         }
         int plain = (p[0].revents & POLLIN) != 0, secure = (p[1].revents & POLLIN) != 0;
         if (!plain && !secure)
@@ -157,7 +188,19 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls) {
             poll(NULL, 0, ACCEPT_PAUSE_MS); /* let connections close rather than spin */
         /* EAGAIN: another worker took it; ECONNABORTED; EINTR */
     }
-    return -1;
+    return accept_queued(s, peer, peerlen, tls);
+}
+
+int net_admit(server *s) {
+    if (atomic_fetch_add(&s->serving, 1) < s->cfg.max_connections)
+        return 1;
+    atomic_fetch_sub(&s->serving, 1);
+    metrics_add(&s->env.metrics->refused_conns, 1);
+    return 0;
+}
+
+void net_release(server *s) {
+    atomic_fetch_sub(&s->serving, 1);
 }
 
 int net_accept_failed(server *s, int err) {

@@ -16,6 +16,16 @@
 #include "metrics.h"
 #include "tls.h"
 
+/* What a stop does to the listening sockets (see net_unlisten). */
+typedef enum {
+    STOP_DRAIN,         /* take what is queued (up to NET_DRAIN_MAX), then stop listening */
+    STOP_UNLISTEN_NOW,  /* the signal handler stops listening at once (bounded models) */
+    STOP_KEEP_LISTENING /* a prefork worker stopped alone: the others go on serving */
+} stop_listen;
+
+/* At most this many connections already queued are taken at a stop. */
+#define NET_DRAIN_MAX 4096
+
 typedef struct server {
     config cfg;              /* settings */
     server_env env;          /* what the core sees: cfg, metrics, log, stopping */
@@ -29,6 +39,9 @@ typedef struct server {
     atomic_int stopping;     /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
     int stop_pipe[2];        /* [0] becomes readable once stopping (poll on it) */
     int crowd_check;         /* 1: a blocking worker watches the listen queue (see blocking.c) */
+    stop_listen at_stop;     /* what a stop does to the listening sockets */
+    atomic_int drain_left;   /* STOP_DRAIN: queued connections still to take at a stop */
+    atomic_uint serving;     /* connections this process serves now (--max-connections) */
 } server;
 
 /* Opens a listening socket on bind, want_port (0 = any free port)
@@ -45,12 +58,20 @@ int net_listen(const char *bind, unsigned want_port, int reuseport, unsigned *po
  * kernel while clients that send are accepted ahead of it. */
 void net_defer_accept(const config *cfg, int fd);
 
+/* Stops listening on fd (-1: nothing): shutdown(SHUT_RD) on a listening
+ * socket, so that new connections are refused at once (ECONNREFUSED: a
+ * client or load balancer tries elsewhere) while the descriptor stays valid
+ * for every thread and process polling it; the connections still queued are
+ * reset. Async-signal-safe. */
+void net_unlisten(int fd);
+
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
 
 /* Installs the signal handling of every mode: SIGPIPE ignored; SIGTERM and
  * SIGINT set s->stopping and make s->stop_pipe[0] readable, which every wait
- * (poll in the blocking modes, an ev_io in the event loop) watches; SIGUSR1
+ * (poll in the blocking modes, an ev_io in the event loop) watches — with
+ * s->at_stop STOP_UNLISTEN_NOW they also stop listening; SIGUSR1
  * reopens the access log (in every worker, before its next line); SIGHUP is
  * answered with a line on stderr and nothing else. Returns 0 or -1. */
 int signals_install(server *s);
@@ -73,9 +94,21 @@ int net_accept(int listen_fd, char *peer, size_t peerlen);
  * ECONNABORTED, EINTR) to ignore. */
 int net_accept_failed(server *s, int err);
 
+/* What a connection over --max-connections is answered, with 503. */
+#define NET_FULL_WHY "the server is serving --max-connections connections already"
+
+/* Counts a new connection against --max-connections (per process). Returns
+ * 1 when it may be served (net_release it when done); 0 when the process is
+ * full — counted in /stats (connections.refused) — and the caller answers
+ * it 503 (NET_FULL_WHY) at once, without reading its request. */
+int net_admit(server *s);
+/* A connection net_admit let in has closed. */
+void net_release(server *s);
+
 /* Waits for a connection on either listening socket. Returns a
  * non-blocking connected fd, the client's address in peer and in *tls
- * whether it came to the HTTPS port; -1 once stopping. */
+ * whether it came to the HTTPS port. Once stopping, returns what was
+ * already queued (with STOP_DRAIN), then -1, having stopped listening. */
 int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
 
 /* Serves one connection to its end with blocking waits (poll with the
@@ -84,10 +117,11 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
  * handshake shares the first request's deadline (--first-byte-timeout). With
  * s->crowd_check, a connection whose worker other connections are queueing
  * for (a listening socket is readable) waits only conn_crowded_deadline().
- * refuse_status != 0 answers that status at once instead (threads mode when
- * no thread could be made). */
+ * refuse != NULL answers 503 at once instead, saying why (over
+ * --max-connections; threads mode when no thread could be made); over TLS
+ * it just closes. */
 void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,
-                    int refuse_status);
+                    const char *refuse);
 /* The accept-and-serve loop of a blocking worker that serves one connection
  * at a time (iterative, each prefork process, each pool thread): claims
  * lane for the calling thread on the scoreboard, then serves connections

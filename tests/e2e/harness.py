@@ -66,6 +66,12 @@ def bounded(mode):
     """A fixed number of workers, each serving one connection at a time:
     the rest wait in the kernel (iterative, prefork, pool)."""
     return not event_loop(mode) and (mode == "iterative" or pooled(mode))
+def one_at_a_time(mode):
+    """A single worker serving one connection at a time (iterative): every
+    other client waits for it, however the defence cuts slow ones."""
+    return bounded(mode) and default_workers(mode) == 1
+
+
 MODES = [m for m in os.environ.get("HTTPMODES_MODES", ",".join(ALL_MODES)).split(",") if m]
 HOST = "127.0.0.1"
 

@@ -3,16 +3,22 @@ more connections than it can hold, must not spin or flood its log, and must
 serve again once the flood is gone (issue: `event` restarted its accept-resume
 timer without setting it again, so it fired at once: 100 % CPU and millions of
 log lines). Bounds are loose on purpose: a spinning server burns a whole core
-(the flood lasts FLOOD_S seconds), a healthy one almost nothing."""
+(the flood lasts FLOOD_S seconds), a healthy one almost nothing.
+
+Out of connections and memory: --max-connections answers 503 beyond its cap,
+--max-body-memory refuses a body that does not fit, and a server short of
+address space refuses bodies, not itself."""
 import json
 import os
 import socket
+import subprocess
 import time
 import unittest
 
 import harness
 from harness import Server
 
+GUARD = 20  # s: a hang guard, never a speed threshold
 FLOOD_S = 3.0
 NOFILE = 64
 CLIENTS = 200
@@ -83,6 +89,122 @@ class Exhaustion(unittest.TestCase):
                 self.assertLess(used, FLOOD_S / 4,
                                 "the server burned %.2f s of CPU in a %.0f s flood" % (used, FLOOD_S))
                 self.assertEqual(s.get("/hello")[0], 200)
+
+
+    # ---- a cap on connections and on memory (issue item 3) --------------------------------
+
+    def hold(self, s, n, data):
+        """Opens n connections to s that send data and then wait."""
+        held = []
+        for _ in range(n):
+            c = s.connect(timeout=GUARD)
+            c.sendall(data)
+            held.append(c)
+        return held
+
+    def status_stats(self, s):
+        return json.loads(s.status_get("/stats")[2])  # the status port is never capped
+
+    def test_max_connections_answers_503_and_serves_when_one_frees(self):
+        """--max-connections 2: a third client is answered 503 with
+        Retry-After at once (not left waiting), and served once one of the
+        two goes. The bounded models serve fewer at once than the cap: their
+        next client waits in the listen queue, as ever."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if harness.bounded(mode):
+                    self.skipTest("its workers, fewer than the cap, bound it already")
+                with Server(mode, "--max-connections", "2", "--slow-client-defence", "off") as s:
+                    held = self.hold(s, 2, b"GET /hello HTTP/1.1\r\n")  # a head under way
+                    try:
+                        self.assertTrue(harness.wait_until(
+                            lambda: self.status_stats(s)["connections"]["open"] == 2, GUARD))
+                        t0 = time.monotonic()
+                        status, headers, body = s.get("/hello", timeout=GUARD)
+                        self.assertEqual((status, headers.get("retry-after")), (503, "1"), body)
+                        self.assertIn(b"--max-connections", body)
+                        self.assertLess(time.monotonic() - t0, GUARD / 2)
+                        self.assertGreaterEqual(self.status_stats(s)["connections"]["refused"], 1)
+                    finally:
+                        held.pop().close()
+                    self.assertTrue(harness.wait_until(
+                        lambda: s.get("/hello", timeout=GUARD)[0] == 200, GUARD))
+                    for c in held:
+                        c.close()
+
+    def test_body_budget_refuses_503_and_keeps_serving(self):
+        """--max-body-memory 1 MiB, shared by every thread and process: two
+        bodies of 400 kB under way fit, a third is answered 503 before it is
+        sent; a normal client is served meanwhile; the two complete."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if harness.bounded(mode) and harness.default_workers(mode) < 3:
+                    self.skipTest("one connection at a time: never two bodies at once")
+                with Server(mode, "--max-body-memory", "1048576", "--slow-client-defence", "off",
+                            "--header-timeout", "60") as s:
+                    head = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 400000\r\n\r\n"
+                    held = self.hold(s, 2, head + b"x" * 1000)
+                    try:
+                        self.assertTrue(harness.wait_until(
+                            lambda: self.status_stats(s)["body_memory"]["bytes"] == 800000, GUARD))
+                        out, _ = harness.read_all(self.hold(s, 1, head)[0], GUARD)
+                        resp = harness.parse_responses(out)[0]
+                        self.assertEqual((resp[0], resp[1].get("retry-after")), (503, "1"), out[:300])
+                        self.assertIn(b"--max-body-memory", resp[2])
+                        self.assertEqual(s.get("/hello", timeout=GUARD)[0], 200)
+                        st = self.status_stats(s)
+                        self.assertEqual(st["body_memory"]["refused"], 1, st)
+                        for c in held:
+                            c.sendall(b"x" * 399000)
+                            out, _ = harness.read_all(c, GUARD)
+                            self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out[:200])
+                    finally:
+                        for c in held:
+                            c.close()
+                    self.assertTrue(harness.wait_until(
+                        lambda: self.status_stats(s)["body_memory"]["bytes"] == 0, GUARD))
+
+    def test_out_of_address_space_refuses_bodies_not_the_server(self):
+        """Under a low RLIMIT_AS (set on the running server: its own size +
+        120 MB), 40 clients each announcing an 8 MiB body, no budget: the
+        bodies that find no memory are answered 503, the rest are kept, a
+        normal client is answered (503 too when not even its response fits:
+        --max-body-memory below the address space is what keeps it served),
+        served once the bodies go, and the server never aborts (it used to:
+        "out of memory", every connection dropped)."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if harness.bounded(mode):
+                    self.skipTest("a few bodies at once: a worker each")
+                with Server(mode, "--max-body-memory", "0", "--max-body-size", "8388608",
+                            "--slow-client-defence", "off", "--header-timeout", "60") as s:
+                    with open("/proc/%d/status" % s.proc.pid) as f:
+                        vm = [int(l.split()[1]) for l in f if l.startswith("VmSize:")][0] * 1024
+                    subprocess.run(["prlimit", "--pid", str(s.proc.pid),
+                                    "--as=%d:%d" % ((vm + (120 << 20),) * 2)],
+                                   check=True)
+                    head = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 8388608\r\n\r\n"
+                    held = self.hold(s, 40, head)
+                    try:
+                        refused = 0
+                        for c in held:
+                            c.settimeout(0.5)
+                            try:
+                                out = c.recv(4096)
+                            except socket.timeout:
+                                continue
+                            self.assertTrue(out.startswith(b"HTTP/1.1 503 "), out[:200])
+                            refused += 1
+                        self.assertGreater(refused, 0, "every 8 MiB body found memory")
+                        self.assertLess(refused, 40, "no body found memory")
+                        self.assertIn(s.get("/hello", timeout=GUARD)[0], (200, 503))
+                        self.assertIsNone(s.proc.poll(), s.stderr_lines[-5:])
+                        st = self.status_stats(s)
+                        self.assertGreaterEqual(st["body_memory"]["refused"], 1, st)
+                    finally:
+                        for c in held:
+                            c.close()
+                    self.assertEqual(s.get("/hello", timeout=GUARD)[0], 200)
 
 
 if __name__ == "__main__":

@@ -1050,6 +1050,148 @@ static void test_refuse(void **state) {
 
 /* ---- counters and memory ------------------------------------------------------------- */
 
+#define BODY_HEAD(n) "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: " #n "\r\n\r\n"
+
+/* Feeds req to a fresh connection c; returns the parsed response (the
+ * caller frees l->out). */
+static conn_want feed_new(tu_env *t, conn *c, const char *req, tu_log *l) {
+    conn_init(c, &t->env, NULL);
+    return tu_feed(c, req, strlen(req), 0, l);
+}
+
+static void test_body_budget(void **state) {
+    tu_env *t = *state;
+    t->cfg.max_body_memory = 1000;
+    _Atomic uint64_t *held = &t->m->body_memory;
+    /* a body under way holds its whole announced length */
+    tu_log la = {0};
+    assert_int_equal(feed_new(t, &t->c, BODY_HEAD(600) "abc", &la), CONN_WANT_READ);
+    assert_int_equal(atomic_load(held), 600);
+    /* a second one that does not fit is answered 503 before its body, and holds nothing */
+    conn b;
+    tu_log lb = {0};
+    tu_resp r;
+    assert_int_equal(feed_new(t, &b, BODY_HEAD(600), &lb), CONN_CLOSE);
+    assert_int_equal(tu_parse(lb.out.p, lb.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    TU_HDR_EQ(&r, "Retry-After", "1");
+    TU_HDR_EQ(&r, "Connection", "close");
+    assert_true(tu_contains(r.body, r.body_len, "--max-body-memory"));
+    assert_int_equal(atomic_load(&t->m->refused_bodies), 1);
+    assert_int_equal(atomic_load(held), 600);
+    conn_destroy(&b);
+    buf_free(&lb.out);
+    /* one that fits still goes through */
+    lb = (tu_log){0};
+    assert_int_equal(feed_new(t, &b, BODY_HEAD(400) "0123456789", &lb), CONN_WANT_READ);
+    assert_int_equal(atomic_load(held), 1000);
+    conn_destroy(&b); /* closed mid-body: its share comes back */
+    assert_int_equal(atomic_load(held), 600);
+    buf_free(&lb.out);
+    /* the first body completes: answered, and the budget is whole again */
+    char rest[597];
+    memset(rest, 'x', sizeof rest);
+    buf_free(&la.out);
+    la = (tu_log){0};
+    assert_int_equal(tu_feed(&t->c, rest, sizeof rest, 0, &la), CONN_WANT_READ);
+    assert_int_equal(tu_parse(la.out.p, la.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 600);
+    assert_int_equal(atomic_load(held), 0);
+    assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_OTHER][503 - 100]), 1);
+    buf_free(&la.out);
+}
+
+static void test_body_budget_chunked(void **state) {
+    tu_env *t = *state;
+    t->cfg.max_body_memory = 100;
+    tu_log l = {0};
+    /* a chunked body takes the budget as it grows: 80 bytes fit, 30 more do not */
+    char req[512];
+    char chunk[81];
+    memset(chunk, 'c', 80);
+    chunk[80] = 0;
+    snprintf(req, sizeof req,
+             "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n50\r\n%s\r\n",
+             chunk);
+    assert_int_equal(feed_new(t, &t->c, req, &l), CONN_WANT_READ);
+    assert_int_equal(atomic_load(&t->m->body_memory), 80);
+    assert_int_equal(tu_feeds(&t->c, "1e\r\n012345678901234567890123456789\r\n", &l), CONN_CLOSE);
+    tu_resp r;
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_int_equal(atomic_load(&t->m->body_memory), 0);
+    assert_int_equal(atomic_load(&t->m->refused_bodies), 1);
+    buf_free(&l.out);
+    /* no limit: still counted while held, never refused */
+    t->cfg.max_body_memory = 0;
+    conn_destroy(&t->c);
+    l = (tu_log){0};
+    assert_int_equal(feed_new(t, &t->c, BODY_HEAD(5000), &l), CONN_WANT_READ);
+    assert_int_equal(atomic_load(&t->m->body_memory), 5000);
+    conn_destroy(&t->c);
+    assert_int_equal(atomic_load(&t->m->body_memory), 0);
+}
+
+/* ASan's allocator aborts on a request it cannot meet unless told to
+ * return NULL like malloc: the next test needs malloc's behaviour. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+    return "allocator_may_return_null=1";
+}
+
+static void test_buf_fails_softly(void **state) {
+    (void)state;
+    buf b = {0};
+    buf_puts(&b, "kept");
+    assert_int_equal(buf_reserve(&b, (size_t)1 << 60), -1);
+    assert_true(b.failed);
+    buf_puts(&b, " dropped");
+    buf_printf(&b, "%d", 1);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.p, "kept", 4);
+    buf_free(&b);
+    assert_false(b.failed);
+    buf_puts(&b, "again");
+    assert_int_equal(b.len, 5);
+    buf_free(&b);
+}
+
+static void test_body_out_of_memory(void **state) {
+    tu_env *t = *state;
+    /* a body no malloc can hold: that request gets 503, nothing aborts */
+    t->cfg.max_body_size = (size_t)1 << 50;
+    t->cfg.max_body_memory = 0;
+    tu_log l = {0};
+    tu_resp r;
+    assert_int_equal(feed_new(t, &t->c, BODY_HEAD(1125899906842624), &l), CONN_CLOSE);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_true(tu_contains(r.body, r.body_len, "out of memory"));
+    assert_int_equal(atomic_load(&t->m->body_memory), 0);
+    assert_int_equal(atomic_load(&t->m->refused_bodies), 1);
+    buf_free(&l.out);
+}
+
+static void test_refuse_says_retry_after(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    tu_resp r;
+    conn_init(&t->c, &t->env, NULL);
+    tu_pump(&t->c, tu_note(&l, conn_refuse(&t->c, 503, "full")), 0, &l);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    TU_HDR_EQ(&r, "Retry-After", "1");
+    buf_free(&l.out);
+    /* other errors do not */
+    l = (tu_log){0};
+    conn_destroy(&t->c);
+    conn_init(&t->c, &t->env, NULL);
+    tu_pump(&t->c, tu_note(&l, conn_refuse(&t->c, 400, "bad")), 0, &l);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_null(tu_hdr(&r, "Retry-After"));
+    buf_free(&l.out);
+}
+
 static void test_metrics_counters(void **state) {
     tu_env *t = *state;
     tu_log l = {0};
@@ -1169,6 +1311,11 @@ int main(void) {
         T(test_deadlines),
         T(test_timed_out),
         T(test_refuse),
+        T(test_refuse_says_retry_after),
+        T(test_body_budget),
+        T(test_body_budget_chunked),
+        T(test_buf_fails_softly),
+        T(test_body_out_of_memory),
         T(test_metrics_counters),
         T(test_metrics_destroy_mid_response),
         T(test_idle_holds_no_buffers),

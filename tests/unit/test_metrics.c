@@ -37,6 +37,34 @@ static void test_fresh_and_add(void **state) {
     assert_int_equal(atomic_load(&m->db_wait_us), 5000000000ull);
 }
 
+/* The --max-body-memory budget: shared by every process, never over its
+ * limit, and a dead prefork worker's share comes back with its slot. */
+static void test_gauge_take(void **state) {
+    metrics *m = *state;
+    assert_int_equal(metrics_gauge_take(m, GAUGE_BODY_MEMORY, 600, 1000), 0);
+    assert_int_equal(metrics_gauge_take(m, GAUGE_BODY_MEMORY, 401, 1000), -1);
+    assert_int_equal(metrics_gauge_take(m, GAUGE_BODY_MEMORY, UINT64_MAX, 1000), -1);
+    assert_int_equal(atomic_load(&m->body_memory), 600);
+    assert_int_equal(metrics_gauge_take(m, GAUGE_BODY_MEMORY, 400, 1000), 0);
+    assert_int_equal(atomic_load(&m->body_memory), 1000);
+    metrics_gauge_add(m, GAUGE_BODY_MEMORY, -1000);
+    assert_int_equal(metrics_gauge_take(m, GAUGE_BODY_MEMORY, 5000, 0), 0); /* 0: no limit */
+    metrics_gauge_add(m, GAUGE_BODY_MEMORY, -5000);
+    assert_int_equal(atomic_load(&m->body_memory), 0);
+    /* a worker takes 300 and dies holding it */
+    pid_t pid = fork();
+    if (pid == 0) {
+        metrics_set_slot(7);
+        _exit(metrics_gauge_take(m, GAUGE_BODY_MEMORY, 300, 1000) == 0 ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(atomic_load(&m->body_memory), 300);
+    metrics_release_slot(m, 7);
+    assert_int_equal(atomic_load(&m->body_memory), 0);
+}
+
 static void test_count_response_bounds(void **state) {
     metrics *m = *state;
     metrics_count_response(m, PAGE_HELLO, 200);
@@ -86,7 +114,7 @@ static void test_json(void **state) {
         "\"mode\":\"event\"",
         "\"workers\":1",
         "\"keep_alive\":true",
-        "\"connections\":{\"accepted\":5,\"open\":1,\"accept_errors\":0}",
+        "\"connections\":{\"accepted\":5,\"open\":1,\"accept_errors\":0,\"refused\":0}",
         "\"in_flight\":2",
         "\"worker_restarts\":1",
         "\"db\":{\"queries\":12,\"wait_us\":3456}",
@@ -204,6 +232,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fresh_and_add, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_response_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gauge_take, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prometheus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_across_fork, setup, teardown),

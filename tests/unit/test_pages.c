@@ -360,7 +360,7 @@ static void test_stats_and_metrics(void **state) {
     assert_int_equal(c.resp.status, 200);
     assert_string_equal(c.resp.content_type, "application/json");
     assert_true(tu_json_valid(c.resp.body.p, c.resp.body.len));
-    has(&c, "\"connections\":{\"accepted\":7,\"open\":2,\"accept_errors\":0}");
+    has(&c, "\"connections\":{\"accepted\":7,\"open\":2,\"accept_errors\":0,\"refused\":0}");
     has(&c, "\"by_page\":{\"/hello\":{\"200\":2},\"other\":{\"404\":1}}");
     has(&c, "\"by_status\":{\"200\":2,\"404\":1}");
     has(&c, "\"total\":3");
