@@ -44,9 +44,10 @@ static int pin_cpus(unsigned n, char *err, size_t errlen) {
 static const struct {
     int (*run)(server *s); /* serves until stopped; returns the exit code */
     int reuseport;         /* its loops each open a listener on the same port */
+    int forks;             /* its master forks workers: the status listener is a process */
 } drivers[MODE_COUNT] = {
     [MODE_ITERATIVE] = {run_iterative, 0}, [MODE_THREADS] = {run_threads, 0},
-    [MODE_PREFORK] = {run_prefork, 0},     [MODE_EVENT] = {run_event, 0},
+    [MODE_PREFORK] = {run_prefork, 0, 1},  [MODE_EVENT] = {run_event, 0},
     [MODE_POOL] = {run_pool, 0},           [MODE_REACTORS] = {run_reactors, 1},
     [MODE_OFFLOAD] = {run_offload, 0},
 };
@@ -146,7 +147,7 @@ int main(int argc, char **argv) {
         unsigned want = !by_default                       ? cfg->status_port
                         : any_port || port + 1000 > 65535 ? 0
                                                           : port + 1000;
-        if (status_start(&s, want, &status_port, err, sizeof err) != 0) {
+        if (status_start(&s, want, &status_port, drivers[cfg->mode].forks, err, sizeof err) != 0) {
             /* asked for: an error; by default: the server runs without it */
             fprintf(stderr, "httpmodes: %s%s: %s\n", by_default ? "note: no live view: " : "",
                     "--status-port", err);

@@ -34,7 +34,8 @@ typedef struct server {
     unsigned tls_port;       /* its port (the real one when --tls-port 0) */
     int status_fd;           /* the status listener's socket, or -1 */
     server_env status_env;   /* what the status listener's connections see */
-    pthread_t status_thread; /* runs the status listener's loop */
+    pthread_t status_thread; /* runs the status listener's loop (a thread) */
+    pid_t status_pid;        /* or its process (a model whose master forks), else 0 */
     tls_ctx *tls;            /* certificate and TLS policy, or NULL */
     atomic_int stopping;     /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
     int stop_pipe[2];        /* [0] becomes readable once stopping (poll on it) */
@@ -155,9 +156,11 @@ void work_pool_stop(work_pool *p);
 conn_want db_run_blocking(conn *c);
 
 /* Starts the status listener (--status-port): its own thread and libev
- * loop serving the live view. Prints nothing; fills *port. Returns 0, or -1
- * with a message in err (the port cannot be bound). */
-int status_start(server *s, unsigned want_port, unsigned *port, char *err, size_t errlen);
+ * loop serving the live view — or, as_process (a model whose master forks),
+ * its own process. Prints nothing; fills *port. Returns 0, or -1 with a
+ * message in err (the port cannot be bound). */
+int status_start(server *s, unsigned want_port, unsigned *port, int as_process, char *err,
+                 size_t errlen);
 
 /* Waits for the status listener to finish (after a stop). */
 void status_join(server *s);

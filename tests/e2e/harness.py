@@ -54,6 +54,29 @@ def event_loop(mode):
     return MODE_TABLE[mode]["event_loop"]
 
 
+STATUS_PROCESS = "httpmodes-live"  # the comm of prefork's status listener process
+
+
+def worker_processes(pid):
+    """The child processes of pid that serve requests (prefork's workers):
+    its children but the status listener's process."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+    out = []
+    for k in kids:
+        try:
+            with open("/proc/%d/comm" % k) as f:
+                if f.read().strip() == STATUS_PROCESS:
+                    continue
+        except OSError:
+            continue
+        out.append(k)
+    return out
+
+
 def default_workers(mode):
     """The pool size the mode runs with when --workers is not given (1: no pool)."""
     t = MODE_TABLE[mode]

@@ -252,6 +252,29 @@ class Live(unittest.TestCase):
                 self.assertEqual(s.get("/cake?unit=0")[0], 400)
                 self.assertEqual(s.get("/cake?unit=101")[0], 400)
 
+    def test_prefork_master_stays_single_threaded(self):
+        """prefork's status listener is a process of its own, not a thread in
+        the master: a worker forked while a master thread held a lock (the
+        allocator's) inherited it held and hung — seen once, an orphaned worker
+        waiting on a futex. The master has one thread; the live view still
+        answers, from a child named httpmodes-live that is not a worker."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "prefork":
+                    self.skipTest("only prefork's master forks workers")
+                with Server(mode, "--workers", "2") as s:
+                    with open("/proc/%d/status" % s.proc.pid) as f:
+                        self.assertIn("Threads:\t1\n", f.read())
+                    with open("/proc/%d/task/%d/children" % (s.proc.pid, s.proc.pid)) as f:
+                        kids = [int(x) for x in f.read().split()]
+                    names = []
+                    for k in kids:
+                        with open("/proc/%d/comm" % k) as f:
+                            names.append(f.read().strip())
+                    self.assertEqual(names.count(harness.STATUS_PROCESS), 1, names)
+                    self.assertEqual(len(harness.worker_processes(s.proc.pid)), 2)
+                    self.assertEqual(fetch_json(s, "/scoreboard")["mode"], "prefork")
+
     def test_status_port_options(self):
         mode = harness.MODES[0]
         with Server(mode, "--status-port", "off") as s:

@@ -48,13 +48,8 @@ def proc_statuses():
 
 
 def children_of(pid):
-    """Pids whose parent is pid (their /proc/<pid>/status PPid)."""
-    out = set()
-    for child, st in proc_statuses():
-        m = re.search(r"^PPid:\s*(\d+)", st, re.M)
-        if m and int(m.group(1)) == pid:
-            out.add(child)
-    return out
+    """The worker processes whose parent is pid (not its status listener's)."""
+    return set(harness.worker_processes(pid))
 
 
 def workers_ready(s, n):
