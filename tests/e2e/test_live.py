@@ -134,7 +134,12 @@ class Live(unittest.TestCase):
                 for t in threads:
                     t.join(60)
                 self.assertEqual([r[0] for r in results], [200] * 4)
-                tl = fetch_json(s, "/timeline?since=%d" % cursor)
+                # a request is recorded just after its last byte left: the
+                # client may read it first, so wait for the four
+                def four():
+                    t = fetch_json(s, "/timeline?since=%d" % cursor)
+                    return t if len([r for r in t["requests"] if r["page"] == "/db"]) >= 4 else None
+                tl = wait_until(four, timeout=10) or fetch_json(s, "/timeline?since=%d" % cursor)
                 self.assertEqual(tl["mode"], mode)
                 recs = [r for r in tl["requests"] if r["page"] == "/db"]
                 self.assertEqual(len(recs), 4, tl)
@@ -263,6 +268,7 @@ class Live(unittest.TestCase):
                 if mode != "prefork":
                     self.skipTest("only prefork's master forks workers")
                 with Server(mode, "--workers", "2") as s:
+                    self.assertTrue(wait_until(lambda: len(harness.worker_processes(s.proc.pid)) == 2))
                     with open("/proc/%d/status" % s.proc.pid) as f:
                         self.assertIn("Threads:\t1\n", f.read())
                     with open("/proc/%d/task/%d/children" % (s.proc.pid, s.proc.pid)) as f:

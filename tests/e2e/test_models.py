@@ -272,9 +272,14 @@ class Models(unittest.TestCase):
                     # four more at once on a pool of two: at most two burn together
                     res = concurrent(lambda i: s.get("/cpu?iterations=200000"), 4)
                     self.assertEqual([r[0] for r in res], [200] * 4)
-                    tl = json.loads(s.status_get("/timeline?since=%d" % cursor)[2])
-                    bursts = [(p["start_us"], p["end_us"]) for r in tl["requests"]
-                              for p in r["phases"] if p["kind"] == "cpu"]
+                    bursts = []
+
+                    def recorded():  # each is recorded just after its response left
+                        tl = json.loads(s.status_get("/timeline?since=%d" % cursor)[2])
+                        bursts[:] = [(p["start_us"], p["end_us"]) for r in tl["requests"]
+                                     for p in r["phases"] if p["kind"] == "cpu"]
+                        return len(bursts) >= 7
+                    wait_until(recorded, 10)
                     self.assertGreaterEqual(len(bursts), 6)
                     self.assertLessEqual(max_overlap(bursts), 2, bursts)
 
