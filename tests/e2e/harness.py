@@ -54,6 +54,17 @@ def event_loop(mode):
     return MODE_TABLE[mode]["event_loop"]
 
 
+def sanitized(binary):
+    """True for a binary built with AddressSanitizer (HTTPMODES_SANITIZE)."""
+    try:
+        with open(binary, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+SANITIZED = sanitized(BIN)
+
 STATUS_PROCESS = "httpmodes-live"  # the comm of prefork's status listener process
 
 

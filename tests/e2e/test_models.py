@@ -255,8 +255,10 @@ class Models(unittest.TestCase):
                     for t in burners:
                         t.start()
                     # the hello must arrive while both burn: wait until the scoreboard says so
-                    self.assertTrue(wait_until(lambda: json.loads(s.status_get("/scoreboard")[2])
-                                               ["workers"][0]["counts"]["cpu"] == 2, 20))
+                    def both_burn():  # (the loop's lane appears once it runs)
+                        lanes = json.loads(s.status_get("/scoreboard")[2])["workers"]
+                        return bool(lanes) and lanes[0]["counts"]["cpu"] == 2
+                    self.assertTrue(wait_until(both_burn, 60))
                     hs, hh, _ = s.get("/hello", timeout=120)
                     for t in burners:
                         t.join(120)

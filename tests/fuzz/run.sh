@@ -26,8 +26,11 @@ for f in glob.glob(os.path.join(src, "*.jsonl")):
             open(os.path.join(dst, hashlib.sha1(data).hexdigest()), "wb").write(data)
 PY
 flags="-g -O1 -std=c11 -D_GNU_SOURCE -DHTTPMODES_VERSION=\"fuzz\" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+# the live view's page, embedded as the build does it
+cmake -DIN="$root/common/live.html" -DOUT="$work/live_html.c" -DNAME=live_html -P "$root/cmake/embed.cmake"
 clang $flags -DLLHTTP_STRICT_MODE=1 -w -I"$llhttp_inc" -I"$root/common" \
-    "$here/fuzz_conn.c" "$root"/common/*.c "$llhttp_src"/*.c -lssl -lcrypto -o "$work/fuzz_conn"
+    "$here/fuzz_conn.c" "$root"/common/*.c "$work/live_html.c" "$llhttp_src"/*.c -lssl -lcrypto \
+    -lpthread -o "$work/fuzz_conn"
 "$work/fuzz_conn" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
     "$work/corpus" >"$work/log" 2>&1 || { tail -n 60 "$work/log"; base64 -w0 "$work"/crash-* 2>/dev/null; echo; exit 1; }
 tail -n 6 "$work/log"
