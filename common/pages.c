@@ -277,7 +277,7 @@ static void json_phases(buf *b, const page_call *pc, uint64_t t0) {
 /* Renders the result of a database page as JSON or HTML. */
 static void db_render(page_call *pc, const char *page, const char *count_key, const char *how) {
     http_resp *r = pc->resp;
-    uint64_t t1 = pc->env->now_us ? pc->env->now_us() : util_now_us();
+    uint64_t t1 = route_now(pc);
     uint64_t t0 = pc->nphases ? pc->phases[0].start_us : t1;
     r->has_db_wait = 1;
     r->db_wait_us = pc->db_wait_us;
@@ -543,7 +543,7 @@ void page_cake_start(page_call *pc) {
     }
     if (want_format(pc) != 0 || param_u64(pc, "unit", 10, 1, 100, " (ms per minute)", &pc->arg[1]))
         return;
-    uint64_t now = pc->env->now_us ? pc->env->now_us() : util_now_us();
+    uint64_t now = route_now(pc);
     pc->scratch[K_T0] = now;
     if (pc->arg[0] != CAKE_SEQUENTIAL) { /* the oven heats by itself meanwhile */
         pc->scratch[K_HEAT0] = now;
@@ -559,7 +559,7 @@ void page_cake_start(page_call *pc) {
 static void cake_render(page_call *pc);
 
 void page_cake_finish(page_call *pc) {
-    uint64_t now = pc->env->now_us ? pc->env->now_us() : util_now_us();
+    uint64_t now = route_now(pc);
     uint64_t unit = pc->arg[1];
     switch (pc->scratch[K_NEXT]) {
     case NEXT_PREHEAT: /* sequential: the dough is done, now heat the oven */

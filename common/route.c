@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pages.h"
+#include "util.h"
 
 static const route routes[] = {
     {"/", PAGE_INDEX, "GET, HEAD", page_index, NULL},
@@ -38,6 +39,10 @@ const route *route_find(const route_table *t, const char *path) {
         if (strcmp(t->routes[i].path, path) == 0)
             return &t->routes[i];
     return NULL;
+}
+
+uint64_t route_now(const page_call *pc) {
+    return pc->env->now_us ? pc->env->now_us() : util_now_us();
 }
 
 void route_phase(page_call *pc, phase_kind kind, uint64_t start_us, uint64_t end_us) {

@@ -90,6 +90,10 @@ extern const route_table route_status; /* /live, /timeline, /scoreboard, /stats,
 /* Returns the route for an exact path in table t (NULL: route_main), or NULL. */
 const route *route_find(const route_table *t, const char *path);
 
+/* Returns the monotonic clock (µs) pages read: the server's (env->now_us),
+ * which the tests may fake. */
+uint64_t route_now(const page_call *pc);
+
 /* Adds a phase (a database wait, a CPU burst) to the request's timeline. */
 void route_phase(page_call *pc, phase_kind kind, uint64_t start_us, uint64_t end_us);
 

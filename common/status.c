@@ -48,10 +48,6 @@ static unsigned listen_queue(int fd) {
     return ti.tcpi_unacked;
 }
 
-static uint64_t clock_now(const page_call *pc) {
-    return pc->env->now_us ? pc->env->now_us() : util_now_us();
-}
-
 /* Appends {"lane":…,"worker":…} for every lane ever used. */
 static void lanes_json(buf *b, const timeline *t) {
     unsigned n = timeline_lanes(t);
@@ -96,7 +92,7 @@ void page_timeline(page_call *pc) {
     pc->resp->content_type = "application/json";
     buf_reserve(b, 256 + n * 220);
     buf_printf(b, "{\"now_us\":%llu,\"cursor\":%llu,\"mode\":\"%s\",\"size\":%u,\"lanes\":",
-               (unsigned long long)clock_now(pc), (unsigned long long)cursor,
+               (unsigned long long)route_now(pc), (unsigned long long)cursor,
                config_mode_name(pc->env->cfg->mode), timeline_size(t));
     lanes_json(b, t);
     buf_puts(b, ",\"requests\":[");
@@ -146,7 +142,7 @@ void page_scoreboard(page_call *pc) {
                "{\"now_us\":%llu,\"mode\":\"%s\",\"description\":\"%s (like %s)\","
                "\"look_for\":\"%s\",\"event_loop\":%s,\"cpu_off_loop\":%s,"
                "\"workers_setting\":%u,\"workers\":[",
-               (unsigned long long)clock_now(pc), mi->name, mi->summary, mi->counterpart,
+               (unsigned long long)route_now(pc), mi->name, mi->summary, mi->counterpart,
                mi->look_for, mi->event_loop ? "true" : "false", mi->cpu_off_loop ? "true" : "false",
                cfg->workers);
     unsigned n = timeline_lanes(t);

@@ -178,11 +178,7 @@ conn_want db_run_blocking(conn *c) {
 }
 
 void blocking_worker(server *s, unsigned lane) {
-    server_env env = s->env;
-    env.lane = lane;
-    env.worker = util_worker_id();
-    if (env.timeline)
-        timeline_lane_claim(env.timeline, lane, env.worker);
+    server_env env = worker_env(s, lane);
     char peer[48];
     int fd, tls;
     while ((fd = accept_blocking(s, peer, sizeof peer, &tls)) >= 0) {

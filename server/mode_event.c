@@ -405,10 +405,6 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
 }
 
 int run_event(server *s) {
-    server_env env = s->env; /* one lane: this thread */
-    env.lane = 0;
-    env.worker = util_worker_id();
-    if (env.timeline)
-        timeline_lane_claim(env.timeline, env.lane, env.worker);
+    server_env env = worker_env(s, 0); /* one lane: this thread */
     return loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, NULL);
 }

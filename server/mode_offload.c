@@ -5,17 +5,11 @@
  * /hello stays fast while hashes burn, and at most N burn at once. */
 #include "server.h"
 
-#include "util.h"
-
 int run_offload(server *s) {
     work_pool *pool = work_pool_start(s->cfg.workers);
     if (!pool)
         return 1;
-    server_env env = s->env; /* one lane: the loop's thread */
-    env.lane = 0;
-    env.worker = util_worker_id();
-    if (env.timeline)
-        timeline_lane_claim(env.timeline, env.lane, env.worker);
+    server_env env = worker_env(s, 0); /* one lane: the loop's thread (not the pool's) */
     int rc = loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, pool);
     work_pool_stop(pool); /* no job is left: the loop ended with every connection closed */
     return rc;

@@ -23,7 +23,7 @@
 
 typedef struct reactor {
     server *s;         /* the server */
-    server_env env;    /* its lane and thread id */
+    unsigned lane;     /* its lane: its index */
     int serve_fd;      /* the listener it serves (SO_REUSEPORT, one per loop) */
     int serve_tls_fd;  /* and HTTPS one, or -1 */
     int listen_fd;     /* serve_fd when this driver opened it (to close), else -1 */
@@ -33,10 +33,8 @@ typedef struct reactor {
 
 static void *reactor_thread(void *arg) {
     reactor *r = arg;
-    r->env.worker = util_worker_id();
-    if (r->env.timeline)
-        timeline_lane_claim(r->env.timeline, r->env.lane, r->env.worker);
-    loop_serve(r->s, &r->env, r->serve_fd, r->serve_tls_fd, NULL);
+    server_env env = worker_env(r->s, r->lane);
+    loop_serve(r->s, &env, r->serve_fd, r->serve_tls_fd, NULL);
     pages_thread_done();
     return NULL;
 }
@@ -51,8 +49,7 @@ int run_reactors(server *s) {
     for (unsigned i = 0; i < n && rc == 0; i++) {
         reactor *r = &rs[i];
         r->s = s;
-        r->env = s->env;
-        r->env.lane = i;
+        r->lane = i;
         unsigned port;
         /* the first loop takes the sockets main() opened (with SO_REUSEPORT);
          * the others open their own on the same ports */

@@ -48,11 +48,7 @@ static void *connection_thread(void *arg) {
     job *j = arg;
     /* a lane per live thread: a new connection reuses the row of one that
      * ended, so the live view shows as many rows as connections at once */
-    server_env env = j->s->env;
-    env.lane = lane_take();
-    env.worker = util_worker_id();
-    if (env.timeline)
-        timeline_lane_claim(env.timeline, env.lane, env.worker);
+    server_env env = worker_env(j->s, lane_take());
     blocking_serve(j->s, &env, j->fd, j->peer, j->tls, NULL);
     lane_give_back(env.lane);
     net_release(j->s);

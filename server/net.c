@@ -219,6 +219,15 @@ int net_accept_failed(server *s, int err) {
     return 1;
 }
 
+server_env worker_env(server *s, unsigned lane) {
+    server_env env = s->env;
+    env.lane = lane;
+    env.worker = util_worker_id();
+    if (env.timeline)
+        timeline_lane_claim(env.timeline, lane, env.worker);
+    return env;
+}
+
 void net_close(int fd) {
     /* Send our FIN first and discard what the client already sent: closing
      * with unread bytes would make the kernel reset the connection, and the

@@ -123,6 +123,11 @@ int accept_blocking(server *s, char *peer, size_t peerlen, int *tls);
  * it just closes. */
 void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,
                     const char *refuse);
+/* Returns what the core sees in a worker serving lane from the calling
+ * thread: s->env with that lane and this thread's id (X-Worker), the lane
+ * claimed on the live view's scoreboard. Every driver makes its workers so. */
+server_env worker_env(server *s, unsigned lane);
+
 /* The accept-and-serve loop of a blocking worker that serves one connection
  * at a time (iterative, each prefork process, each pool thread): claims
  * lane for the calling thread on the scoreboard, then serves connections
