@@ -12,7 +12,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include "util.h"
 
@@ -237,4 +239,21 @@ void net_close(int fd) {
     for (int i = 0; i < 16 && read(fd, sink, sizeof sink) > 0; i++) {
     }
     close(fd);
+}
+
+void net_abort(int fd) {
+    /* a reset frees the kernel's send buffer at once: closing normally would
+     * leave it trickling to the slow reader for as long as it likes */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+int net_send_overdue(conn *c, int fd) {
+    int unsent = 0;
+    if (ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent < 0)
+        unsent = 0; /* unknown: count everything written as received */
+    conn_unsent(c, (size_t)unsent);
+    uint64_t deadline = conn_deadline(c);
+    return deadline && util_now_us() >= deadline;
 }

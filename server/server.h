@@ -69,6 +69,18 @@ void net_unlisten(int fd);
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
 
+/* Closes a connection with a reset (SO_LINGER 0), dropping what the kernel
+ * still holds for it: for a response cut because its client reads too
+ * slowly (nginx's reset_timedout_connection). */
+void net_abort(int fd);
+
+/* A response leaving c over socket fd reached conn_deadline(): tells the
+ * core how much of it the client has received (conn_unsent, from the
+ * kernel's SIOCOUTQ). Returns 1 when the deadline stands — cut the client
+ * (conn_timed_out, then net_abort) — or 0 when it reads at --min-send-rate
+ * and has earned more time: wait again, until conn_deadline(c). */
+int net_send_overdue(conn *c, int fd);
+
 /* Installs the signal handling of every mode: SIGPIPE ignored; SIGTERM and
  * SIGINT set s->stopping and make s->stop_pipe[0] readable, which every wait
  * (poll in the blocking modes, an ev_io in the event loop) watches — with
