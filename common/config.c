@@ -180,7 +180,12 @@ static const char *usage_options =
     "\n"
     "Signals: SIGTERM, SIGINT  stop: finish the requests under way, then exit 0\n"
     "         SIGUSR1          reopen the --access-log file (log rotation)\n"
-    "         SIGHUP           ignored, with a line on stderr (nothing is re-read)\n"
+    "         SIGHUP           reload: prefork replaces its workers gracefully (the old\n"
+    "                          ones finish their requests); every mode reopens the\n"
+    "                          --access-log file and re-reads --tls-cert/--tls-key (the\n"
+    "                          old certificate stays if they do not load); other\n"
+    "                          options need a restart. One line on stderr says what\n"
+    "                          was done; /stats counts reloads\n"
     "         SIGPIPE          ignored\n";
 
 const char *config_usage(void) {
