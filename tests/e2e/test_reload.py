@@ -12,11 +12,13 @@ Both say what they did in one line on stderr and count it in /stats
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -157,6 +159,39 @@ class Reload(unittest.TestCase):
                     self.assertEqual(s.get("/hello")[0], 200)
                     self.assertTrue(harness.wait_until(
                         lambda: "GET /hello" in read(path), GUARD))
+
+    def test_sighup_under_wrk(self):
+        """wrk keeps 8 connections busy across two SIGHUPs: no error, no
+        non-2xx (wrk counts a connection it cuts itself as it stops as a read
+        error at most: one per connection)."""
+        exe = shutil.which("wrk")
+        if not exe:
+            raise unittest.SkipTest("wrk is not installed: run ./bootstrap.sh test")
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode) as s:
+                w = subprocess.Popen([exe, "-t1", "-c8", "-d4s", "--timeout", "5s",
+                                      s.url("/db?delay=20")], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+                try:
+                    for _ in range(2):
+                        time.sleep(1.2)
+                        s.proc.send_signal(signal.SIGHUP)
+                    out = w.communicate(timeout=GUARD)[0].decode()
+                finally:
+                    if w.poll() is None:
+                        w.kill()
+                        w.wait()
+                sys.stderr.write("\n  %s: %s" % (mode, " ".join(out.split("\n")[-3:-1])))
+                self.assertEqual(w.returncode, 0, out)
+                self.assertGreater(int(re.search(r"(\d+) requests in", out).group(1)), 50, out)
+                self.assertNotIn("Non-2xx", out)
+                errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                                   r"timeout (\d+)", out)
+                if errors:
+                    c, rd, wr, t = map(int, errors.groups())
+                    self.assertEqual((c, wr, t), (0, 0, 0), out)
+                    self.assertLessEqual(rd, 8, out)
+                self.assertEqual(stats(s)["reloads"], 2)
 
     def test_sighup_rereads_the_certificate(self):
         """A renewed certificate written over --tls-cert/--tls-key is what a
