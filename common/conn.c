@@ -909,6 +909,8 @@ uint64_t conn_deadline(const conn *c) {
 
 uint64_t conn_crowded_deadline(const conn *c) {
     uint64_t deadline = conn_deadline(c);
+    if ((c->state == CS_WRITING || c->state == CS_INTERIM) && send_paced(c))
+        return c->phase_us + CONN_CROWDED_US; /* what it received must pay up to 100 ms ago */
     if (c->env->cfg->slow_client_defence && c->state == CS_READING &&
         (c->in_message || c->requests == 0) && deadline > c->phase_us + CONN_CROWDED_US)
         return c->phase_us + CONN_CROWDED_US;

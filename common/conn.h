@@ -184,7 +184,10 @@ void conn_unsent(conn *c, size_t unsent);
  * for (its listen queue is not empty): with --slow-client-defence on, a
  * request not yet complete — and a new connection's first byte — gets no
  * more than CONN_CROWDED_US from the start of its phase; a client that sent
- * its request whole is not affected. Returns 0 for no limit. */
+ * its request whole is not affected. A response leaving must have reached
+ * its client at --min-send-rate up to CONN_CROWDED_US ago (instead of the
+ * grace): a slow reader is cut within a few tenths of a second. Returns 0
+ * for no limit. */
 uint64_t conn_crowded_deadline(const conn *c);
 
 /* The deadline passed: answers 408 if a request was under way (then close),

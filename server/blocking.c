@@ -148,11 +148,16 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
                 w = conn_wrote(&c, (size_t)n);
                 break;
             }
+            /* a response that does not leave: is the client reading at
+             * --min-send-rate (and, once others queue for this worker, up to
+             * 100 ms ago)? */
             int r = n == TRANSPORT_FAIL ? WAIT_STOP : WAIT_TIMEOUT;
-            while (r == WAIT_TIMEOUT) {
-                r = wait_fd(s, fd, n == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, conn_deadline(&c),
-                            0);
-                if (r == WAIT_TIMEOUT && net_send_overdue(&c, fd)) {
+            while (r == WAIT_TIMEOUT || r == WAIT_CROWDED) {
+                ws.crowded |= r == WAIT_CROWDED;
+                r = wait_fd_crowd(s, fd, n == TRANSPORT_WANT_READ ? POLLIN : POLLOUT,
+                                  ws.crowded ? conn_crowded_deadline(&c) : conn_deadline(&c), 0,
+                                  s->crowd_check && !ws.crowded);
+                if (r == WAIT_TIMEOUT && net_send_overdue(&c, fd, ws.crowded)) {
                     w = conn_timed_out(&c); /* a slow reader: the worker is freed */
                     reset = 1;
                     break;

@@ -264,7 +264,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         if (!ec->t.handshook) { /* a stalled TLS handshake: nothing to answer */
             transport_handshake_timed_out(&ec->t);
             close_conn(loop, ec);
-        } else if (ec->want == CONN_WANT_WRITE && !net_send_overdue(&ec->c, ec->t.fd)) {
+        } else if (ec->want == CONN_WANT_WRITE && !net_send_overdue(&ec->c, ec->t.fd, 0)) {
             wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* it reads fast enough */
         } else {
             ec->reset = ec->want == CONN_WANT_WRITE; /* a slow reader: drop what it left */

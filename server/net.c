@@ -285,11 +285,11 @@ void net_abort(int fd) {
     close(fd);
 }
 
-int net_send_overdue(conn *c, int fd) {
+int net_send_overdue(conn *c, int fd, int crowded) {
     int unsent = 0;
     if (ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent < 0)
         unsent = 0; /* unknown: count everything written as received */
     conn_unsent(c, (size_t)unsent);
-    uint64_t deadline = conn_deadline(c);
+    uint64_t deadline = crowded ? conn_crowded_deadline(c) : conn_deadline(c);
     return deadline && util_now_us() >= deadline;
 }

@@ -79,8 +79,9 @@ void net_abort(int fd);
  * core how much of it the client has received (conn_unsent, from the
  * kernel's SIOCOUTQ). Returns 1 when the deadline stands — cut the client
  * (conn_timed_out, then net_abort) — or 0 when it reads at --min-send-rate
- * and has earned more time: wait again, until conn_deadline(c). */
-int net_send_overdue(conn *c, int fd);
+ * and has earned more time: wait again, until conn_deadline(c) — or with
+ * crowded (a blocking worker others queue for) conn_crowded_deadline(c). */
+int net_send_overdue(conn *c, int fd, int crowded);
 
 /* Installs the signal handling of every mode: SIGPIPE ignored; SIGTERM and
  * SIGINT set s->stopping and make s->stop_pipe[0] readable, which every wait

@@ -961,6 +961,8 @@ static void test_min_send_rate(void **state) {
         tu_clock_us = 11 * s;
         conn_unsent(&t->c, 50000); /* 10 kB received: 20 s at 500 B/s, banked 1 s at most */
         assert_int_equal(conn_deadline(&t->c), 12 * s);
+        /* a blocking worker others queue for: paid up to 100 ms ago at most */
+        assert_int_equal(conn_crowded_deadline(&t->c), 11 * s + 100 * ms);
         if (reader == 0) { /* slowhttptest -X: 20 bytes a second */
             tu_clock_us = 12 * s;
             conn_unsent(&t->c, 49980);
