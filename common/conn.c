@@ -484,7 +484,7 @@ static conn_want send_response(conn *c) {
     c->state = CS_WRITING;
     if (c->out.failed) /* not even the head fits: nothing can be said */
         return CONN_CLOSE;
-    c->phase_us = end; /* the response must leave within the header timeout */
+    c->phase_us = end;  /* the response must leave within the header timeout */
     c->phase_bytes = 0; /* and reach the client at --min-send-rate (conn_unsent) */
     board(c, BOARD_WRITING, (int)c->r.page);
     return CONN_WANT_WRITE;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -22,10 +23,11 @@
 #define TLS_RETIRED 16 /* contexts replaced by a reload, kept (see tls_reload) */
 
 struct tls_ctx {
-    _Atomic(SSL_CTX *) ssl_ctx; /* shared by every connection, thread and worker */
-    metrics *metrics;           /* handshake and connection counters */
-    const config *cfg;          /* the files to re-read (borrowed: lives as long as t) */
-    atomic_int reload;          /* 1: re-read the files before the next connection */
+    _Atomic(SSL_CTX *) ssl_ctx;    /* shared by every connection, thread and worker */
+    metrics *metrics;              /* handshake and connection counters */
+    const config *cfg;             /* the files to re-read (borrowed: lives as long as t) */
+    atomic_int reload;             /* 1: re-read the files before the next connection */
+    pthread_mutex_t reloading;     /* one reload at a time (two SIGHUPs close together) */
     SSL_CTX *retired[TLS_RETIRED]; /* replaced contexts (a thread may still be using one) */
     unsigned nretired;             /* reloads so far; retired[nretired % TLS_RETIRED] next */
     char fingerprint[97];          /* SHA-256 of the certificate, "AB:CD:..." */
@@ -232,6 +234,7 @@ tls_ctx *tls_ctx_create(const config *cfg, metrics *m, char *err, size_t errlen)
     }
     t->metrics = m;
     t->cfg = cfg;
+    pthread_mutex_init(&t->reloading, NULL);
     SSL_CTX *c = make_ssl_ctx(t, cfg, t->fingerprint, err, errlen);
     if (!c)
         goto fail;
@@ -255,6 +258,7 @@ void tls_ctx_free(tls_ctx *t) {
     SSL_CTX_free(atomic_load(&t->ssl_ctx));
     for (unsigned i = 0; i < TLS_RETIRED; i++)
         SSL_CTX_free(t->retired[i]);
+    pthread_mutex_destroy(&t->reloading);
     free(t);
 }
 
@@ -265,18 +269,22 @@ int tls_ctx_reload_later(tls_ctx *t) {
     return 1;
 }
 
-int tls_ctx_reload(tls_ctx *t, char *err, size_t errlen) {
-    char fp[97];
+int tls_ctx_reload(tls_ctx *t, char *msg, size_t msglen) {
+    char fp[97], err[600];
     atomic_store(&t->reload, 0);
     if (!t->cfg->tls_cert[0]) {
-        snprintf(err, errlen, "the certificate was generated at start-up: nothing to re-read");
+        snprintf(msg, msglen, "the certificate was generated at start-up: nothing to re-read");
         return -1;
     }
-    SSL_CTX *c = make_ssl_ctx(t, t->cfg, fp, err, errlen);
-    if (!c)
-        return -1;
-    if (t->cfg->tls_write_cert[0] && write_cert(c, t->cfg, err, errlen) != 0) {
+    pthread_mutex_lock(&t->reloading);
+    SSL_CTX *c = make_ssl_ctx(t, t->cfg, fp, err, sizeof err);
+    if (c && t->cfg->tls_write_cert[0] && write_cert(c, t->cfg, err, sizeof err) != 0) {
         SSL_CTX_free(c);
+        c = NULL;
+    }
+    if (!c) {
+        pthread_mutex_unlock(&t->reloading);
+        snprintf(msg, msglen, "TLS certificate not re-read, the old one stays: %s", err);
         return -1;
     }
     /* A thread that loaded the old pointer just before the swap may still
@@ -286,7 +294,9 @@ int tls_ctx_reload(tls_ctx *t, char *err, size_t errlen) {
     unsigned slot = t->nretired++ % TLS_RETIRED;
     SSL_CTX_free(t->retired[slot]);
     t->retired[slot] = old;
-    memcpy(t->fingerprint, fp, sizeof fp);
+    snprintf(msg, msglen, "TLS certificate re-read from %s; SHA-256 fingerprint %s",
+             t->cfg->tls_cert, fp);
+    pthread_mutex_unlock(&t->reloading);
     return 0;
 }
 
@@ -332,13 +342,9 @@ int transport_tls(transport *t, tls_ctx *ctx, int fd) {
     metrics_add(&ctx->metrics->tls_accepted, 1);
     if (atomic_load(&ctx->reload) && atomic_exchange(&ctx->reload, 0)) {
         /* SIGHUP asked for it: this thread re-reads; the others go on with the old one */
-        char err[600];
-        if (tls_ctx_reload(ctx, err, sizeof err) == 0)
-            fprintf(stderr, "httpmodes: TLS certificate re-read %s; SHA-256 fingerprint %s\n",
-                    ctx->origin, ctx->fingerprint);
-        else
-            fprintf(stderr, "httpmodes: TLS certificate not re-read, the old one stays: %s\n",
-                    err);
+        char msg[800];
+        tls_ctx_reload(ctx, msg, sizeof msg);
+        fprintf(stderr, "httpmodes: %s\n", msg);
     }
     t->ssl = SSL_new(atomic_load(&ctx->ssl_ctx));
     if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1) {

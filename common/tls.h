@@ -54,11 +54,12 @@ void tls_ctx_free(tls_ctx *t);
 int tls_ctx_reload_later(tls_ctx *t);
 
 /* Re-reads --tls-cert and --tls-key now (and writes --tls-write-cert again):
- * new connections get the new certificate, those under way keep theirs.
- * Not to be run by two threads at once (tls_ctx_reload_later elects one).
- * Returns 0, or -1 with a one-line message in err: the old certificate
- * stays (a half-written file is not taken). */
-int tls_ctx_reload(tls_ctx *t, char *err, size_t errlen);
+ * new connections get the new certificate, those under way keep theirs;
+ * one reload at a time. tls_ctx_fingerprint() still says the start-up one.
+ * Returns 0, or -1 when they do not load: the old certificate stays (a
+ * half-written file is not taken). Either way msg (msglen bytes) says what
+ * happened, one line. */
+int tls_ctx_reload(tls_ctx *t, char *msg, size_t msglen);
 
 /* Returns the certificate's SHA-256 fingerprint, "AB:CD:..." (owned by t). */
 const char *tls_ctx_fingerprint(const tls_ctx *t);

@@ -137,15 +137,11 @@ static int retired(pid_t pid, int status) {
  * open throughout, so no connection is refused or lost. Says what it did in
  * one line. */
 static void replace_workers(server *s, worker_slot *slots, unsigned n) {
-    char tls_note[700] = "";
+    char tls_note[800] = "";
     if (s->tls && s->cfg.tls_cert[0]) {
-        char err[600];
-        if (tls_ctx_reload(s->tls, err, sizeof err) == 0)
-            snprintf(tls_note, sizeof tls_note, "; TLS certificate re-read %s (SHA-256 %.23s…)",
-                     tls_ctx_origin(s->tls), tls_ctx_fingerprint(s->tls));
-        else
-            snprintf(tls_note, sizeof tls_note, "; TLS certificate not re-read, the old one stays: %s",
-                     err);
+        tls_note[0] = ';';
+        tls_note[1] = ' ';
+        tls_ctx_reload(s->tls, tls_note + 2, sizeof tls_note - 2);
     }
     access_log_reopen_later(s->env.log);
     if (nretiring + n > retiring_cap) {

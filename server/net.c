@@ -116,14 +116,14 @@ void signals_hangup_text(const config *cfg, char *out, size_t n) {
     int log = cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0;
     int cert = cfg->tls_port != CONFIG_TLS_OFF && cfg->tls_cert[0];
     if (!log && !cert) {
-        snprintf(out, n, "nothing to re-read (no --access-log file, no --tls-cert); other "
-                         "settings need a restart");
+        snprintf(out, n,
+                 "nothing to re-read (no --access-log file, no --tls-cert); other "
+                 "settings need a restart");
         return;
     }
-    snprintf(out, n, "%s%s%s%s%s%s%s; other settings need a restart",
-             log ? "access log " : "", log ? cfg->access_log : "",
-             log ? " reopened before its next line" : "", log && cert ? "; " : "",
-             cert ? "TLS certificate " : "", cert ? cfg->tls_cert : "",
+    snprintf(out, n, "%s%s%s%s%s%s%s; other settings need a restart", log ? "access log " : "",
+             log ? cfg->access_log : "", log ? " reopened before its next line" : "",
+             log && cert ? "; " : "", cert ? "TLS certificate " : "", cert ? cfg->tls_cert : "",
              cert ? " and its key re-read for the next HTTPS connection" : "");
 }
 

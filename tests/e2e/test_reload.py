@@ -214,7 +214,9 @@ class Reload(unittest.TestCase):
                     self.assertTrue(harness.wait_until(
                         lambda: served_fingerprint(s.tls_port) == renewed, GUARD),
                         s.stderr_lines[-3:])
-                    self.assertTrue(any("re-read" in l for l in s.stderr_lines), s.stderr_lines)
+                    self.assertTrue(harness.wait_until(lambda: any("TLS certificate re-read from" in l
+                                                            for l in s.stderr_lines), GUARD),
+                                    s.stderr_lines)
                     # a broken file: the renewed certificate stays
                     with open(cert, "w") as f:
                         f.write("not a certificate\n")
