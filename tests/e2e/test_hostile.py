@@ -26,6 +26,7 @@ never measure speed.
 import errno
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -137,8 +138,8 @@ class SlowReader:
     worker would wait. cut_after: seconds from the end of the upload to the
     reset that ended it (None: not cut)."""
 
-    def __init__(self, port):
-        self.port = port
+    def __init__(self, port, tls=False):
+        self.port, self.tls = port, tls
         self.sent_at = None
         self.cut_after = None
         self.error = None
@@ -153,6 +154,10 @@ class SlowReader:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1460)
             s.settimeout(GUARD)
             s.connect((harness.HOST, self.port))
+            if self.tls:  # the same over HTTPS: what TCP acknowledged counts, records and all
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                s = ctx.wrap_socket(s, server_hostname="localhost")
             s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
                       % SLOW_READ_BODY + b"x" * SLOW_READ_BODY)
             self.sent_at = time.monotonic()
@@ -165,7 +170,7 @@ class SlowReader:
                     return
                 try:
                     s.recv(SLOW_READ_RATE)
-                except BlockingIOError:
+                except (BlockingIOError, ssl.SSLWantReadError):
                     pass
         except OSError as e:
             if self.sent_at is not None and isinstance(e, ConnectionResetError):
@@ -261,6 +266,22 @@ class Hostile(unittest.TestCase):
                 self.assertLess(max(cuts), CUT_BOUND)
                 stats = json.loads(s.get("/stats")[2])
                 self.assertGreaterEqual(stats["send_timeouts"], count)
+
+    def test_slow_read_over_tls(self):
+        """A slow reader on the HTTPS port is reset as soon, and counted."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode, "--header-timeout", "60",
+                                                 "--tls-port", "0") as s:
+                r = SlowReader(s.tls_port, tls=True)
+                try:
+                    harness.wait_until(lambda: r.cut_after is not None or r.error, CUT_BOUND + 20)
+                finally:
+                    r.stop()
+                sys.stderr.write("\n  %s slow read over TLS: reset after %s s" % (mode, r.cut_after and "%.1f" % r.cut_after))
+                self.assertIsNone(r.error)
+                self.assertIsNotNone(r.cut_after, "the slow reader was not cut")
+                self.assertLess(r.cut_after, CUT_BOUND)
+                self.assertGreaterEqual(json.loads(s.get("/stats")[2])["send_timeouts"], 1)
 
     def test_min_rate_cuts_a_trickle_long_before_the_header_timeout(self):
         """One slowloris connection alone gets 408 from --min-rate within a
