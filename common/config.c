@@ -53,6 +53,7 @@ static const option_def options[] = {
      OFF(slow_client_defence)},
     {"first-byte-timeout", "HTTPMODES_FIRST_BYTE_TIMEOUT", OPT_UINT, 0, 3600, OFF(first_byte_s)},
     {"min-rate", "HTTPMODES_MIN_RATE", OPT_UINT, 0, 1000000000, OFF(min_rate)},
+    {"min-send-rate", "HTTPMODES_MIN_SEND_RATE", OPT_UINT, 0, 1000000000, OFF(min_send_rate)},
     {"max-delay", "HTTPMODES_MAX_DELAY", OPT_UINT, 0, 600000, OFF(max_delay_ms)},
     {"max-queries", "HTTPMODES_MAX_QUERIES", OPT_UINT, 1, 10000, OFF(max_queries)},
     {"cpu-iterations", "HTTPMODES_CPU_ITERATIONS", OPT_U64, 1, 1000000000, OFF(cpu_iterations)},
@@ -101,6 +102,7 @@ void config_defaults(config *cfg) {
     cfg->slow_client_defence = 1;
     cfg->first_byte_s = 2;
     cfg->min_rate = 500;
+    cfg->min_send_rate = 500;
     cfg->max_delay_ms = 10000;
     cfg->max_queries = 100;
     cfg->cpu_iterations = 150000;
@@ -135,8 +137,12 @@ static const char *usage_options =
     "                           0 = --header-timeout                   (default 2)\n"
     "  --min-rate BYTES/S       a request head or body must arrive this fast after\n"
     "                           its first second, else 408; 0 = no minimum (default 500)\n"
+    "  --min-send-rate BYTES/S  a client must receive a response this fast after its\n"
+    "                           first second (counted in what its TCP acknowledged),\n"
+    "                           else the connection is reset; 0 = no minimum (default 500)\n"
     "  --slow-client-defence on|off  the defence against slow and idle clients\n"
     "                           (default on): --first-byte-timeout, --min-rate,\n"
+    "                           --min-send-rate,\n"
     "                           TCP_DEFER_ACCEPT, and in iterative, prefork and pool a\n"
     "                           worker others are queueing for gives an unfinished\n"
     "                           request only 100 ms more; off = none of them, only\n"
@@ -174,7 +180,12 @@ static const char *usage_options =
     "\n"
     "Signals: SIGTERM, SIGINT  stop: finish the requests under way, then exit 0\n"
     "         SIGUSR1          reopen the --access-log file (log rotation)\n"
-    "         SIGHUP           ignored, with a line on stderr (nothing is re-read)\n"
+    "         SIGHUP           reload: prefork replaces its workers gracefully (the old\n"
+    "                          ones finish their requests); every mode reopens the\n"
+    "                          --access-log file and re-reads --tls-cert/--tls-key (the\n"
+    "                          old certificate stays if they do not load); other\n"
+    "                          options need a restart. One line on stderr says what\n"
+    "                          was done; /stats counts reloads\n"
     "         SIGPIPE          ignored\n";
 
 const char *config_usage(void) {

@@ -27,6 +27,7 @@ typedef struct config {
     int slow_client_defence;      /* 1 = first-byte timeout, min rate, deferred accept, crowding */
     unsigned first_byte_s;        /* time to the first byte of a connection's first request */
     unsigned min_rate;            /* request head/body bytes/s after a grace; 0 = no minimum */
+    unsigned min_send_rate;       /* response bytes/s the client receives after a grace; 0 = any */
     unsigned max_delay_ms;        /* largest delay a client may ask for */
     unsigned max_queries;         /* largest queries= / widgets= */
     uint64_t cpu_iterations;      /* default PBKDF2 iterations of /cpu */

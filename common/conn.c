@@ -505,7 +505,8 @@ static conn_want send_response(conn *c) {
     c->state = CS_WRITING;
     if (c->x->out.failed) /* not even the head fits: nothing can be said */
         return CONN_CLOSE;
-    c->phase_us = end; /* the response must leave within the header timeout */
+    c->phase_us = end;  /* the response must leave within the header timeout */
+    c->phase_bytes = 0; /* and reach the client at --min-send-rate (conn_unsent) */
     board(c, BOARD_WRITING, (int)c->x->r.page);
     return CONN_WANT_WRITE;
 }
@@ -751,8 +752,10 @@ conn_want conn_feed(conn *c, const char *in, size_t n) {
         return CONN_CLOSE; /* a driver bug; never feed outside WANT_READ */
     conn_want w = parse(c, in, n, 0);
     /* counted after parsing, so that the bytes of the read that began a
-     * phase (a request's first bytes, a body after its head) count in it */
-    c->phase_bytes += n;
+     * phase (a request's first bytes, a body after its head) count in it —
+     * unless the phase is a response leaving: its bytes are the client's */
+    if (c->state == CS_READING)
+        c->phase_bytes += n;
     return w;
 }
 
@@ -882,6 +885,27 @@ static uint64_t arriving_deadline(const conn *c, int *slow) {
     return deadline;
 }
 
+/* 1 when a response leaving is held to --min-send-rate (instead of the
+ * header timeout). */
+static int send_paced(const conn *c) {
+    return c->env->cfg->slow_client_defence && c->env->cfg->min_send_rate;
+}
+
+void conn_unsent(conn *c, size_t unsent) {
+    if ((c->state != CS_WRITING && c->state != CS_INTERIM) || !send_paced(c))
+        return;
+    /* phase_bytes: what the client had received at the last look; each
+     * --min-send-rate bytes received since pay for one second past phase_us,
+     * but no more than up to now: a client banks at most the grace ahead */
+    uint64_t got = c->x->out_off > unsent ? c->x->out_off - unsent : 0;
+    if (got <= c->phase_bytes)
+        return;
+    uint64_t paid = c->phase_us + (got - c->phase_bytes) * 1000000u / c->env->cfg->min_send_rate;
+    uint64_t t = now(c);
+    c->phase_us = paid < t ? paid : t;
+    c->phase_bytes = got;
+}
+
 uint64_t conn_deadline(const conn *c) {
     /* Every phase has a total budget from its start (phase_us), which bytes
      * that trickle in or out never extend: the request head and then its
@@ -904,6 +928,8 @@ uint64_t conn_deadline(const conn *c) {
         return c->phase_us + (uint64_t)cfg->keepalive_timeout_s * 1000000u;
     case CS_WRITING:
     case CS_INTERIM:
+        if (send_paced(c)) /* phase_us moves as the client receives (conn_unsent) */
+            return c->phase_us + CONN_MIN_RATE_GRACE_US;
         return c->phase_us + header;
     case CS_DB:
     case CS_WORK:
@@ -915,6 +941,8 @@ uint64_t conn_deadline(const conn *c) {
 
 uint64_t conn_crowded_deadline(const conn *c) {
     uint64_t deadline = conn_deadline(c);
+    if ((c->state == CS_WRITING || c->state == CS_INTERIM) && send_paced(c))
+        return c->phase_us + CONN_CROWDED_US; /* what it received must pay up to 100 ms ago */
     if (c->env->cfg->slow_client_defence && c->state == CS_READING &&
         (c->in_message || c->requests == 0) && deadline > c->phase_us + CONN_CROWDED_US)
         return c->phase_us + CONN_CROWDED_US;
@@ -931,6 +959,10 @@ conn_want conn_timed_out(conn *c) {
         return send_error(c, 408,
                           slow ? "the request arrived too slowly (--min-rate)"
                                : "the request took too long to arrive (--header-timeout)");
+    }
+    if (c->state == CS_WRITING || c->state == CS_INTERIM) {
+        /* nothing can be said to a client that does not read: just close */
+        metrics_add(&c->env->metrics->send_timeouts, 1);
     }
     return CONN_CLOSE;
 }

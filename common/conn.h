@@ -96,7 +96,8 @@ typedef struct conn {
     size_t pending_off;    /* first unparsed byte in pending */
     uint64_t phase_us;     /* start of the current phase (see conn_deadline) */
     uint64_t accepted_us;  /* conn_init: when the connection was accepted */
-    uint64_t phase_bytes;  /* bytes fed since phase_us, for --min-rate */
+    uint64_t phase_bytes;  /* bytes fed since phase_us (--min-rate); of a response, the
+                              bytes its client has received (--min-send-rate) */
     conn_exchange *x;      /* the request under way; NULL while idle */
     uint32_t requests;     /* responses completed on this connection */
     uint8_t state;         /* a conn_state */
@@ -165,18 +166,38 @@ conn_want conn_work_done(conn *c);
  * With --slow-client-defence on, a new connection's first byte must come
  * within --first-byte-timeout, and a head or body arriving must keep up
  * --min-rate after CONN_MIN_RATE_GRACE_US (each min_rate bytes fed buy one
- * more second), within the header timeout still. */
+ * more second), within the header timeout still; and a response leaving,
+ * instead of the header timeout, must reach its client at --min-send-rate:
+ * the grace from its start, then from the time the bytes the client received
+ * (conn_unsent) pay for. Until a driver says, that is nothing, so a response
+ * not gone after the grace asks the driver to look. */
 uint64_t conn_deadline(const conn *c);
+
+/* A response is leaving (the last want was CONN_WANT_WRITE) and its deadline
+ * came: the transport still holds unsent bytes of what conn_wrote() was told
+ * went out — sent but not acknowledged by the client, or not sent yet
+ * (SIOCOUTQ) — so the client has received the rest. Call it before acting
+ * on the deadline, then ask conn_deadline() again: a client reading at
+ * --min-send-rate or faster has earned more time (each min_send_rate bytes
+ * one second, banked at most CONN_MIN_RATE_GRACE_US ahead, so that what its
+ * receive buffer took at once buys little). A slow reader (slowhttptest -X)
+ * is cut about two graces after its response began. */
+void conn_unsent(conn *c, size_t unsent);
 
 /* conn_deadline() for a blocking worker that other connections are waiting
  * for (its listen queue is not empty): with --slow-client-defence on, a
  * request not yet complete — and a new connection's first byte — gets no
  * more than CONN_CROWDED_US from the start of its phase; a client that sent
- * its request whole is not affected. Returns 0 for no limit. */
+ * its request whole is not affected. A response leaving must have reached
+ * its client at --min-send-rate up to CONN_CROWDED_US ago (instead of the
+ * grace): a slow reader is cut within a few tenths of a second. Returns 0
+ * for no limit. */
 uint64_t conn_crowded_deadline(const conn *c);
 
 /* The deadline passed: answers 408 if a request was under way (then close),
- * else closes. */
+ * else closes — a response still leaving is counted in /stats
+ * (send_timeouts), and the driver may reset the connection rather than let
+ * the kernel trickle the rest to a client that does not read. */
 conn_want conn_timed_out(conn *c);
 
 /* Refuses the connection with status (e.g. 503 when no thread could be

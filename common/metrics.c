@@ -85,7 +85,7 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
         "\"refused\":%llu},\"body_memory\":{\"bytes\":%llu,\"limit\":%llu,\"refused\":%llu},"
         "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"
         "\"failures\":%llu},"
-        "\"in_flight\":%llu,\"worker_restarts\":%llu,"
+        "\"in_flight\":%llu,\"worker_restarts\":%llu,\"reloads\":%llu,\"send_timeouts\":%llu,"
         "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},"
         "\"requests\":{\"total\":%llu,\"by_page\":{",
         config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6, cfg->workers, config_cpus(),
@@ -96,7 +96,8 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
         (unsigned long long)get(&m->tls_accepted), (unsigned long long)get(&m->tls_open),
         (unsigned long long)get(&m->tls_handshakes), (unsigned long long)get(&m->tls_resumed),
         (unsigned long long)get(&m->tls_failures), (unsigned long long)get(&m->in_flight),
-        (unsigned long long)get(&m->worker_restarts), (unsigned long long)get(&m->db_queries),
+        (unsigned long long)get(&m->worker_restarts), (unsigned long long)get(&m->reloads),
+        (unsigned long long)get(&m->send_timeouts), (unsigned long long)get(&m->db_queries),
         (unsigned long long)get(&m->db_wait_us), (unsigned long long)get(&m->cpu_iterations),
         (unsigned long long)get(&m->requests));
     uint64_t by_status[METRICS_STATUS_SLOTS] = {0};
@@ -182,6 +183,12 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         "# HELP httpmodes_worker_restarts_total Prefork workers restarted after dying.\n"
         "# TYPE httpmodes_worker_restarts_total counter\n"
         "httpmodes_worker_restarts_total %llu\n"
+        "# HELP httpmodes_reloads_total SIGHUPs acted on (files re-read, or workers replaced).\n"
+        "# TYPE httpmodes_reloads_total counter\n"
+        "httpmodes_reloads_total %llu\n"
+        "# HELP httpmodes_send_timeouts_total Responses cut because the client read too slowly.\n"
+        "# TYPE httpmodes_send_timeouts_total counter\n"
+        "httpmodes_send_timeouts_total %llu\n"
         "# HELP httpmodes_db_queries_total Simulated database queries completed.\n"
         "# TYPE httpmodes_db_queries_total counter\n"
         "httpmodes_db_queries_total %llu\n"
@@ -201,6 +208,7 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
         (unsigned long long)(get(&m->tls_handshakes) - get(&m->tls_resumed)),
         (unsigned long long)get(&m->tls_resumed), (unsigned long long)get(&m->tls_failures),
         (unsigned long long)get(&m->in_flight), (unsigned long long)get(&m->worker_restarts),
+        (unsigned long long)get(&m->reloads), (unsigned long long)get(&m->send_timeouts),
         (unsigned long long)get(&m->db_queries), (double)get(&m->db_wait_us) / 1e6,
         (unsigned long long)get(&m->cpu_iterations));
     for (int p = 0; p < PAGE_COUNT; p++)

@@ -43,6 +43,8 @@ typedef struct metrics {
     _Atomic uint64_t body_memory;     /* bytes of request bodies held now, server-wide */
     _Atomic uint64_t refused_conns;   /* connections answered 503 over --max-connections */
     _Atomic uint64_t refused_bodies; /* bodies answered 503: over --max-body-memory, or no memory */
+    _Atomic uint64_t send_timeouts;  /* responses cut: their client read too slowly */
+    _Atomic uint64_t reloads;        /* SIGHUPs acted on (re-read, or workers replaced) */
     _Atomic uint64_t by_page_status[PAGE_COUNT][METRICS_STATUS_SLOTS]; /* responses */
     _Atomic uint64_t slot_gauge[METRICS_SLOTS][GAUGE_COUNT]; /* open/in_flight per process */
 } metrics;

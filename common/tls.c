@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,11 +20,18 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#define TLS_RETIRED 16 /* contexts replaced by a reload, kept (see tls_reload) */
+
 struct tls_ctx {
-    SSL_CTX *ssl_ctx;     /* shared by every connection, thread and worker */
-    metrics *metrics;     /* handshake and connection counters */
-    char fingerprint[97]; /* SHA-256 of the certificate, "AB:CD:..." */
-    char origin[300];     /* where the certificate came from, for the start line */
+    _Atomic(SSL_CTX *) ssl_ctx;    /* shared by every connection, thread and worker */
+    metrics *metrics;              /* handshake and connection counters */
+    const config *cfg;             /* the files to re-read (borrowed: lives as long as t) */
+    atomic_int reload;             /* 1: re-read the files before the next connection */
+    pthread_mutex_t reloading;     /* one reload at a time (two SIGHUPs close together) */
+    SSL_CTX *retired[TLS_RETIRED]; /* replaced contexts (a thread may still be using one) */
+    unsigned nretired;             /* reloads so far; retired[nretired % TLS_RETIRED] next */
+    char fingerprint[97];          /* SHA-256 of the certificate, "AB:CD:..." */
+    char origin[300];              /* where the certificate came from, for the start line */
 };
 
 /* TLS 1.2 suites: forward secrecy and AEAD only (TLS 1.3's are all fine). */
@@ -174,16 +183,14 @@ static int write_cert(SSL_CTX *c, const config *cfg, char *err, size_t errlen) {
     return 0;
 }
 
-tls_ctx *tls_ctx_create(const config *cfg, metrics *m, char *err, size_t errlen) {
-    tls_ctx *t = calloc(1, sizeof *t);
-    SSL_CTX *c = t ? SSL_CTX_new(TLS_server_method()) : NULL;
+/* Makes an SSL_CTX with the policy and the certificate of cfg, its
+ * fingerprint written into fp (97 bytes). Returns it, or NULL with err set. */
+static SSL_CTX *make_ssl_ctx(tls_ctx *t, const config *cfg, char *fp, char *err, size_t errlen) {
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
     if (!c) {
         ssl_err(err, errlen, "cannot create the TLS context");
-        free(t);
         return NULL;
     }
-    t->ssl_ctx = c;
-    t->metrics = m;
     SSL_CTX_set_app_data(c, t);
     if (!SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) ||
         !SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION) ||
@@ -212,7 +219,26 @@ tls_ctx *tls_ctx_create(const config *cfg, metrics *m, char *err, size_t errlen)
         goto fail;
     }
     for (unsigned i = 0; i < mdlen; i++)
-        snprintf(t->fingerprint + 3 * i, 4, "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
+        snprintf(fp + 3 * i, 4, "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
+    return c;
+fail:
+    SSL_CTX_free(c);
+    return NULL;
+}
+
+tls_ctx *tls_ctx_create(const config *cfg, metrics *m, char *err, size_t errlen) {
+    tls_ctx *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "cannot create the TLS context: out of memory");
+        return NULL;
+    }
+    t->metrics = m;
+    t->cfg = cfg;
+    pthread_mutex_init(&t->reloading, NULL);
+    SSL_CTX *c = make_ssl_ctx(t, cfg, t->fingerprint, err, errlen);
+    if (!c)
+        goto fail;
+    atomic_store(&t->ssl_ctx, c);
     if (cfg->tls_cert[0])
         snprintf(t->origin, sizeof t->origin, "from %s", cfg->tls_cert);
     else
@@ -229,8 +255,49 @@ fail:
 void tls_ctx_free(tls_ctx *t) {
     if (!t)
         return;
-    SSL_CTX_free(t->ssl_ctx);
+    SSL_CTX_free(atomic_load(&t->ssl_ctx));
+    for (unsigned i = 0; i < TLS_RETIRED; i++)
+        SSL_CTX_free(t->retired[i]);
+    pthread_mutex_destroy(&t->reloading);
     free(t);
+}
+
+int tls_ctx_reload_later(tls_ctx *t) {
+    if (!t || !t->cfg->tls_cert[0])
+        return 0;
+    atomic_store(&t->reload, 1);
+    return 1;
+}
+
+int tls_ctx_reload(tls_ctx *t, char *msg, size_t msglen) {
+    char fp[97], err[600];
+    atomic_store(&t->reload, 0);
+    if (!t->cfg->tls_cert[0]) {
+        snprintf(msg, msglen, "the certificate was generated at start-up: nothing to re-read");
+        return -1;
+    }
+    pthread_mutex_lock(&t->reloading);
+    SSL_CTX *c = make_ssl_ctx(t, t->cfg, fp, err, sizeof err);
+    if (c && t->cfg->tls_write_cert[0] && write_cert(c, t->cfg, err, sizeof err) != 0) {
+        SSL_CTX_free(c);
+        c = NULL;
+    }
+    if (!c) {
+        pthread_mutex_unlock(&t->reloading);
+        snprintf(msg, msglen, "TLS certificate not re-read, the old one stays: %s", err);
+        return -1;
+    }
+    /* A thread that loaded the old pointer just before the swap may still
+     * be in SSL_new() with it (which takes its own reference): the old
+     * context is freed only TLS_RETIRED reloads later, or at the end. */
+    SSL_CTX *old = atomic_exchange(&t->ssl_ctx, c);
+    unsigned slot = t->nretired++ % TLS_RETIRED;
+    SSL_CTX_free(t->retired[slot]);
+    t->retired[slot] = old;
+    snprintf(msg, msglen, "TLS certificate re-read from %s; SHA-256 fingerprint %s",
+             t->cfg->tls_cert, fp);
+    pthread_mutex_unlock(&t->reloading);
+    return 0;
 }
 
 const char *tls_ctx_fingerprint(const tls_ctx *t) {
@@ -273,7 +340,13 @@ void transport_plain(transport *t, int fd) {
 int transport_tls(transport *t, tls_ctx *ctx, int fd) {
     transport_plain(t, fd);
     metrics_add(&ctx->metrics->tls_accepted, 1);
-    t->ssl = SSL_new(ctx->ssl_ctx);
+    if (atomic_load(&ctx->reload) && atomic_exchange(&ctx->reload, 0)) {
+        /* SIGHUP asked for it: this thread re-reads; the others go on with the old one */
+        char msg[800];
+        tls_ctx_reload(ctx, msg, sizeof msg);
+        fprintf(stderr, "httpmodes: %s\n", msg);
+    }
+    t->ssl = SSL_new(atomic_load(&ctx->ssl_ctx));
     if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1) {
         SSL_free(t->ssl);
         t->ssl = NULL;

@@ -6,7 +6,8 @@
  * SSL_read may need to write, an SSL_write to read).
  *
  * The TLS context (certificate, key, protocol policy) is made once at
- * start-up, before any thread or prefork worker exists, and shared. */
+ * start-up, before any thread or prefork worker exists, and shared; SIGHUP
+ * re-reads the certificate files into a new one (tls_ctx_reload). */
 #ifndef HTTPMODES_TLS_H
 #define HTTPMODES_TLS_H
 
@@ -46,6 +47,19 @@ typedef struct transport {
  * with a one-line message in err. Free with tls_ctx_free(). */
 tls_ctx *tls_ctx_create(const config *cfg, metrics *m, char *err, size_t errlen);
 void tls_ctx_free(tls_ctx *t);
+
+/* SIGHUP: asks for --tls-cert and --tls-key to be re-read before the next
+ * TLS connection (by the thread that accepts it; async-signal-safe).
+ * Returns 1, or 0 when the certificate was generated (t may be NULL). */
+int tls_ctx_reload_later(tls_ctx *t);
+
+/* Re-reads --tls-cert and --tls-key now (and writes --tls-write-cert again):
+ * new connections get the new certificate, those under way keep theirs;
+ * one reload at a time. tls_ctx_fingerprint() still says the start-up one.
+ * Returns 0, or -1 when they do not load: the old certificate stays (a
+ * half-written file is not taken). Either way msg (msglen bytes) says what
+ * happened, one line. */
+int tls_ctx_reload(tls_ctx *t, char *msg, size_t msglen);
 
 /* Returns the certificate's SHA-256 fingerprint, "AB:CD:..." (owned by t). */
 const char *tls_ctx_fingerprint(const tls_ctx *t);

@@ -111,6 +111,7 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
     if (w != CONN_CLOSE)
         w = handshake(s, &t, &c, w, &ws);
     short events = 0; /* TLS: what the last WANT asked to wait for (0: the usual) */
+    int reset = 0;    /* 1: cut as a slow reader, closed with a reset */
     while (w != CONN_CLOSE) {
         switch (w) {
         case CONN_WANT_READ: {
@@ -139,11 +140,26 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
             size_t len;
             const char *out = conn_out(&c, &len);
             ssize_t n = transport_write(&t, out, len);
-            if (n >= 0)
+            if (n >= 0) {
                 w = conn_wrote(&c, (size_t)n);
-            else if (n == TRANSPORT_FAIL ||
-                     wait_fd(s, fd, n == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, conn_deadline(&c),
-                             0) != WAIT_READY)
+                break;
+            }
+            /* a response that does not leave: is the client reading at
+             * --min-send-rate (and, once others queue for this worker, up to
+             * 100 ms ago)? */
+            int r = n == TRANSPORT_FAIL ? WAIT_STOP : WAIT_TIMEOUT;
+            while (r == WAIT_TIMEOUT || r == WAIT_CROWDED) {
+                ws.crowded |= r == WAIT_CROWDED;
+                r = wait_fd_crowd(s, fd, n == TRANSPORT_WANT_READ ? POLLIN : POLLOUT,
+                                  ws.crowded ? conn_crowded_deadline(&c) : conn_deadline(&c), 0,
+                                  s->crowd_check && !ws.crowded);
+                if (r == WAIT_TIMEOUT && net_send_overdue(&c, fd, ws.crowded)) {
+                    w = conn_timed_out(&c); /* a slow reader: the worker is freed */
+                    reset = 1;
+                    break;
+                }
+            }
+            if (r != WAIT_READY && !reset)
                 w = CONN_CLOSE;
             break;
         }
@@ -160,7 +176,10 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
     }
     conn_destroy(&c);
     transport_close(&t);
-    net_close(fd);
+    if (reset)
+        net_abort(fd);
+    else
+        net_close(fd);
 }
 
 conn_want db_run_blocking(conn *c) {

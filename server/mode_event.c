@@ -32,6 +32,7 @@ typedef struct ev_conn {
     uint8_t db_wait;             /* 1 while timer is a database wait */
     uint8_t counted;             /* 1: let in by net_admit (net_release at close) */
     uint8_t closing;             /* 1: closed, freed after this loop iteration */
+    uint8_t reset;               /* 1: cut as a slow reader, closed with a reset */
     conn c;                      /* the core (fields kept together: an idle connection is
                                     this struct, see loadtest/idle-connections) */
 } ev_conn;
@@ -76,7 +77,10 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
     ev_timer_stop(loop, &ec->timer);
     conn_destroy(&ec->c);
     transport_close(&ec->t);
-    net_close(ec->t.fd);
+    if (ec->reset)
+        net_abort(ec->t.fd);
+    else
+        net_close(ec->t.fd);
     if (ec->prev)
         ec->prev->next = ec->next;
     else
@@ -284,8 +288,12 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         if (!ec->t.handshook) { /* a stalled TLS handshake: nothing to answer */
             transport_handshake_timed_out(&ec->t);
             close_conn(loop, ec);
-        } else
+        } else if (ec->want == CONN_WANT_WRITE && !net_send_overdue(&ec->c, ec->t.fd, 0)) {
+            wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* it reads fast enough */
+        } else {
+            ec->reset = ec->want == CONN_WANT_WRITE; /* a slow reader: drop what it left */
             drive(loop, ec, conn_timed_out(&ec->c));
+        }
     } else
         wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* timer woke early */
 }
@@ -320,6 +328,7 @@ static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
         }
         transport_plain(&ec->t, fd);
         ec->db_wait = 0;
+        ec->reset = 0;
         int admitted = !es->capped || net_admit(es->s);
         ec->counted = es->capped && admitted;
         ev_io_init(&ec->io, on_io, fd, EV_READ);

@@ -1,6 +1,7 @@
 /* prefork: a master and a fixed pool of pre-forked worker processes (Apache
  * prefork). Each worker accepts and serves one connection at a time; the
- * master restarts a worker that dies and stops them all on SIGTERM/SIGINT.
+ * master restarts a worker that dies, replaces them all gracefully on SIGHUP
+ * (as nginx's master does) and stops them all on SIGTERM/SIGINT.
  * Counters live in shared memory, so /stats from any worker sees them all. */
 #include "server.h"
 
@@ -50,6 +51,7 @@ static pid_t spawn_worker(server *s, unsigned slot) {
     sigemptyset(&stops);
     sigaddset(&stops, SIGTERM);
     sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP); /* the master's to act on */
     sigprocmask(SIG_BLOCK, &stops, &old);
     pid_t pid = fork();
     if (pid != 0) {
@@ -59,6 +61,10 @@ static pid_t spawn_worker(server *s, unsigned slot) {
     signal(SIGCHLD, SIG_DFL);
     close(child_pipe[0]);
     close(child_pipe[1]);
+    close(s->hup_pipe[0]);
+    close(s->hup_pipe[1]);
+    s->hup_pipe[0] = s->hup_pipe[1] = -1;
+    signal(SIGHUP, SIG_IGN);          /* a hangup of the terminal's group: the master decides */
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
     if (getppid() != master_pid)      /* it died before prctl */
         _exit(0);
@@ -101,13 +107,76 @@ static uint64_t fill_slots(server *s, worker_slot *slots, unsigned n) {
     return next;
 }
 
+/* Workers replaced at a SIGHUP that are finishing their requests: a static
+ * for the same reason as master_slots below. */
+static pid_t *retiring;
+static unsigned nretiring, retiring_cap;
+
+/* Takes pid out of the retiring workers. Returns 1 if it was one. */
+static int retired(pid_t pid, int status) {
+    for (unsigned i = 0; i < nretiring; i++) {
+        if (retiring[i] != pid)
+            continue;
+        retiring[i] = retiring[--nretiring];
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fprintf(stderr, "httpmodes: replaced worker %d ended abnormally (%s %d)\n", (int)pid,
+                    WIFSIGNALED(status) ? "signal" : "status",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        /* its counter slot and lane are its successor's now: a clean exit
+         * left nothing in them (every connection it closed counted itself out) */
+        return 1;
+    }
+    return 0;
+}
+
+/* SIGHUP (nginx's reload): re-reads the TLS certificate files (before the
+ * fork, so the new workers share one context and its ticket keys), asks
+ * for the access log to be reopened, starts a new worker in every slot and
+ * tells the old ones to stop — each finishes the request it is serving,
+ * answered with Connection: close, and exits; the listening socket stays
+ * open throughout, so no connection is refused or lost. Says what it did in
+ * one line. */
+static void replace_workers(server *s, worker_slot *slots, unsigned n) {
+    char tls_note[800] = "";
+    if (s->tls && s->cfg.tls_cert[0]) {
+        tls_note[0] = ';';
+        tls_note[1] = ' ';
+        tls_ctx_reload(s->tls, tls_note + 2, sizeof tls_note - 2);
+    }
+    access_log_reopen_later(s->env.log);
+    if (nretiring + n > retiring_cap) {
+        retiring_cap = nretiring + n;
+        retiring = xrealloc(retiring, retiring_cap * sizeof *retiring);
+    }
+    unsigned replaced = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (slots[i].pid > 0) {
+            retiring[nretiring++] = slots[i].pid;
+            slots[i].pid = 0;
+            slots[i].retry_us = 0;
+            replaced++;
+        }
+    fill_slots(s, slots, n); /* the new ones first: the queue is never without a taker */
+    for (unsigned i = nretiring - replaced; i < nretiring; i++)
+        kill(retiring[i], SIGTERM);
+    metrics_add(&s->env.metrics->reloads, 1);
+    fprintf(stderr,
+            "httpmodes: SIGHUP: %u workers replaced (the old ones finish their requests and "
+            "exit)%s%s%s%s\n",
+            replaced, s->env.log ? "; access log " : "", s->env.log ? s->cfg.access_log : "",
+            s->env.log ? " reopened" : "", tls_note);
+}
+
 /* Reaps every worker that has exited: takes its counters out of the totals
  * and schedules its restart — at once, or after 1 s if it died within 1 s of
- * starting (a worker that cannot run must not become a fork storm). */
+ * starting (a worker that cannot run must not become a fork storm). A
+ * worker replaced at a SIGHUP is only taken off the list. */
 static void reap(server *s, worker_slot *slots, unsigned n) {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (retired(pid, status))
+            continue;
         for (unsigned i = 0; i < n; i++) {
             worker_slot *w = &slots[i];
             if (w->pid != pid)
@@ -139,7 +208,8 @@ int run_prefork(server *s) {
     master_pid = getpid();
     s->crowd_check = 1;             /* a worker sees the listen queue its slow client makes wait */
     s->at_stop = STOP_UNLISTEN_NOW; /* the master refuses new connections at once */
-    if (pipe2(child_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    if (pipe2(child_pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+        pipe2(s->hup_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         fprintf(stderr, "httpmodes: pipe: %s\n", strerror(errno));
         free(master_slots);
         master_slots = NULL;
@@ -154,17 +224,23 @@ int run_prefork(server *s) {
     for (;;) {
         uint64_t next = fill_slots(s, master_slots, n), now = util_now_us();
         int timeout = next == 0 ? -1 : next <= now ? 0 : (int)((next - now + 999) / 1000);
-        struct pollfd p[2] = {{.fd = s->stop_pipe[0], .events = POLLIN},
-                              {.fd = child_pipe[0], .events = POLLIN}};
-        if (poll(p, 2, timeout) < 0 && errno != EINTR)
+        struct pollfd p[3] = {{.fd = s->stop_pipe[0], .events = POLLIN},
+                              {.fd = child_pipe[0], .events = POLLIN},
+                              {.fd = s->hup_pipe[0], .events = POLLIN}};
+        if (poll(p, 3, timeout) < 0 && errno != EINTR)
             break;
         if (p[0].revents || atomic_load(&s->stopping))
             break;
+        char drain[64];
         if (p[1].revents) {
-            char drain[64];
             while (read(child_pipe[0], drain, sizeof drain) > 0) {
             }
             reap(s, master_slots, n);
+        }
+        if (p[2].revents) {
+            while (read(s->hup_pipe[0], drain, sizeof drain) > 0) {
+            }
+            replace_workers(s, master_slots, n);
         }
     }
     atomic_store(&s->stopping, 1);
@@ -177,9 +253,18 @@ int run_prefork(server *s) {
         if (master_slots[i].pid > 0)
             while (waitpid(master_slots[i].pid, NULL, 0) < 0 && errno == EINTR) {
             }
+    for (unsigned i = 0; i < nretiring; i++) /* replaced ones still finishing: already told */
+        while (waitpid(retiring[i], NULL, 0) < 0 && errno == EINTR) {
+        }
     free(master_slots);
     master_slots = NULL;
+    free(retiring);
+    retiring = NULL;
+    nretiring = retiring_cap = 0;
     close(child_pipe[0]);
     close(child_pipe[1]);
+    close(s->hup_pipe[0]);
+    close(s->hup_pipe[1]);
+    s->hup_pipe[0] = s->hup_pipe[1] = -1;
     return 0;
 }

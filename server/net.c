@@ -12,7 +12,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include "util.h"
 
@@ -81,17 +83,48 @@ static void on_reopen_signal(int sig) {
     access_log_reopen_later(signal_target->env.log);
 }
 
-/* SIGHUP: nothing can be re-read without a restart yet; say so and go on
- * rather than die (SIGHUP's default action). */
+/* What SIGHUP does outside prefork, said on stderr: made at start-up
+ * (snprintf is no function for a signal handler). */
+static char hangup_line[1024];
+static size_t hangup_len;
+
+/* SIGHUP (nginx's "reload"): re-reads what can change without a restart.
+ * prefork's master does it itself, in its loop (s->hup_pipe); elsewhere the
+ * access log is reopened before its next line and the TLS certificate files
+ * re-read before the next HTTPS connection, by the thread that takes it. */
 static void on_hangup_signal(int sig) {
-    static const char msg[] = "httpmodes: SIGHUP: nothing to re-read, going on (SIGUSR1 reopens "
-                              "the access log; SIGTERM stops)\n";
     (void)sig;
     int saved = errno;
-    if (write(2, msg, sizeof msg - 1) < 0) {
-        /* stderr is gone: nothing to do */
+    server *s = signal_target;
+    if (s->hup_pipe[1] >= 0) {
+        if (write(s->hup_pipe[1], "h", 1) < 0) {
+            /* already readable: one replacement serves both */
+        }
+    } else {
+        access_log_reopen_later(s->env.log);
+        tls_ctx_reload_later(s->tls);
+        metrics_add(&s->env.metrics->reloads, 1);
+        if (write(2, hangup_line, hangup_len) < 0) {
+            /* stderr is gone: nothing to do */
+        }
     }
     errno = saved;
+}
+
+/* Writes into out what SIGHUP re-reads with cfg (one line, no newline). */
+void signals_hangup_text(const config *cfg, char *out, size_t n) {
+    int log = cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0;
+    int cert = cfg->tls_port != CONFIG_TLS_OFF && cfg->tls_cert[0];
+    if (!log && !cert) {
+        snprintf(out, n,
+                 "nothing to re-read (no --access-log file, no --tls-cert); other "
+                 "settings need a restart");
+        return;
+    }
+    snprintf(out, n, "%s%s%s%s%s%s%s; other settings need a restart", log ? "access log " : "",
+             log ? cfg->access_log : "", log ? " reopened before its next line" : "",
+             log && cert ? "; " : "", cert ? "TLS certificate " : "", cert ? cfg->tls_cert : "",
+             cert ? " and its key re-read for the next HTTPS connection" : "");
 }
 
 int signals_own_pipe(server *s) {
@@ -102,6 +135,11 @@ int signals_own_pipe(server *s) {
 
 int signals_install(server *s) {
     signal_target = s;
+    s->hup_pipe[0] = s->hup_pipe[1] = -1; /* prefork's master makes it */
+    char what[900];
+    signals_hangup_text(&s->cfg, what, sizeof what);
+    snprintf(hangup_line, sizeof hangup_line, "httpmodes: SIGHUP: %s\n", what);
+    hangup_len = strlen(hangup_line);
     atomic_store(&s->drain_left, NET_DRAIN_MAX);
     if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return -1;
@@ -247,4 +285,21 @@ void net_close(int fd) {
     for (int i = 0; i < 16 && read(fd, sink, sizeof sink) > 0; i++) {
     }
     close(fd);
+}
+
+void net_abort(int fd) {
+    /* a reset frees the kernel's send buffer at once: closing normally would
+     * leave it trickling to the slow reader for as long as it likes */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+int net_send_overdue(conn *c, int fd, int crowded) {
+    int unsent = 0;
+    if (ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent < 0)
+        unsent = 0; /* unknown: count everything written as received */
+    conn_unsent(c, (size_t)unsent);
+    uint64_t deadline = crowded ? conn_crowded_deadline(c) : conn_deadline(c);
+    return deadline && util_now_us() >= deadline;
 }

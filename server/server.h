@@ -39,6 +39,7 @@ typedef struct server {
     tls_ctx *tls;            /* certificate and TLS policy, or NULL */
     atomic_int stopping;     /* set by SIGTERM/SIGINT: stop accepting, finish, exit */
     int stop_pipe[2];        /* [0] becomes readable once stopping (poll on it) */
+    int hup_pipe[2];         /* prefork's master: [0] readable after SIGHUP; else -1 */
     int crowd_check;         /* 1: a blocking worker watches the listen queue (see blocking.c) */
     stop_listen at_stop;     /* what a stop does to the listening sockets */
     atomic_int drain_left;   /* STOP_DRAIN: queued connections still to take at a stop */
@@ -69,13 +70,32 @@ void net_unlisten(int fd);
 /* Closes a connection without losing the response just sent (see net.c). */
 void net_close(int fd);
 
+/* Closes a connection with a reset (SO_LINGER 0), dropping what the kernel
+ * still holds for it: for a response cut because its client reads too
+ * slowly (nginx's reset_timedout_connection). */
+void net_abort(int fd);
+
+/* A response leaving c over socket fd reached conn_deadline(): tells the
+ * core how much of it the client has received (conn_unsent, from the
+ * kernel's SIOCOUTQ). Returns 1 when the deadline stands — cut the client
+ * (conn_timed_out, then net_abort) — or 0 when it reads at --min-send-rate
+ * and has earned more time: wait again, until conn_deadline(c) — or with
+ * crowded (a blocking worker others queue for) conn_crowded_deadline(c). */
+int net_send_overdue(conn *c, int fd, int crowded);
+
 /* Installs the signal handling of every mode: SIGPIPE ignored; SIGTERM and
  * SIGINT set s->stopping and make s->stop_pipe[0] readable, which every wait
  * (poll in the blocking modes, an ev_io in the event loop) watches — with
  * s->at_stop STOP_UNLISTEN_NOW they also stop listening; SIGUSR1
- * reopens the access log (in every worker, before its next line); SIGHUP is
- * answered with a line on stderr and nothing else. Returns 0 or -1. */
+ * reopens the access log (in every worker, before its next line); SIGHUP
+ * re-reads what can change without a restart — the access log and the
+ * --tls-cert files (signals_hangup_text), counted in /stats (reloads) — and
+ * says so on stderr, or, once prefork's master has made s->hup_pipe, only
+ * makes that readable (the master replaces its workers). Returns 0 or -1. */
 int signals_install(server *s);
+
+/* Writes into out (n bytes) what SIGHUP re-reads under cfg, one line. */
+void signals_hangup_text(const config *cfg, char *out, size_t n);
 
 /* Gives this process a stop pipe of its own (a prefork worker, after fork):
  * a signal to it then stops it alone. Returns 0 or -1. */

@@ -40,6 +40,7 @@ static pid_t status_fork(server *s) {
     sigemptyset(&stops);
     sigaddset(&stops, SIGTERM);
     sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP); /* the server's to act on, not the live view's */
     sigprocmask(SIG_BLOCK, &stops, &old);
     int named[2]; /* the child says it has its name: no worker is forked before */
     if (pipe(named) != 0)
@@ -64,6 +65,7 @@ static pid_t status_fork(server *s) {
     if (getppid() != parent || signals_own_pipe(s) != 0)
         _exit(0);
     s->at_stop = STOP_KEEP_LISTENING; /* the main listeners are not ours to stop */
+    signal(SIGHUP, SIG_IGN);
     sigprocmask(SIG_SETMASK, &old, NULL);
     loop_serve(s, &s->status_env, s->status_fd, -1, NULL);
     metrics_destroy(s->status_env.metrics);

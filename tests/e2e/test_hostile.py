@@ -7,6 +7,9 @@ themselves, with plain Python sockets (no network tool):
   silent TLS   connections to the HTTPS port that never send a ClientHello
   slow body    a whole head announcing a body, then one body byte a second
                (slowhttptest -B)
+  slow read    a large response (a 1 MiB /echo) read 32 bytes a second
+               through a small receive window (slowhttptest -X): the
+               response cannot leave, and a blocking worker is held
 
 Each attack keeps its connection count up (a closed attacker reconnects at
 once, as slowhttptest does) while a normal client asks for /hello on a new
@@ -21,7 +24,9 @@ tell "served during the attack" from "refused for the whole attack", and
 never measure speed.
 """
 import errno
+import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -118,6 +123,68 @@ SLOWLORIS_HEAD = b"GET /hello HTTP/1.1\r\nHost: a\r\nX-a: "
 SLOW_BODY_HEAD = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n"
 
 
+SLOW_READ_BODY = 1 << 20  # the largest /echo --max-body-size allows by default
+SLOW_READ_RATE = 32       # bytes a second the slow reader takes
+CUT_BOUND = 20.0          # s: a slow reader is reset within this (--header-timeout is 60 here)
+TCP_CLOSE = 7             # tcpi_state once a reset arrived
+
+
+class SlowReader:
+    """slowhttptest -X: POSTs SLOW_READ_BODY bytes to /echo, then reads the
+    echo SLOW_READ_RATE bytes a second, from a thread of its own. Its
+    SO_RCVBUF is small (the window it offers) and its MSS that of an
+    Ethernet path: loopback's 64 kB MSS would let the server's kernel take
+    a 1 MiB response whole (its send buffer grows with the MSS), and no
+    worker would wait. cut_after: seconds from the end of the upload to the
+    reset that ended it (None: not cut)."""
+
+    def __init__(self, port, tls=False):
+        self.port, self.tls = port, tls
+        self.sent_at = None
+        self.cut_after = None
+        self.error = None
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1460)
+            s.settimeout(GUARD)
+            s.connect((harness.HOST, self.port))
+            if self.tls:  # the same over HTTPS: what TCP acknowledged counts, records and all
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                s = ctx.wrap_socket(s, server_hostname="localhost")
+            s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
+                      % SLOW_READ_BODY + b"x" * SLOW_READ_BODY)
+            self.sent_at = time.monotonic()
+            s.setblocking(False)
+            while not self.stop_flag.wait(1.0):
+                # the bytes already in our receive buffer come before the
+                # reset (recv would see it only once they are read): ask TCP
+                if s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == TCP_CLOSE:
+                    self.cut_after = time.monotonic() - self.sent_at
+                    return
+                try:
+                    s.recv(SLOW_READ_RATE)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    pass
+        except OSError as e:
+            if self.sent_at is not None and isinstance(e, ConnectionResetError):
+                self.cut_after = time.monotonic() - self.sent_at
+            else:
+                self.error = repr(e)
+        finally:
+            s.close()
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(GUARD)
+
+
 class Hostile(unittest.TestCase):
 
     def check_served(self, mode, s, attack, cut=False):
@@ -164,6 +231,57 @@ class Hostile(unittest.TestCase):
         for mode in harness.MODES:
             with self.subTest(mode=mode), Server(mode) as s:
                 self.check_served(mode, s, Attack(s.port, ATTACKERS, SLOW_BODY_HEAD, b"x"), cut=True)
+
+    def test_slow_read(self):
+        """Slow readers — twice the workers of a bounded pool — are reset
+        about two seconds after their response began (--min-send-rate), long
+        before --header-timeout (60 s here), and a normal client is served
+        meanwhile (one_at_a_time: only reported)."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode, "--header-timeout", "60") as s:
+                single = harness.one_at_a_time(mode)
+                count = 2 if single else max(4, 2 * harness.default_workers(mode))
+                readers = [SlowReader(s.port) for _ in range(count)]
+                try:
+                    self.assertTrue(harness.wait_until(
+                        lambda: sum(r.sent_at is not None for r in readers) >= min(count, 2), GUARD),
+                        "the slow readers' requests were not taken")
+                    took, body = timed_hello(s, NORMAL_BOUND if single else GUARD)
+                    sys.stderr.write("\n  %s slow read: normal client answered in %.2f s %s" %
+                                     (mode, took, "" if body == HELLO else body))
+                    if not single:
+                        self.assertEqual(body, HELLO)
+                        self.assertLess(took, NORMAL_BOUND,
+                                        "a normal client waited %.1f s for slow readers" % took)
+                    harness.wait_until(lambda: all(r.cut_after is not None or r.error
+                                                   for r in readers), CUT_BOUND + 20)
+                finally:
+                    for r in readers:
+                        r.stop()
+                cuts = sorted(r.cut_after for r in readers if r.cut_after is not None)
+                sys.stderr.write("\n  %s slow read: %d of %d readers reset, after %s s" %
+                                 (mode, len(cuts), count, ["%.1f" % c for c in cuts]))
+                self.assertEqual([r.error for r in readers if r.error], [])
+                self.assertEqual(len(cuts), count, "slow readers were not cut")
+                self.assertLess(max(cuts), CUT_BOUND)
+                stats = json.loads(s.get("/stats")[2])
+                self.assertGreaterEqual(stats["send_timeouts"], count)
+
+    def test_slow_read_over_tls(self):
+        """A slow reader on the HTTPS port is reset as soon, and counted."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode, "--header-timeout", "60",
+                                                 "--tls-port", "0") as s:
+                r = SlowReader(s.tls_port, tls=True)
+                try:
+                    harness.wait_until(lambda: r.cut_after is not None or r.error, CUT_BOUND + 20)
+                finally:
+                    r.stop()
+                sys.stderr.write("\n  %s slow read over TLS: reset after %s s" % (mode, r.cut_after and "%.1f" % r.cut_after))
+                self.assertIsNone(r.error)
+                self.assertIsNotNone(r.cut_after, "the slow reader was not cut")
+                self.assertLess(r.cut_after, CUT_BOUND)
+                self.assertGreaterEqual(json.loads(s.get("/stats")[2])["send_timeouts"], 1)
 
     def test_min_rate_cuts_a_trickle_long_before_the_header_timeout(self):
         """One slowloris connection alone gets 408 from --min-rate within a

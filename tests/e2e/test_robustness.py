@@ -153,7 +153,7 @@ class Robustness(unittest.TestCase):
     def test_sighup_and_sigusr1_do_not_stop_the_server(self):
         # Both once killed the server (event exited 129 and 138, dropping the
         # request in flight). SIGUSR1 now reopens the access log (log
-        # rotation, as nginx); SIGHUP is answered with a line and ignored.
+        # rotation, as nginx); SIGHUP reloads (test_reload.py) and says so.
         for mode in harness.MODES:
             with self.subTest(mode=mode), tempfile.TemporaryDirectory() as tmp:
                 path = os.path.join(tmp, "access.log")

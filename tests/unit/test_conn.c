@@ -932,6 +932,69 @@ static void test_min_rate(void **state) {
     assert_int_equal(conn_deadline(&t->c), 40 * s);
 }
 
+/* A response leaving is held to --min-send-rate, counted in what the client
+ * received (the driver's conn_unsent): what the kernel took at once (the
+ * socket and the client's receive buffers) buys at most the grace ahead; a
+ * slow reader is cut about two graces after its response began, counted in
+ * send_timeouts; a client reading at the rate goes on past --header-timeout. */
+static void test_min_send_rate(void **state) {
+    tu_env *t = *state;
+    const uint64_t s = 1000000, ms = 1000;
+    char body[100000];
+    memset(body, 'x', sizeof body);
+    buf req = {0};
+    buf_printf(&req, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", sizeof body);
+    buf_append(&req, body, sizeof body);
+    for (int reader = 0; reader < 2; reader++) {
+        tu_clock_us = 10 * s;
+        conn_init(&t->c, &t->env, NULL);
+        assert_int_equal(conn_feed(&t->c, req.p, req.len), CONN_WANT_WRITE);
+        /* the bytes of the request buy the response nothing */
+        assert_int_equal(conn_deadline(&t->c), 11 * s);
+        size_t len;
+        conn_out(&t->c, &len);
+        assert_int_equal(conn_wrote(&t->c, 60000), CONN_WANT_WRITE); /* the kernel took 60 kB */
+        assert_int_equal(conn_deadline(&t->c), 11 * s);
+        tu_clock_us = 11 * s;
+        conn_unsent(&t->c, 50000); /* 10 kB received: 20 s at 500 B/s, banked 1 s at most */
+        assert_int_equal(conn_deadline(&t->c), 12 * s);
+        /* a blocking worker others queue for: paid up to 100 ms ago at most */
+        assert_int_equal(conn_crowded_deadline(&t->c), 11 * s + 100 * ms);
+        if (reader == 0) { /* slowhttptest -X: 20 bytes a second */
+            tu_clock_us = 12 * s;
+            conn_unsent(&t->c, 49980);
+            assert_int_equal(conn_deadline(&t->c), 12 * s + 40 * ms);
+            tu_clock_us = 12 * s + 40 * ms;
+            conn_unsent(&t->c, 49980);
+            assert_int_equal(conn_deadline(&t->c), 12 * s + 40 * ms); /* stands: cut */
+            uint64_t before = t->m->send_timeouts;
+            assert_int_equal(conn_timed_out(&t->c), CONN_CLOSE);
+            assert_int_equal(t->m->send_timeouts, before + 1);
+        } else { /* 600 B/s, for longer than --header-timeout */
+            size_t off = 60000, got = 10000;
+            for (int i = 1; i <= 30; i++) {
+                tu_clock_us = (11 + (uint64_t)i) * s;
+                got += 600;
+                if (got + 40000 > off) {
+                    assert_int_equal(conn_wrote(&t->c, 20000), CONN_WANT_WRITE);
+                    off += 20000;
+                }
+                conn_unsent(&t->c, off - got);
+                assert_int_equal(conn_deadline(&t->c), tu_clock_us + 1 * s);
+            }
+        }
+        conn_destroy(&t->c);
+    }
+    buf_free(&req);
+    /* --slow-client-defence off: the header timeout from the response's start */
+    t->cfg.slow_client_defence = 0;
+    tu_clock_us = 50 * s;
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(conn_feed(&t->c, HELLO, strlen(HELLO)), CONN_WANT_WRITE);
+    conn_unsent(&t->c, 0);
+    assert_int_equal(conn_deadline(&t->c), 60 * s);
+}
+
 /* A normal client — its request whole in one read, or a body arriving in
  * pieces faster than --min-rate — is answered as before. */
 static void test_defence_spares_normal_clients(void **state) {
@@ -1305,6 +1368,7 @@ int main(void) {
         T(test_fragment_400),
         T(test_first_byte_timeout),
         T(test_min_rate),
+        T(test_min_send_rate),
         T(test_defence_spares_normal_clients),
         T(test_crowded_deadline),
         T(test_trailer_is_not_a_header),
