@@ -32,6 +32,7 @@ CSV_FIELDS = [
     "server_worker_restarts", "server_tls_handshakes", "server_tls_resumed", "held_median", "held_max", "queued_median", "queued_max",
     "rss_kib", "rss_kib_max", "threads", "threads_max", "processes", "server_cpu_cores",
     "wrk_cpu_cores", "machine_cpu_cores", "warmed", "server_exit", "notes",
+    "prediction_low", "cpus", "w_ms",
 ]
 
 
@@ -88,6 +89,9 @@ def csv_row(r):
               "machine_cpu_cores"):
         d[k] = res.get(k)
     d["notes"] = " | ".join(r.get("notes") or [])
+    d["prediction_low"], d["cpus"] = r.get("prediction_low"), r.get("cpus")
+    w = labmodel.calibrated_w(r)[0]
+    d["w_ms"] = w * 1000 if w else None
     for k, v in d.items():
         if isinstance(v, float):
             d[k] = round(v, 4)
@@ -372,7 +376,7 @@ def table(rows, order, notes):
                     notes.append(n)
                 refs.append("[%d]" % (notes.index(n) + 1))
             out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                name, r["concurrency"], labmodel.fmt_rate(r["rps"]), labmodel.fmt_rate(r.get("prediction")),
+                name, r["concurrency"], labmodel.fmt_rate(r["rps"]), labmodel.fmt_prediction(r),
                 ratio, ms(lat.get("p50")), ms(lat.get("p99")), errs, served, conns, rss,
                 intval(res.get("threads")), intval(res.get("processes")), cpu, " ".join(refs)))
     return out
