@@ -9,6 +9,7 @@ import re
 import subprocess
 
 import labmodel
+import labopen
 
 # the modes take these in the order of the server's table (iterative purple,
 # threads blue, prefork green, event orange, pool brown, reactors pink);
@@ -543,6 +544,7 @@ def write_report(out, meta, rows, charts):
             md.append("%d. %s" % (i, n))
         if notes:
             md.append("")
+    md += labopen.section(out, meta, rows, charts.get("_png", False))
     md += ["## Files", "",
            "`results.json` (every run, with the settings), `results.csv` (one row per run), "
            "`charts/*.gp` (the gnuplot scripts, with their data: `cd charts && gnuplot NAME.gp`).", ""]
@@ -554,4 +556,5 @@ def write_all(out, meta, rows, png=True):
     write_json(out, meta, rows)
     write_csv(out, rows)
     charts = make_charts(out, meta, rows, png) if rows else {}
+    charts["_png"] = png
     write_report(out, meta, rows, charts)
