@@ -475,6 +475,15 @@ int main(int argc, char **argv) {
             poisson = 1;
             continue;
         }
+        static const char *const valued[] = {"--url",     "--rate", "--duration",       "--connections",
+                                             "--timeout", "--seed", "--print-schedule", NULL};
+        int known = 0;
+        for (int k = 0; valued[k]; k++)
+            known |= !strcmp(a, valued[k]);
+        if (!known) {
+            fprintf(stderr, "openloop: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
         if (!v)
             return bad(a, "(missing value)");
         i++;

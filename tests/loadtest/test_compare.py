@@ -179,9 +179,20 @@ class QuickRun(unittest.TestCase):
                 self.assertIsNotNone(r["server"], r)  # /stats before and after
                 self.assertGreater(r["server"]["requests"], 0, r)
                 self.assertIsNone(r["prediction"])
-            else:
+            elif r["workload"] == "db":
                 self.assertIsNotNone(r["prediction"], r)  # every db cell has one, capped by /hello
                 self.assertIn("D", r["prediction_basis"])
+            else:  # cpu: W from probes beside the cell, the server's own CPU time
+                self.assertIsNotNone(r["prediction"], r)
+                self.assertIn("probes beside the run", r["prediction_basis"])
+                for when in ("before", "after"):
+                    probes = r["calibration"][when]
+                    self.assertEqual(len(probes), 3, r)
+                    self.assertTrue(all(p["cpu_time_us"] > 0 for p in probes), r)
+                self.assertEqual(r["cpus"], len(os.sched_getaffinity(0)))
+                # the probes are not counted as the run's requests
+                if r["server"] is not None and r["requests"]:
+                    self.assertLessEqual(r["server"]["requests"], r["requests"] + 2 * r["concurrency"], r)
             if r["target"] == "reactors":
                 self.assertEqual(r["workers"], os.cpu_count(), r)  # one loop per CPU: its own default
         self.assertEqual([m["name"] for m in data["meta"]["mode_table"]], [m["name"] for m in table()])
@@ -233,6 +244,77 @@ class QuickRun(unittest.TestCase):
         r = compare("--report", self.out)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.getsize(self.path("report.md")) > 0)
+
+
+OPENLOOP = os.environ.get("HTTPMODES_OPENLOOP", os.path.join(ROOT, "build", "loadtest", "openloop"))
+
+
+class OpenLoopRun(unittest.TestCase):
+    """compare --quick --open-loop on iterative and event, /db, at 50 % and
+    150 % of the predicted capacity: open-loop rows, charts and report."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-open-")
+        cls.out = os.path.join(cls.tmp, "results")
+        cls.result = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", OPENLOOP,
+                             "--modes", "iterative,event", "--workloads", "db", "--concurrency", "8",
+                             "--open-levels", "50,150", "--duration", "1", "--warmup", "0.2",
+                             "--stats-timeout", "5", "--out", cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+
+    def test_every_mode_and_level_has_an_open_loop_row(self):
+        with open(os.path.join(self.out, "results.json")) as f:
+            data = json.load(f)
+        ol = data["meta"]["open_loop"]
+        self.assertEqual(ol["settings"]["pcts"], [50, 150])
+        self.assertEqual(ol["settings"]["connections"], 8)
+        got = {(r["target"], r["offered_pct"]): r for r in ol["runs"]}
+        self.assertEqual(set(got), {(m, p) for m in ("iterative", "event") for p in (50, 150)})
+        # predicted capacity with 8 connections and D = 20 ms: 1/D and C/D
+        self.assertAlmostEqual(got[("iterative", 50)]["capacity"], 50)
+        self.assertAlmostEqual(got[("event", 50)]["capacity"], 400)
+        for r in ol["runs"]:
+            self.assertAlmostEqual(r["rate"], r["capacity"] * r["offered_pct"] / 100)
+            self.assertEqual(r["scheduled"], round(r["rate"] * 1.0))
+            self.assertIsNotNone(r["latency_ms"]["p50"], r)
+        # iterative at 150 % of 1/D queues: its median grows well past D
+        # (a busy machine only makes it worse); at 50 % it is about D
+        self.assertGreater(got[("iterative", 150)]["latency_ms"]["p50"],
+                           2 * got[("iterative", 50)]["latency_ms"]["p50"])
+
+    def test_report_has_the_open_loop_charts(self):
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("## Open loop: latency against offered load", md)
+        for name in ("open-db", "co-db"):
+            self.assertIn("charts/%s.svg" % name, md)
+            path = os.path.join(self.out, "charts", name + ".svg")
+            root = ET.parse(path).getroot()
+            self.assertTrue(root.tag.endswith("svg"))
+            with open(os.path.join(self.out, "charts", name + ".png"), "rb") as f:
+                self.assertEqual(f.read(8), PNG_MAGIC)
+        self.assertIn("| iterative | 150 |", md)
+        self.assertIn("Kept up", md)
+
+    def test_open_loop_needs_the_generator(self):
+        p = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", "/nonexistent/openloop",
+                    "--modes", "event", "--workloads", "db")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--open-loop: /nonexistent/openloop is not an executable", p.stderr)
+        p = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", OPENLOOP,
+                    "--modes", "event", "--workloads", "hello")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("/hello has no predicted capacity", p.stderr)
+        p = compare("--quick", "--open-levels", "50,5000", "--bin", BIN)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--open-levels", p.stderr)
 
 
 class OutsideTarget(unittest.TestCase):
