@@ -121,24 +121,30 @@ def calibrated_w(r):
     return w, text
 
 
-def cpu_cores(r, cores):
-    """The cores the server could use during run r, and how that was found:
-    the CPUs it may run on (its affinity — --cpus or taskset — r["cpus"],
-    else cores), less what the rest of the machine took meanwhile (other
-    tenants, wrk: the machine's busy time from /proc/stat less the server's)
-    when that leaves fewer. cores is the machine's CPU count. Returns
+def cpu_cores(r, cores, k=None):
+    """The cores the server could use during run r for k requests computing
+    at once (None: as many as it may), and how that was found: the CPUs it
+    may run on (its affinity — --cpus or taskset — r["cpus"], else cores),
+    less what the rest of the machine took meanwhile (other tenants, wrk:
+    the machine's busy time from /proc/stat less the server's) when that
+    leaves fewer. Taken interval by interval between the samples when they
+    are there — min(k, allowed, free) averaged, so a burst of other work
+    that left one core while the server needed two counts as such — else
+    from the run's averages. cores is the machine's CPU count. Returns
     (cores, text)."""
     allowed = r.get("cpus") or cores
+    want = allowed if k is None else min(k, allowed)
     other = other_cpu(r)
     if other is None:
-        return allowed, "cores=%d" % allowed
-    wrk = (r.get("resources") or {}).get("wrk_cpu_cores") or 0.0
-    free = cores - other - wrk
-    if free >= allowed:
-        return allowed, "cores=%d" % allowed
-    free = max(free, 0.05)
-    return free, "cores=%.2f: %d allowed, less %.2f taken by other work and %.2f by wrk" % (
-        free, allowed, other, wrk)
+        return want, "cores=%d" % allowed
+    res = r.get("resources") or {}
+    wrk = res.get("wrk_cpu_cores") or 0.0
+    spans = res.get("other_cpu_cores_by_interval") or [other]
+    got = sum(min(want, max(cores - o - wrk, 0.05)) for o in spans) / len(spans)
+    if got >= want - 0.005:
+        return want, "cores=%d" % allowed
+    return got, "cores=%.2f: %d allowed, less %.2f taken by other work and %.2f by wrk%s" % (
+        got, allowed, other, wrk, " (over %d intervals)" % len(spans) if len(spans) > 1 else "")
 
 
 def bound(kind, c, n):
@@ -177,9 +183,9 @@ def predict(rows, db_delay_ms, widgets, workers, cores, modes):
         elif wl == "cpu" and (w or calibrated_w(r)[0]):
             wr, wr_from = calibrated_w(r)
             ww, ww_from = (wr, wr_from) if wr else (w, w_from)
-            cc, cc_text = cpu_cores(r, cores)
             k = bound(computes, c, n)  # CPU work in progress at once
-            p, basis = min(k, cc) / ww, CPU_BASIS[computes]
+            cc, cc_text = cpu_cores(r, cores, k)
+            p, basis = cc / ww, CPU_BASIS[computes]
             basis += " (W=%.1f ms, %s; %s)" % (ww * 1000, ww_from, cc_text)
             if k > (r.get("cpus") or cores) and r.get("duration_s"):
                 p, basis, low = processor_sharing(k, ww, cc, r["duration_s"], basis)

@@ -566,6 +566,29 @@ class Calibration(unittest.TestCase):
                                    "wrk_cpu_cores": 0.02})
         self.assertAlmostEqual(self.predict([quiet])[0]["prediction"], 197)  # wrk: 0.02
 
+    def test_other_work_is_taken_interval_by_interval(self):
+        # a tenant idle for half the run and on 1.5 cores for the other half:
+        # 0.75 on average, which would leave one loop a whole core; but in the
+        # busy half it had only half a core: 1 and 0.5, 0.75 on average
+        e = dict(row("event", "cpu", 10, 75.0), cpus=2)
+        e["calibration"] = {"before": probes(10), "after": probes(10)}
+        e["resources"] = {"machine_cpu_cores": 1.5, "server_cpu_cores": 0.75, "wrk_cpu_cores": 0.0,
+                          "other_cpu_cores_by_interval": [0.0, 1.5]}
+        out = self.predict([e])[0]
+        self.assertAlmostEqual(out["prediction"], 75)
+        self.assertIn("cores=0.75: 2 allowed, less 0.75 taken by other work and 0.00 by wrk "
+                      "(over 2 intervals)", out["prediction_basis"])
+        flat = dict(e, resources=dict(e["resources"], other_cpu_cores_by_interval=None))
+        self.assertAlmostEqual(self.predict([flat])[0]["prediction"], 100)  # the average alone
+        # and compare fills the intervals from its samples (machine less server less wrk)
+        cmp = compare_module()
+        base = dict(rss_kib=1, threads=1, processes=1, held=0, queued=0)
+        samples = [dict(base, t=0.0, cpu_s=0.0, cpu_by_pid={1: 0.0}, machine_cpu_s=0.0),
+                   dict(base, t=1.0, cpu_s=1.0, cpu_by_pid={1: 1.0}, machine_cpu_s=1.1),
+                   dict(base, t=2.0, cpu_s=1.5, cpu_by_pid={1: 1.5}, machine_cpu_s=3.1)]
+        res = cmp.resources(samples, 0.2, 2.0)  # wrk: 0.1 core
+        self.assertEqual(res["other_cpu_cores_by_interval"], [0.0, 1.4])
+
     def test_a_run_ending_at_a_batch_boundary_is_a_range(self):
         # threads, 100 at once on 2 cores, W = 11.5 ms: batches of 0.575 s; a
         # 1.17 s run ends 2 % after the second batch: 1 or 2 batches done
