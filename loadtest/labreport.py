@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 
+import labmixed
 import labmodel
 import labopen
 
@@ -545,6 +546,7 @@ def write_report(out, meta, rows, charts):
         if notes:
             md.append("")
     md += labopen.section(out, meta, rows, charts.get("_png", False))
+    md += labmixed.section(out, meta, charts.get("_png", False))
     md += ["## Files", "",
            "`results.json` (every run, with the settings), `results.csv` (one row per run), "
            "`charts/*.gp` (the gnuplot scripts, with their data: `cd charts && gnuplot NAME.gp`).", ""]

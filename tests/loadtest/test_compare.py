@@ -317,6 +317,51 @@ class OpenLoopRun(unittest.TestCase):
         self.assertIn("--open-levels", p.stderr)
 
 
+class MixedRun(unittest.TestCase):
+    """compare --quick --mixed on event and offload: /hello under each background."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-mixed-")
+        cls.out = os.path.join(cls.tmp, "results")
+        cls.result = compare("--quick", "--mixed", "--bin", BIN, "--openloop-bin", OPENLOOP,
+                             "--modes", "event,offload", "--workloads", "hello", "--concurrency", "1",
+                             "--duration", "1", "--warmup", "0.2", "--stats-timeout", "5",
+                             "--out", cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+
+    def test_every_mode_under_every_background(self):
+        with open(os.path.join(self.out, "results.json")) as f:
+            mx = json.load(f)["meta"]["mixed"]
+        self.assertEqual(mx["settings"]["cpu_connections"], 2 * len(os.sched_getaffinity(0)))
+        self.assertEqual(mx["settings"]["db_connections"],
+                         2 * next(m["default_workers"] for m in table() if m["name"] == "prefork"))
+        got = {(r["target"], r["background"]): r for r in mx["runs"]}
+        self.assertEqual(set(got), {(m, b) for m in ("event", "offload") for b in ("none", "cpu", "db")})
+        for r in mx["runs"]:
+            self.assertEqual(r["scheduled"], 50, r)  # 50 req/s for 1 s
+            self.assertIsNotNone(r["answered"], r)
+            if r["background"] == "none":
+                self.assertIsNone(r["background_rps"])
+            else:
+                self.assertGreater(r["background_rps"], 0, r)  # the background really ran
+
+    def test_report_has_the_mixed_chart(self):
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("## Mixed workloads", md)
+        self.assertIn("charts/mixed-hello.svg", md)
+        self.assertTrue(ET.parse(os.path.join(self.out, "charts", "mixed-hello.svg")).getroot()
+                        .tag.endswith("svg"))
+        self.assertIn("| event | `/cpu?iterations=50000` |", md)
+
+
 class OutsideTarget(unittest.TestCase):
     """--target: a server of someone else's (Python's http.server, no /stats)."""
 
