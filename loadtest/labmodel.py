@@ -363,6 +363,16 @@ def summary(rows, modes):
             per_wl.append("/%s %d of %d" % (wl, sum(1 for r in n if not r["miss"]), len(n)))
         lines.append("- %d of %d runs with a prediction landed within ±%d %% of it (%s)." % (
             len(checked) - len(misses), len(checked), MISS * 100, ", ".join(per_wl)))
+    crowded = [r for r in checked if r["workload"] == "cpu" and other_cpu(r) is not None
+               and other_cpu(r) > (r.get("cpus") or 1) / 2.0]
+    if crowded:
+        lines.append("- %d of the /cpu runs shared the machine with other work that took more than half "
+                     "of the server's cores (%s); %d of them still landed within ±%d %%: the free cores "
+                     "come from samples a fraction of a second apart, and contention between them "
+                     "goes unseen." % (
+                         len(crowded), ", ".join("%s c=%d %.1f" % (r["target"], r["concurrency"], other_cpu(r))
+                                                 for r in crowded),
+                         sum(1 for r in crowded if not r["miss"]), MISS * 100))
     outside = [r for r in rows if r.get("ratio") is not None and r.get("outside")]
     if outside:
         lines.append("- Counted apart, never in the figure above: %d of %d runs against outside "

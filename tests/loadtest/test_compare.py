@@ -634,6 +634,16 @@ class Calibration(unittest.TestCase):
         res = cmp.resources(samples, 0.2, 2.0)  # wrk: 0.1 core
         self.assertEqual(res["other_cpu_cores_by_interval"], [0.0, 1.4])
 
+    def test_runs_beside_heavy_other_work_are_named(self):
+        r = dict(row("pool", "cpu", 10, 100.0), cpus=2)
+        r["calibration"] = {"before": probes(10), "after": probes(10)}
+        r["resources"] = {"machine_cpu_cores": 2.0, "server_cpu_cores": 0.8, "wrk_cpu_cores": 0.0}
+        quiet = dict(r, target="threads", resources={"machine_cpu_cores": 2.0, "server_cpu_cores": 1.9,
+                                                      "wrk_cpu_cores": 0.0})
+        text = "\n".join(labmodel.summary(self.predict([r, quiet]), table()))
+        self.assertIn("1 of the /cpu runs shared the machine with other work that took more than half "
+                      "of the server's cores (pool c=10 1.2); 0 of them still landed", text)
+
     def test_a_run_ending_at_a_batch_boundary_is_a_range(self):
         # threads, 100 at once on 2 cores, W = 11.5 ms: batches of 0.575 s; a
         # 1.17 s run ends 2 % after the second batch: 1 or 2 batches done
