@@ -274,6 +274,30 @@ def cpu_per_request_s(r):
     return cores / rate
 
 
+def starved_min(r):
+    """Connections of run r that got no answer at all: at least C less the
+    responses wrk received (each response answers one connection; a server
+    that serves some connections again and again starves more). 0 when
+    every connection could have had one."""
+    if r.get("requests") is None:  # not measured
+        return 0
+    return max(0, r["concurrency"] - r["requests"])
+
+
+def latency_share(r):
+    """The share of run r's requests that its latency percentiles cover:
+    the responses within wrk's timeout over every request that was sent and
+    not answered in time — the late ones and one per starved connection.
+    None when nothing was sent."""
+    in_time = r.get("in_time")
+    if in_time is None:
+        in_time = (r.get("requests") or 0) - (r.get("errors") or {}).get("timeout", 0)
+    total = (r.get("requests") or 0) + starved_min(r)
+    # wrk's histogram can hold a few more answers than its request count
+    # (those completed as it stopped): at most all of them
+    return min(1.0, in_time / total) if total else None
+
+
 def fmt_prediction(r):
     """A row's prediction as text: one rate, or "low–high" for a range."""
     if r.get("prediction_low") is not None:
@@ -405,6 +429,13 @@ def summary(rows, modes):
                              r["target"], r["workload"], r["concurrency"], r["prediction_basis"],
                              fmt_rate(r.get("rps")),
                              " with %d wrk errors" % r["errors_total"] if r.get("errors_total") else ""))
+    hungry = [r for r in rows if starved_min(r)]
+    if hungry:
+        lines.append("- Starved clients — connections that got no answer at all during the run (at least "
+                     "C less the responses: each response answers one connection): " + ", ".join(
+                         "%s %s c=%d: %d of %d" % (r["target"], r["workload"], r["concurrency"],
+                                                   starved_min(r), r["concurrency"]) for r in hungry) +
+                     ". Their requests are in no latency figure.")
     starved = [r for r in rows if r.get("errors_total")]
     if starved:
         lines.append("- Runs with wrk errors (these clients were refused, cut off or starved): " +

@@ -24,6 +24,7 @@ BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "htt
 sys.path.insert(0, os.path.join(ROOT, "loadtest"))
 
 import labmodel  # noqa: E402
+import labreport  # noqa: E402
 import labrun  # noqa: E402
 
 # the tiny real run: one mode without a loop and the one with a loop per CPU
@@ -687,6 +688,22 @@ class Calibration(unittest.TestCase):
         rows[1]["ok_rps"] = rows[1]["rps"] = 150.0
         text = "\n".join(labmodel.summary(rows, table()))
         self.assertIn("**threads** won with 180 good req/s, 1.2× pool (150)", text)
+
+    def test_starved_connections_and_the_share_latency_covers(self):
+        r = dict(row("iterative", "dashboard", 1000, 2.5), requests=25, in_time=20,
+                 errors={"timeout": 5})
+        self.assertEqual(labmodel.starved_min(r), 975)
+        self.assertAlmostEqual(labmodel.latency_share(r), 20 / 1000.0)
+        full = dict(row("event", "db", 10, 100.0), requests=1000, in_time=1000, errors={})
+        self.assertEqual(labmodel.starved_min(full), 0)
+        self.assertEqual(labmodel.latency_share(full), 1.0)
+        text = "\n".join(labmodel.summary([r, full], table()))
+        self.assertIn("Starved clients", text)
+        self.assertIn("iterative dashboard c=1000: 975 of 1000", text)
+        self.assertNotIn("event db c=10: 0", text)
+        md = "\n".join(labreport.table([r, full], ["iterative", "event"], []))
+        self.assertIn("| iterative | 1000 | 2.50 | – | – | – | – | **2 %** | **975** |", md)
+        self.assertIn("| event | 10 | 100 | – | – | – | – | 100 % | 0 |", md)
 
     def test_outside_targets_are_counted_apart(self):
         mine = dict(row("event", "db", 10, 100.0))
