@@ -113,6 +113,16 @@ def _render(out, name, n, header, panels, png):
     return "charts/%s.svg" % name, ("charts/%s.png" % name if png else None)
 
 
+def nice_step(xmax, n=4):
+    """A round tic step giving about n tics from 0 to xmax."""
+    raw = max(xmax, 1e-9) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
 def _num(x):
     return "NaN" if x is None else "%.6g" % x
 
@@ -137,15 +147,17 @@ def chart_hockey(out, wl, rows, order, cols, timeout_s, png):
         xmax = max(r["rate"] for r in rs) * 1.08
         data = ["%s %s %s" % (_num(r["rate"]), _num(r["latency_ms"].get("p50")),
                               _num(r["latency_ms"].get("p99"))) for r in rs]
-        bad = ['%s %s "%d%% unanswered"' % (_num(r["rate"]), _num(timeout_s * 1000),
-                                            round((1 - (r["answered"] or 0)) * 100))
-               for r in rs if r["answered"] is not None and r["answered"] < 0.995]
+        # the share left unanswered, under the circle and above it by turns,
+        # so that neighbours do not print over each other
+        bad = ['%s %s "%d%%" %g' % (_num(r["rate"]), _num(timeout_s * 1000),
+                                   round((1 - (r["answered"] or 0)) * 100), -1.2 if k % 2 == 0 else 1.2)
+               for k, r in enumerate(x for x in rs if x["answered"] is not None and x["answered"] < 0.995)]
         p = ["$o%d << EOD\n%s\nEOD" % (i, "\n".join(data))]
         if bad:
             p.append("$u%d << EOD\n%s\nEOD" % (i, "\n".join(bad)))
         p += ["set title '%s' tc rgb '%s'" % (m, cols[m]), "set logscale y", "unset logscale x",
               "set xrange [0:%g]" % xmax, "set yrange [%g:%g]" % (lo, hi),
-              "set xlabel 'offered req/s'", "set ylabel 'ms (log)'" if i % 4 == 0 else "unset ylabel",
+              "set xtics 0,%g" % nice_step(xmax), "set xlabel 'offered req/s'", "set ylabel 'ms (log)'" if i % 4 == 0 else "unset ylabel",
               "set grid lc rgb '#dddddd'", "set key top left font ',8' samplen 2",
               "set ytics format '%g'", "set xtics font ',8'",
               "set arrow 1 from %g, graph 0 to %g, graph 1 nohead dt 2 lw 1.5 lc rgb '#555555'" % (cap, cap),
@@ -156,7 +168,8 @@ def chart_hockey(out, wl, rows, order, cols, timeout_s, png):
                  "%g with lines dt 3 lc rgb '%s' title 'timeout'" % (timeout_s * 1000, labreport.ERROR_RED)]
         if bad:
             plots += ["$u%d using 1:2 with points pt 6 ps 1.6 lw 2 lc rgb '%s' notitle" % (i, labreport.ERROR_RED),
-                      "$u%d using 1:2:3 with labels offset 0,-1 font ',7' tc rgb '%s' notitle" % (i, labreport.ERROR_RED)]
+                      "$u%d using 1:($2*10**(0.2*$4)):3 with labels font ',7' tc rgb '%s' notitle" % (
+                          i, labreport.ERROR_RED)]
         p.append("plot " + ", \\\n     ".join(plots))
         p += ["unset arrow 1", "unset label 1"]
         panels.append("\n".join(p))
@@ -186,6 +199,7 @@ def chart_co(out, wl, rows, closed, order, cols, timeout_s, png):
                                                      for r in cs) or 'NaN NaN ""'),
              "set title '%s' tc rgb '%s'" % (m, cols[m]), "set logscale y", "unset logscale x",
              "set xrange [0:%g]" % (max(xs) * 1.12), "set yrange [%g:%g]" % (lo, hi),
+             "set xtics 0,%g" % nice_step(max(xs) * 1.12),
              "set xlabel 'achieved req/s'", "set ylabel 'p99 ms (log)'" if i % 4 == 0 else "unset ylabel",
              "set grid lc rgb '#dddddd'", "set key top left font ',8' samplen 2",
              "set ytics format '%g'", "set xtics font ',8'",
