@@ -372,6 +372,33 @@ def cpu_probe(base, path, n, timeout=10.0):
     return out, errors
 
 
+def cpu_probe_together(base, path, rounds, width, timeout=10.0):
+    """rounds x width /cpu requests, width of them at once (one thread each),
+    round after round: the work of one request while width of them compute
+    together, as in a run with that many at once (two PBKDF2s on two cores
+    can each take longer than one alone: shared caches, SMT siblings, the
+    host). Returns (probes, errors) like cpu_probe."""
+    out, errors = [], []
+    for _ in range(rounds):
+        got = [None] * width
+
+        def one(i):
+            got[i] = cpu_probe(base, path, 1, timeout)
+
+        ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(width)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(timeout + 5)
+        for g in got:
+            if g is None:
+                errors.append("no answer within %g s" % timeout)
+            else:
+                out += g[0]
+                errors += g[1]
+    return out, errors
+
+
 def machine_busy_s():
     """CPU seconds the whole machine has been busy (all cores, /proc/stat):
     beside the server's and wrk's, it shows whether anything else ran."""

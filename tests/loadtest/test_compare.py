@@ -188,7 +188,8 @@ class QuickRun(unittest.TestCase):
                 self.assertIn("probes beside the run", r["prediction_basis"])
                 for when in ("before", "after"):
                     probes = r["calibration"][when]
-                    self.assertEqual(len(probes), 3, r)
+                    # 3 rounds of min(C, CPUs) at once
+                    self.assertEqual(len(probes), 3 * min(r["concurrency"], r["cpus"]), r)
                     self.assertTrue(all(p["cpu_time_us"] > 0 for p in probes), r)
                 self.assertEqual(r["cpus"], len(os.sched_getaffinity(0)))
                 # the probes are not counted as the run's requests
@@ -723,6 +724,8 @@ class Calibration(unittest.TestCase):
                 self.assertGreater(p["cpu_time_us"], 0)
                 self.assertGreaterEqual(p["wall_us"] + 1000, p["cpu_time_us"])
             self.assertEqual(labrun.cpus_of(server.pid), len(os.sched_getaffinity(0)))
+            got, errors = labrun.cpu_probe_together(server.url(""), "/cpu?iterations=2000", 2, 3)
+            self.assertEqual((len(got), errors), (6, []))
         finally:
             server.stop()
         got, errors = labrun.cpu_probe(server.url(""), "/cpu", 1, timeout=2)
