@@ -8,7 +8,9 @@ import os
 import re
 import subprocess
 
+import labmixed
 import labmodel
+import labopen
 
 # the modes take these in the order of the server's table (iterative purple,
 # threads blue, prefork green, event orange, pool brown, reactors pink);
@@ -32,6 +34,7 @@ CSV_FIELDS = [
     "server_worker_restarts", "server_tls_handshakes", "server_tls_resumed", "held_median", "held_max", "queued_median", "queued_max",
     "rss_kib", "rss_kib_max", "threads", "threads_max", "processes", "server_cpu_cores",
     "wrk_cpu_cores", "machine_cpu_cores", "warmed", "server_exit", "notes",
+    "prediction_low", "cpus", "w_ms", "starved_min", "latency_share",
 ]
 
 
@@ -88,6 +91,10 @@ def csv_row(r):
               "machine_cpu_cores"):
         d[k] = res.get(k)
     d["notes"] = " | ".join(r.get("notes") or [])
+    d["prediction_low"], d["cpus"] = r.get("prediction_low"), r.get("cpus")
+    w = labmodel.calibrated_w(r)[0]
+    d["w_ms"] = w * 1000 if w else None
+    d["starved_min"], d["latency_share"] = labmodel.starved_min(r), labmodel.latency_share(r)
     for k, v in d.items():
         if isinstance(v, float):
             d[k] = round(v, 4)
@@ -342,10 +349,10 @@ def intval(x):
 
 
 def table(rows, order, notes):
-    head = ("| mode | C | req/s | predicted | ratio | p50 ms | p99 ms | wrk errors | "
+    head = ("| mode | C | req/s | predicted | ratio | p50 ms | p99 ms | latency covers | starved | wrk errors | "
             "server: served / non-2xx | conns held / open / queued / accepted | RSS MiB | threads | procs | "
             "CPU cores server / wrk / machine | notes |")
-    out = [head, "|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|---|"]
+    out = [head, "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|---|"]
     for name in order:
         for r in sorted((r for r in rows if r["target"] == name), key=lambda r: r["concurrency"]):
             lat = r.get("latency_ms") or {}
@@ -371,9 +378,15 @@ def table(rows, order, notes):
                 if n not in notes:
                     notes.append(n)
                 refs.append("[%d]" % (notes.index(n) + 1))
-            out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                name, r["concurrency"], labmodel.fmt_rate(r["rps"]), labmodel.fmt_rate(r.get("prediction")),
-                ratio, ms(lat.get("p50")), ms(lat.get("p99")), errs, served, conns, rss,
+            share = labmodel.latency_share(r)
+            cover = "–" if share is None else "%.0f %%" % (share * 100)
+            if share is not None and share < 0.995:
+                cover = "**%s**" % cover
+            hungry = labmodel.starved_min(r)
+            out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                name, r["concurrency"], labmodel.fmt_rate(r["rps"]), labmodel.fmt_prediction(r),
+                ratio, ms(lat.get("p50")), ms(lat.get("p99")), cover,
+                "**%d**" % hungry if hungry else "0", errs, served, conns, rss,
                 intval(res.get("threads")), intval(res.get("processes")), cpu, " ".join(refs)))
     return out
 
@@ -539,6 +552,8 @@ def write_report(out, meta, rows, charts):
             md.append("%d. %s" % (i, n))
         if notes:
             md.append("")
+    md += labopen.section(out, meta, rows, charts.get("_png", False))
+    md += labmixed.section(out, meta, charts.get("_png", False))
     md += ["## Files", "",
            "`results.json` (every run, with the settings), `results.csv` (one row per run), "
            "`charts/*.gp` (the gnuplot scripts, with their data: `cd charts && gnuplot NAME.gp`).", ""]
@@ -550,4 +565,5 @@ def write_all(out, meta, rows, png=True):
     write_json(out, meta, rows)
     write_csv(out, rows)
     charts = make_charts(out, meta, rows, png) if rows else {}
+    charts["_png"] = png
     write_report(out, meta, rows, charts)

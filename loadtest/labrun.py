@@ -286,6 +286,7 @@ def proc_sample(pid, listen_ports):
     listen queue (the kernel accepted them; the server has not yet)."""
     rss = threads = procs = 0
     cpu_ticks = 0
+    per_pid = {}  # pid -> CPU seconds: deltas are taken per process (see cpu_delta)
     sockets = set()
     for p in process_tree(pid):
         try:
@@ -301,7 +302,9 @@ def proc_sample(pid, listen_ports):
         rss += int(m.group(1)) if m else 0
         m = re.search(r"Threads:\s+(\d+)", st)
         threads += int(m.group(1)) if m else 0
-        cpu_ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        cpu_ticks += ticks
+        per_pid[p] = ticks / CLK_TCK
         for fd in fds:
             try:
                 link = os.readlink("/proc/%d/fd/%s" % (p, fd))
@@ -311,8 +314,89 @@ def proc_sample(pid, listen_ports):
                 sockets.add(link)
     queue, listeners = listen_queue(listen_ports)
     return {"t": time.monotonic(), "rss_kib": rss, "threads": threads, "processes": procs,
-            "cpu_s": cpu_ticks / CLK_TCK, "machine_cpu_s": machine_busy_s(),
+            "cpu_s": cpu_ticks / CLK_TCK, "cpu_by_pid": per_pid, "machine_cpu_s": machine_busy_s(),
             "held": max(0, len(sockets) - listeners), "queued": queue}
+
+
+def cpu_delta(first, last):
+    """CPU seconds the server's processes used between two samples, summed
+    per process over the processes in both: a prefork worker that appears
+    (or is first seen) between them brings its whole past CPU time into a
+    plain difference of totals — the "4.51 cores on a 2-core machine" of an
+    earlier report. Samples without per-process figures use the totals."""
+    a, b = first.get("cpu_by_pid"), last.get("cpu_by_pid")
+    if a is None or b is None:
+        return last["cpu_s"] - first["cpu_s"]
+    return sum(max(0.0, b[p] - a[p]) for p in b if p in a)
+
+
+def cpus_of(pid):
+    """How many CPUs process pid may run on (its affinity mask: what --cpus
+    or taskset left it), or None when it cannot be read."""
+    try:
+        return len(os.sched_getaffinity(pid))
+    except OSError:
+        return None
+
+
+def cpu_probe(base, path, n, timeout=10.0):
+    """n single /cpu requests one after another (each on its own connection,
+    nothing else in flight from us), asking for JSON. Returns a list of
+    {"wall_us", "cpu_time_us", "cpu_worker"} — the server's own account of
+    each — and the reasons of the ones that failed (second element)."""
+    m = re.match(r"(https?)://(\[[^\]]+\]|[^/:]+)(?::(\d+))?$", base)
+    out, errors = [], []
+    if not m:
+        return out, ["bad URL %s" % base]
+    scheme, host, port = m.group(1), m.group(2).strip("[]"), int(m.group(3) or 80)
+    sep = "&" if "?" in path else "?"
+    for _ in range(n):
+        try:
+            if scheme == "https":
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                c = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+            else:
+                c = http.client.HTTPConnection(host, port, timeout=timeout)
+            c.request("GET", path + sep + "format=json",
+                      headers={"Connection": "close", "Accept": "application/json"})
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            d = json.loads(body)
+            out.append({"wall_us": int(d["wall_us"]), "cpu_time_us": int(d["cpu_time_us"]),
+                        "cpu_worker": d.get("cpu_worker")})
+        except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as e:
+            errors.append("%s: %s" % (type(e).__name__, e))
+    return out, errors
+
+
+def cpu_probe_together(base, path, rounds, width, timeout=10.0):
+    """rounds x width /cpu requests, width of them at once (one thread each),
+    round after round: the work of one request while width of them compute
+    together, as in a run with that many at once (two PBKDF2s on two cores
+    can each take longer than one alone: shared caches, SMT siblings, the
+    host). Returns (probes, errors) like cpu_probe."""
+    out, errors = [], []
+    for _ in range(rounds):
+        got = [None] * width
+
+        def one(i):
+            got[i] = cpu_probe(base, path, 1, timeout)
+
+        ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(width)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(timeout + 5)
+        for g in got:
+            if g is None:
+                errors.append("no answer within %g s" % timeout)
+            else:
+                out += g[0]
+                errors += g[1]
+    return out, errors
 
 
 def machine_busy_s():

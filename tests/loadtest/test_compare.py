@@ -24,11 +24,12 @@ BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "htt
 sys.path.insert(0, os.path.join(ROOT, "loadtest"))
 
 import labmodel  # noqa: E402
+import labreport  # noqa: E402
 import labrun  # noqa: E402
 
 # the tiny real run: one mode without a loop and the one with a loop per CPU
 MODES = ["iterative", "reactors"]
-WORKLOADS = ["hello", "db"]
+WORKLOADS = ["hello", "db", "cpu"]
 LEVELS = [1, 4]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -179,9 +180,21 @@ class QuickRun(unittest.TestCase):
                 self.assertIsNotNone(r["server"], r)  # /stats before and after
                 self.assertGreater(r["server"]["requests"], 0, r)
                 self.assertIsNone(r["prediction"])
-            else:
+            elif r["workload"] == "db":
                 self.assertIsNotNone(r["prediction"], r)  # every db cell has one, capped by /hello
                 self.assertIn("D", r["prediction_basis"])
+            else:  # cpu: W from probes beside the cell, the server's own CPU time
+                self.assertIsNotNone(r["prediction"], r)
+                self.assertIn("probes beside the run", r["prediction_basis"])
+                for when in ("before", "after"):
+                    probes = r["calibration"][when]
+                    # 3 rounds of min(C, CPUs) at once
+                    self.assertEqual(len(probes), 3 * min(r["concurrency"], r["cpus"]), r)
+                    self.assertTrue(all(p["cpu_time_us"] > 0 for p in probes), r)
+                self.assertEqual(r["cpus"], len(os.sched_getaffinity(0)))
+                # the probes are not counted as the run's requests
+                if r["server"] is not None and r["requests"]:
+                    self.assertLessEqual(r["server"]["requests"], r["requests"] + 2 * r["concurrency"], r)
             if r["target"] == "reactors":
                 self.assertEqual(r["workers"], os.cpu_count(), r)  # one loop per CPU: its own default
         self.assertEqual([m["name"] for m in data["meta"]["mode_table"]], [m["name"] for m in table()])
@@ -233,6 +246,122 @@ class QuickRun(unittest.TestCase):
         r = compare("--report", self.out)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.getsize(self.path("report.md")) > 0)
+
+
+OPENLOOP = os.environ.get("HTTPMODES_OPENLOOP", os.path.join(ROOT, "build", "loadtest", "openloop"))
+
+
+class OpenLoopRun(unittest.TestCase):
+    """compare --quick --open-loop on iterative and event, /db, at 50 % and
+    150 % of the predicted capacity: open-loop rows, charts and report."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-open-")
+        cls.out = os.path.join(cls.tmp, "results")
+        cls.result = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", OPENLOOP,
+                             "--modes", "iterative,event", "--workloads", "db", "--concurrency", "8",
+                             "--open-levels", "50,150", "--duration", "1", "--warmup", "0.2",
+                             "--stats-timeout", "5", "--out", cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+
+    def test_every_mode_and_level_has_an_open_loop_row(self):
+        with open(os.path.join(self.out, "results.json")) as f:
+            data = json.load(f)
+        ol = data["meta"]["open_loop"]
+        self.assertEqual(ol["settings"]["pcts"], [50, 150])
+        self.assertEqual(ol["settings"]["connections"], 8)
+        got = {(r["target"], r["offered_pct"]): r for r in ol["runs"]}
+        self.assertEqual(set(got), {(m, p) for m in ("iterative", "event") for p in (50, 150)})
+        # predicted capacity with 8 connections and D = 20 ms: 1/D and C/D
+        self.assertAlmostEqual(got[("iterative", 50)]["capacity"], 50)
+        self.assertAlmostEqual(got[("event", 50)]["capacity"], 400)
+        for r in ol["runs"]:
+            self.assertAlmostEqual(r["rate"], r["capacity"] * r["offered_pct"] / 100)
+            self.assertEqual(r["scheduled"], round(r["rate"] * 1.0))
+            self.assertIsNotNone(r["latency_ms"]["p50"], r)
+        # iterative at 150 % of 1/D queues: its median grows well past D
+        # (a busy machine only makes it worse); at 50 % it is about D
+        self.assertGreater(got[("iterative", 150)]["latency_ms"]["p50"],
+                           2 * got[("iterative", 50)]["latency_ms"]["p50"])
+
+    def test_report_has_the_open_loop_charts(self):
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("## Open loop: latency against offered load", md)
+        for name in ("open-db", "co-db"):
+            self.assertIn("charts/%s.svg" % name, md)
+            path = os.path.join(self.out, "charts", name + ".svg")
+            root = ET.parse(path).getroot()
+            self.assertTrue(root.tag.endswith("svg"))
+            with open(os.path.join(self.out, "charts", name + ".png"), "rb") as f:
+                self.assertEqual(f.read(8), PNG_MAGIC)
+        self.assertIn("| iterative | 150 |", md)
+        self.assertIn("Kept up", md)
+
+    def test_open_loop_needs_the_generator(self):
+        p = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", "/nonexistent/openloop",
+                    "--modes", "event", "--workloads", "db")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--open-loop: /nonexistent/openloop is not an executable", p.stderr)
+        p = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", OPENLOOP,
+                    "--modes", "event", "--workloads", "hello")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("/hello has no predicted capacity", p.stderr)
+        p = compare("--quick", "--open-levels", "50,5000", "--bin", BIN)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--open-levels", p.stderr)
+
+
+class MixedRun(unittest.TestCase):
+    """compare --quick --mixed on event and offload: /hello under each background."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-mixed-")
+        cls.out = os.path.join(cls.tmp, "results")
+        cls.result = compare("--quick", "--mixed", "--bin", BIN, "--openloop-bin", OPENLOOP,
+                             "--modes", "event,offload", "--workloads", "hello", "--concurrency", "1",
+                             "--duration", "1", "--warmup", "0.2", "--stats-timeout", "5",
+                             "--out", cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+
+    def test_every_mode_under_every_background(self):
+        with open(os.path.join(self.out, "results.json")) as f:
+            mx = json.load(f)["meta"]["mixed"]
+        self.assertEqual(mx["settings"]["cpu_connections"], 2 * len(os.sched_getaffinity(0)))
+        self.assertEqual(mx["settings"]["db_connections"],
+                         2 * next(m["default_workers"] for m in table() if m["name"] == "prefork"))
+        got = {(r["target"], r["background"]): r for r in mx["runs"]}
+        self.assertEqual(set(got), {(m, b) for m in ("event", "offload") for b in ("none", "cpu", "db")})
+        for r in mx["runs"]:
+            self.assertEqual(r["scheduled"], 50, r)  # 50 req/s for 1 s
+            self.assertIsNotNone(r["answered"], r)
+            if r["background"] == "none":
+                self.assertIsNone(r["background_rps"])
+            else:
+                self.assertGreater(r["background_rps"], 0, r)  # the background really ran
+
+    def test_report_has_the_mixed_chart(self):
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("## Mixed workloads", md)
+        self.assertIn("charts/mixed-hello.svg", md)
+        self.assertTrue(ET.parse(os.path.join(self.out, "charts", "mixed-hello.svg")).getroot()
+                        .tag.endswith("svg"))
+        self.assertIn("| event | `/cpu?iterations=50000` |", md)
 
 
 class OutsideTarget(unittest.TestCase):
@@ -326,15 +455,16 @@ class Model(unittest.TestCase):
                     resources={"server_cpu_cores": 1.5}, server={"requests": 410})  # 37 ms each
         text = self.summary(self.predict([base, slow, busy]))
         self.assertIn("prefork cpu c=10", text)
-        self.assertIn("each request cost the server 55 ms of CPU against W = 37 ms", text)
+        self.assertIn("each request cost the server 54.8 ms of CPU during the run against W = 37.0 ms", text)
         self.assertIn("threads cpu c=10", text)
-        self.assertIn("ran slower during this run", text)
-        self.assertEqual(text.count("of CPU against W"), 1, text)
+        self.assertIn("ran slower while loaded", text)
+        self.assertEqual(text.count("of CPU during the run against W"), 1, text)
         fast = dict(row("iterative", "cpu", 10, 40.0), duration_s=10.0,
                     resources={"server_cpu_cores": 1.0}, server={"requests": 400})  # 25 ms each
         text = self.summary(self.predict([base, fast]))
         self.assertIn("iterative cpu c=10: 40.0 req/s is 48 % over", text)
-        self.assertIn("cost the server 25 ms of CPU against W = 37 ms: the cores themselves ran faster", text)
+        self.assertIn("cost the server 25.0 ms of CPU during the run against W = 37.0 ms in the probes "
+                      "beside it: the cores themselves ran faster", text)
 
     def test_hello_caps_the_io_predictions(self):
         rows = self.predict([row("event", "hello", 1000, 5000.0), row("event", "db", 1000, 4900.0)])
@@ -427,6 +557,180 @@ class Model(unittest.TestCase):
         r = row("mine", "db", 10, 50.0)
         r["kind"] = "target"
         self.assertIsNone(self.predict([r])[0]["prediction"])
+
+
+def probes(*cpu_ms):
+    return [{"wall_us": int(x * 1000), "cpu_time_us": int(x * 1000), "cpu_worker": 1} for x in cpu_ms]
+
+
+class Calibration(unittest.TestCase):
+    """W beside every /cpu run, the cores the server really had, ranges at a
+    batch boundary, the tie rule and outside targets counted apart."""
+
+    def predict(self, rows, cores=2):
+        return labmodel.predict(rows, db_delay_ms=100, widgets=4, workers=8, cores=cores, modes=table())
+
+    def test_w_is_the_median_cpu_time_of_the_probes_beside_the_run(self):
+        r = row("threads", "cpu", 10, 190.0)
+        r["calibration"] = {"before": probes(10, 11, 40), "after": probes(9, 10, 10)}
+        w, text = labmodel.calibrated_w(r)
+        self.assertAlmostEqual(w, 0.010)  # median of 9,10,10,10,11,40 ms
+        self.assertIn("6 probes beside the run", text)
+        self.assertEqual(labmodel.calibrated_w(row("threads", "cpu", 10, 1.0)), (None, None))
+        # the run's own W wins over the c=1 latency of another run (25 ms here)
+        c1 = row("event", "cpu", 1, 40.0, p50=25.0)
+        out = {x["target"]: x for x in self.predict([c1, r])}
+        self.assertAlmostEqual(out["threads"]["prediction"], 200)  # 2 cores / 10 ms
+        self.assertIn("W=10.0 ms, median CPU time of 6 probes", out["threads"]["prediction_basis"])
+        self.assertFalse(out["threads"]["miss"])
+        self.assertAlmostEqual(out["event"]["prediction"], 40)  # no probes: the c=1 latency
+
+    def test_drift_between_before_and_after_is_said(self):
+        r = row("event", "cpu", 1, 90.0)
+        r["calibration"] = {"before": probes(10, 10, 10), "after": probes(12, 12, 12)}
+        self.assertIn("10.0 ms before and 12.0 ms after", labmodel.calibrated_w(r)[1])
+
+    def test_cores_are_the_servers_cpus_not_the_machines(self):
+        # a server pinned to 1 CPU (--cpus 1, taskset) of a 4-core machine
+        r = dict(row("pool", "cpu", 10, 100.0), cpus=1)
+        r["calibration"] = {"before": probes(10), "after": probes(10)}
+        out = self.predict([r], cores=4)[0]
+        self.assertAlmostEqual(out["prediction"], 100)
+        self.assertIn("cores=1", out["prediction_basis"])
+
+    def test_cores_taken_by_other_work_are_left_out(self):
+        r = dict(row("threads", "cpu", 10, 100.0), cpus=2)
+        r["calibration"] = {"before": probes(10), "after": probes(10)}
+        r["resources"] = {"machine_cpu_cores": 2.0, "server_cpu_cores": 1.0, "wrk_cpu_cores": 0.02}
+        out = self.predict([r])[0]
+        self.assertAlmostEqual(out["prediction"], 100)  # 2 - 0.98 other - 0.02 wrk = 1 core
+        self.assertIn("less 0.98 taken by other work and 0.02 by wrk", out["prediction_basis"])
+        # an event loop needs one core: another tenant on the other core costs it nothing
+        e = dict(row("event", "cpu", 10, 100.0), cpus=2, calibration=r["calibration"],
+                 resources={"machine_cpu_cores": 2.0, "server_cpu_cores": 1.0, "wrk_cpu_cores": 0.0})
+        self.assertAlmostEqual(self.predict([e])[0]["prediction"], 100)
+        quiet = dict(r, resources={"machine_cpu_cores": 2.0, "server_cpu_cores": 1.97,
+                                   "wrk_cpu_cores": 0.02})
+        self.assertAlmostEqual(self.predict([quiet])[0]["prediction"], 197)  # wrk: 0.02
+
+    def test_other_work_is_taken_interval_by_interval(self):
+        # a tenant idle for half the run and on 1.5 cores for the other half:
+        # 0.75 on average, which would leave one loop a whole core; but in the
+        # busy half it had only half a core: 1 and 0.5, 0.75 on average
+        e = dict(row("event", "cpu", 10, 75.0), cpus=2)
+        e["calibration"] = {"before": probes(10), "after": probes(10)}
+        e["resources"] = {"machine_cpu_cores": 1.5, "server_cpu_cores": 0.75, "wrk_cpu_cores": 0.0,
+                          "other_cpu_cores_by_interval": [0.0, 1.5]}
+        out = self.predict([e])[0]
+        self.assertAlmostEqual(out["prediction"], 75)
+        self.assertIn("cores=0.75: 2 allowed, less 0.75 taken by other work and 0.00 by wrk "
+                      "(over 2 intervals)", out["prediction_basis"])
+        flat = dict(e, resources=dict(e["resources"], other_cpu_cores_by_interval=None))
+        self.assertAlmostEqual(self.predict([flat])[0]["prediction"], 100)  # the average alone
+        # and compare fills the intervals from its samples (machine less server less wrk)
+        cmp = compare_module()
+        base = dict(rss_kib=1, threads=1, processes=1, held=0, queued=0)
+        samples = [dict(base, t=0.0, cpu_s=0.0, cpu_by_pid={1: 0.0}, machine_cpu_s=0.0),
+                   dict(base, t=1.0, cpu_s=1.0, cpu_by_pid={1: 1.0}, machine_cpu_s=1.1),
+                   dict(base, t=2.0, cpu_s=1.5, cpu_by_pid={1: 1.5}, machine_cpu_s=3.1)]
+        res = cmp.resources(samples, 0.2, 2.0)  # wrk: 0.1 core
+        self.assertEqual(res["other_cpu_cores_by_interval"], [0.0, 1.4])
+
+    def test_runs_beside_heavy_other_work_are_named(self):
+        r = dict(row("pool", "cpu", 10, 100.0), cpus=2)
+        r["calibration"] = {"before": probes(10), "after": probes(10)}
+        r["resources"] = {"machine_cpu_cores": 2.0, "server_cpu_cores": 0.8, "wrk_cpu_cores": 0.0}
+        quiet = dict(r, target="threads", resources={"machine_cpu_cores": 2.0, "server_cpu_cores": 1.9,
+                                                      "wrk_cpu_cores": 0.0})
+        text = "\n".join(labmodel.summary(self.predict([r, quiet]), table()))
+        self.assertIn("1 of the /cpu runs shared the machine with other work that took more than half "
+                      "of the server's cores (pool c=10 1.2); 0 of them still landed", text)
+
+    def test_a_run_ending_at_a_batch_boundary_is_a_range(self):
+        # threads, 100 at once on 2 cores, W = 11.5 ms: batches of 0.575 s; a
+        # 1.17 s run ends 2 % after the second batch: 1 or 2 batches done
+        r = dict(row("threads", "cpu", 100, 99.0), cpus=2, duration_s=1.17)
+        r["calibration"] = {"before": probes(11.5), "after": probes(11.5)}
+        out = self.predict([r])[0]
+        self.assertAlmostEqual(out["prediction_low"], 100 / 1.17)
+        self.assertAlmostEqual(out["prediction"], 200 / 1.17)
+        self.assertEqual(out["ratio"], 1.0)
+        self.assertFalse(out["miss"])
+        self.assertEqual(labmodel.fmt_prediction(out), "85.5–171")
+        below = self.predict([dict(r, rps=60.0)])[0]
+        self.assertTrue(below["miss"])
+        self.assertAlmostEqual(below["ratio"], 60.0 / (100 / 1.17))
+        # well inside a batch: one figure
+        mid = self.predict([dict(r, duration_s=1.45)])[0]
+        self.assertIsNone(mid["prediction_low"])
+        self.assertAlmostEqual(mid["prediction"], 200 / 1.45)
+
+    def test_cpu_time_is_summed_per_process(self):
+        # a prefork worker first seen in the second sample brought its whole
+        # past CPU time into a difference of totals: 4.51 cores on 2
+        a = {"cpu_s": 1.0, "cpu_by_pid": {10: 0.5, 11: 0.5}}
+        b = {"cpu_s": 6.0, "cpu_by_pid": {10: 1.0, 11: 1.0, 12: 4.0}}
+        self.assertAlmostEqual(labrun.cpu_delta(a, b), 1.0)
+        self.assertAlmostEqual(labrun.cpu_delta({"cpu_s": 1.0}, {"cpu_s": 2.5}), 1.5)
+        cmp = compare_module()
+        samples = [dict(a, t=0.0, rss_kib=1, threads=1, processes=2, held=0, queued=0),
+                   dict(b, t=0.5, rss_kib=1, threads=1, processes=3, held=0, queued=0)]
+        self.assertAlmostEqual(cmp.resources(samples, 0.0, 1.0)["server_cpu_cores"], 2.0)
+
+    def test_ties_within_noise_name_no_winner(self):
+        rows = [row("threads", "cpu", 10, 180.0), row("pool", "cpu", 10, 172.0),
+                row("event", "cpu", 10, 90.0)]
+        text = "\n".join(labmodel.summary(rows, table()))
+        self.assertIn("a **tie within noise** (±%d %%) between **threads**, **pool**" % (
+            labmodel.TIE * 100), text)
+        self.assertNotIn("won", text)
+        self.assertTrue(labmodel.tied(100, 100 * (1 - labmodel.TIE)))
+        self.assertFalse(labmodel.tied(100, 100 * (1 - labmodel.TIE) - 1))
+        rows[1]["ok_rps"] = rows[1]["rps"] = 150.0
+        text = "\n".join(labmodel.summary(rows, table()))
+        self.assertIn("**threads** won with 180 good req/s, 1.2× pool (150)", text)
+
+    def test_starved_connections_and_the_share_latency_covers(self):
+        r = dict(row("iterative", "dashboard", 1000, 2.5), requests=25, in_time=20,
+                 errors={"timeout": 5})
+        self.assertEqual(labmodel.starved_min(r), 975)
+        self.assertAlmostEqual(labmodel.latency_share(r), 20 / 1000.0)
+        full = dict(row("event", "db", 10, 100.0), requests=1000, in_time=1000, errors={})
+        self.assertEqual(labmodel.starved_min(full), 0)
+        self.assertEqual(labmodel.latency_share(full), 1.0)
+        text = "\n".join(labmodel.summary([r, full], table()))
+        self.assertIn("Starved clients", text)
+        self.assertIn("iterative dashboard c=1000: 975 of 1000", text)
+        self.assertNotIn("event db c=10: 0", text)
+        md = "\n".join(labreport.table([r, full], ["iterative", "event"], []))
+        self.assertIn("| iterative | 1000 | 2.50 | – | – | – | – | **2 %** | **975** |", md)
+        self.assertIn("| event | 10 | 100 | – | – | – | – | 100 % | 0 |", md)
+
+    def test_outside_targets_are_counted_apart(self):
+        mine = dict(row("event", "db", 10, 100.0))
+        far = dict(row("event", "db", 20, 150.0), outside=True)  # named after its mode
+        text = "\n".join(labmodel.summary(self.predict([mine, far]), table()))
+        self.assertIn("1 of 1 runs with a prediction landed within", text)
+        self.assertIn("Counted apart, never in the figure above: 0 of 1 runs against outside targets",
+                      text)
+
+    def test_probes_read_the_servers_own_cpu_time(self):
+        server = labrun.Server(BIN, "event", ["--cpu-iterations", "2000"]).start()
+        try:
+            got, errors = labrun.cpu_probe(server.url(""), "/cpu?iterations=2000", 2)
+            self.assertEqual(errors, [])
+            self.assertEqual(len(got), 2)
+            for p in got:
+                self.assertGreater(p["cpu_time_us"], 0)
+                self.assertGreaterEqual(p["wall_us"] + 1000, p["cpu_time_us"])
+            self.assertEqual(labrun.cpus_of(server.pid), len(os.sched_getaffinity(0)))
+            got, errors = labrun.cpu_probe_together(server.url(""), "/cpu?iterations=2000", 2, 3)
+            self.assertEqual((len(got), errors), (6, []))
+        finally:
+            server.stop()
+        got, errors = labrun.cpu_probe(server.url(""), "/cpu", 1, timeout=2)
+        self.assertEqual(got, [])
+        self.assertEqual(len(errors), 1)
 
 
 class BadOptions(unittest.TestCase):
