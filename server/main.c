@@ -93,7 +93,8 @@ int main(int argc, char **argv) {
     s.env.now_us = util_now_us;
     s.env.metrics = metrics_create();
     s.env.timeline = timeline_create(cfg->timeline_size);
-    if (!s.env.metrics || !s.env.timeline) {
+    s.env.dbpool = dbpool_create(cfg->db_pool);
+    if (!s.env.metrics || !s.env.timeline || !s.env.dbpool) {
         fprintf(stderr, "httpmodes: cannot map shared memory for the counters\n");
         return 1;
     }
@@ -185,5 +186,6 @@ int main(int argc, char **argv) {
     access_log_close(s.env.log);
     metrics_destroy(s.env.metrics);
     timeline_destroy(s.env.timeline);
+    dbpool_destroy(s.env.dbpool);
     return rc;
 }
