@@ -36,20 +36,26 @@ void dbwait_wake(const dbpool_wake *w) {
     }
 }
 
-int dbwait_acquire_blocking(dbpool *p, conn *c, dbpool_ticket *t) {
-    *t = (dbpool_ticket){0};
-    if (!p)
-        return 0;
+int dbwait_block(dbpool *p, dbpool_ticket *t) {
     int r = dbpool_acquire(p, (int32_t)getpid(), -1, util_now_us(), t);
-    if (r == DBPOOL_FULL)
-        return -1;
     if (r == DBPOOL_QUEUED) {
         uint32_t expect;
         _Atomic uint32_t *word = dbpool_word(p, t, &expect);
         while (!dbpool_check(p, t, util_now_us()))
             futex_wait(word, expect);
-        conn_db_queued(c, t->since_us, util_now_us());
     }
+    return r;
+}
+
+int dbwait_acquire_blocking(dbpool *p, conn *c, dbpool_ticket *t) {
+    *t = (dbpool_ticket){0};
+    if (!p)
+        return 0;
+    int r = dbwait_block(p, t);
+    if (r == DBPOOL_FULL)
+        return -1;
+    if (r == DBPOOL_QUEUED)
+        conn_db_queued(c, t->since_us, util_now_us());
     return 0;
 }
 

@@ -163,6 +163,12 @@ conn_want db_run_blocking(conn *c);
 
 /* ---- the database pool's waits and wake-ups (dbwait.c) -------------------- */
 
+/* Gets a pool connection for *t, blocking the calling thread on its queue
+ * entry's futex word while it waits (no busy wait). Returns what
+ * dbpool_acquire said: DBPOOL_HELD (at once), DBPOOL_QUEUED (waited; t is
+ * held now) or DBPOOL_FULL (nothing held). */
+int dbwait_block(dbpool *p, dbpool_ticket *t);
+
 /* Gets a pool connection for one query of c (p may be NULL: nothing to
  * get), blocking the calling thread on its queue entry's futex word while
  * it waits (no busy wait). Returns 0 with *t held — the wait shown as a
