@@ -7,6 +7,9 @@ server's own timestamps (the live view's /timeline: each request's db and
 dbqueue phases on one monotonic clock), never by how long the client waited.
 """
 import json
+import os
+import signal
+import threading
 import time
 import unittest
 
@@ -97,6 +100,46 @@ class DbPoolTest(unittest.TestCase):
                     if harness.event_loop(s.mode):  # two at a time, then two more
                         self.assertGreaterEqual(j["db_queue_us"], 190000)
                         self.assertLess(j["db_wait_us"], 600000)
+
+    def test_a_dead_worker_gives_its_connection_back(self):
+        """prefork: a worker killed in the middle of its query held the only
+        connection; the master gives it back, so the query queued behind it
+        runs at once and the server goes on serving."""
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "prefork":
+                    self.skipTest("the one mode whose workers are processes")
+                with Server(mode, "--db-pool", "1", "--workers", "3") as s:
+                    def hold():  # its worker dies: the connection is closed unanswered
+                        try:
+                            s.get("/db?delay=8000", timeout=30)
+                        except OSError:
+                            pass
+                    holder = threading.Thread(target=hold)
+                    holder.start()
+                    pool = lambda: json.loads(s.get("/stats")[2])["db_pool"]
+                    self.assertTrue(wait_until(lambda: pool()["in_use"] == 1, 10))
+                    lanes = json.loads(s.status_get("/scoreboard")[2])["workers"]
+                    pids = [l["worker"] for l in lanes if l["counts"]["db"] == 1]
+                    self.assertEqual(len(pids), 1, lanes)
+                    waiter = []
+
+                    def wait():  # queued behind the dead worker's connection
+                        try:
+                            waiter.append((s.get("/db?delay=10", timeout=15)[0], time.monotonic()))
+                        except OSError as e:
+                            waiter.append((repr(e), time.monotonic()))
+                    t = threading.Thread(target=wait)
+                    t.start()
+                    self.assertTrue(wait_until(lambda: pool()["queued"] == 1, 10))
+                    killed = time.monotonic()
+                    os.kill(pids[0], signal.SIGKILL)
+                    t.join(30)
+                    holder.join(30)
+                    self.assertEqual(waiter[0][0], 200, "the dead worker's connection was lost")
+                    self.assertLess(waiter[0][1] - killed, 5.0, "waited for the dead worker's query")
+                    self.assertTrue(wait_until(lambda: pool()["in_use"] == 0, 10), pool())
+                    self.assertEqual(s.get("/db?delay=10", timeout=30)[0], 200)
 
     def test_without_a_pool_nothing_queues(self):
         for mode in harness.MODES:
