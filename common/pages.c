@@ -111,6 +111,9 @@ void page_index(page_call *pc) {
     buf *b = &pc->resp->body;
     ok(pc, HTML);
     html_head(b, "httpmodes");
+    char pool[96] = "off: any number of queries at once";
+    if (c->db_pool)
+        snprintf(pool, sizeof pool, "%u connections: the rest queue (X-DB-Queue-Us)", c->db_pool);
     buf_printf(b,
                "<h1>httpmodes</h1>\n"
                "<p>An HTTP/1.1 server whose <em>one</em> request-handling core runs under several "
@@ -120,7 +123,8 @@ void page_index(page_call *pc) {
                "<tr><th>mode</th><td id=\"mode\">%s</td></tr>"
                "<tr><th>workers</th><td>%u</td></tr>"
                "<tr><th>keep-alive</th><td>%s</td></tr>"
-               "<tr><th>db delay (default)</th><td>%u ms</td></tr>"
+               "<tr><th>db delay (default)</th><td>%u ms, %s</td></tr>"
+               "<tr><th>db pool</th><td id=\"db-pool\">%s</td></tr>"
                "<tr><th>cpu iterations (default)</th><td>%llu PBKDF2-HMAC-SHA256 iterations "
                "(about 30 ms of one core)</td></tr>"
                "<tr><th>limits</th><td>head %zu bytes, body %zu bytes, header timeout %u s, "
@@ -129,6 +133,7 @@ void page_index(page_call *pc) {
                "<tr><th>served by</th><td>worker %ld</td></tr></table>\n",
                config_mode_name(c->mode), c->workers,
                c->keep_alive ? "on" : "off (Connection: close after each response)", c->db_delay_ms,
+               db_dist_name(c->db_latency), pool,
                (unsigned long long)c->cpu_iterations, c->max_header_size, c->max_body_size,
                c->header_timeout_s, c->keepalive_timeout_s, c->max_delay_ms, c->max_queries,
                (unsigned long long)c->max_iterations, pc->env->worker);
