@@ -17,6 +17,7 @@ import harness
 from harness import Server, concurrent, max_overlap, wait_until
 
 EDGE_US = 3000  # a query's end and the next one's start touch: compare them this loosely
+WAKE_US = 20000  # a queue phase ends where its query begins, give or take a busy machine
 
 
 def phases(s, cursor, kind):
@@ -74,7 +75,7 @@ class DbPoolTest(unittest.TestCase):
                     # no poll interval between a connection freed and taken
                     starts = sorted(a for a, _ in queries)
                     for qa, qb in queued:
-                        self.assertTrue(any(abs(qb - a) < EDGE_US for a in starts), (qb, starts))
+                        self.assertTrue(any(abs(qb - a) < WAKE_US for a in starts), (qb, starts))
                     stats = json.loads(s.get("/stats")[2])["db_pool"]
                     self.assertEqual(stats["size"], 2)
                     self.assertEqual(stats["in_use"], 0)
@@ -160,7 +161,7 @@ class DbPoolTest(unittest.TestCase):
             with Server(mode, "--db-seed", str(seed), "--db-latency", "exponential") as s:
                 got = []
                 for _ in range(6):
-                    st, _, body = s.get("/db?delay=20&format=json")
+                    st, _, body = s.get("/db?delay=200&format=json")
                     self.assertEqual(st, 200)
                     j = json.loads(body)
                     self.assertEqual(j["dist"], "exponential")
@@ -174,9 +175,9 @@ class DbPoolTest(unittest.TestCase):
                 if mode != "event":
                     self.skipTest("the draws are the core's: one mode shows it")
                 a, b, c = run(mode, 7), run(mode, 7), run(mode, 8)
-                # times to the ms, loosely: a busy machine may add a little
-                self.assertTrue(all(abs(x - y) <= 15 for x, y in zip(a, b)), (a, b))
-                self.assertTrue(any(abs(x - y) > 15 for x, y in zip(a, c)), (a, c))
+                # the timers' times, loosely: a busy machine may fire them late
+                self.assertTrue(all(abs(x - y) <= 60 for x, y in zip(a, b)), (a, b))
+                self.assertTrue(any(abs(x - y) > 60 for x, y in zip(a, c)), (a, c))
                 self.assertGreater(len(set(a)), 1, a)
 
     def test_bad_options_are_refused(self):
