@@ -67,10 +67,11 @@ class DbPoolTest(unittest.TestCase):
                         self.assertEqual(queued, [])
                         continue
                     self.assertEqual(max_overlap(shrunk), 2, queries)  # the pool was full
-                    # six waited for a connection, the last about three queries' time
+                    # six waited for a connection, the last two queries' time at least
+                    # (three when all eight arrive at once; a busy machine may send some late)
                     self.assertGreaterEqual(len(queued), 6, queued)
                     self.assertGreaterEqual(sum(1 for w in waits if w > 200000), 6, waits)
-                    self.assertGreaterEqual(waits[-1], 3 * 300000 - 4 * EDGE_US, waits)
+                    self.assertGreaterEqual(waits[-1], 2 * 300000 - 4 * EDGE_US, waits)
                     # a queue phase ends where its query begins: no lost wake-up,
                     # no poll interval between a connection freed and taken
                     starts = sorted(a for a, _ in queries)
