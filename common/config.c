@@ -261,8 +261,8 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
             *(unsigned *)field = (unsigned)dist;
             return 0;
         }
-        snprintf(err, errlen,
-                 "%s: expected fixed, uniform, exponential or lognormal, got '%.40s'", what, value);
+        snprintf(err, errlen, "%s: expected fixed, uniform, exponential or lognormal, got '%.40s'",
+                 what, value);
         return -1;
     }
     case OPT_PORT_OR_OFF:

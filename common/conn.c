@@ -470,7 +470,8 @@ static conn_want send_response(conn *c) {
     if (r->status == 503) /* a busy server, not a broken one: come back */
         buf_puts(&c->out, "Retry-After: 1\r\n");
     if (r->has_db_wait) {
-        buf_printf(&c->out, "X-DB-Wait-Us: %llu\r\nX-DB-Queue-Us: %llu\r\nServer-Timing: db;dur=%.3f",
+        buf_printf(&c->out,
+                   "X-DB-Wait-Us: %llu\r\nX-DB-Queue-Us: %llu\r\nServer-Timing: db;dur=%.3f",
                    (unsigned long long)r->db_wait_us, (unsigned long long)r->db_queue_us,
                    (double)r->db_wait_us / 1000.0);
         if (cfg->db_pool) /* the part of it spent queueing for a connection */

@@ -57,8 +57,8 @@ uint64_t db_latency_us(db_dist d, uint64_t mean_us, double p99_ratio, uint64_t s
     case DB_DIST_LOGNORMAL: {
         /* mean = exp(mu + s^2/2), p99 = exp(mu + Z99 s): s is the smaller
          * root of s^2/2 - Z99 s + ln(ratio) = 0 */
-        double r = p99_ratio > 1.0 && p99_ratio <= DB_LOGNORMAL_RATIO_MAX ? p99_ratio
-                                                                         : DB_LOGNORMAL_RATIO;
+        double r =
+            p99_ratio > 1.0 && p99_ratio <= DB_LOGNORMAL_RATIO_MAX ? p99_ratio : DB_LOGNORMAL_RATIO;
         double s = Z99 - sqrt(Z99 * Z99 - 2.0 * log(r));
         double mu = log(mean > 0 ? mean : 1.0) - s * s / 2.0;
         /* Box-Muller: a standard normal from two uniforms */

@@ -24,23 +24,23 @@ typedef struct dbpool_entry {
 #define BUCKETS 320
 
 struct dbpool {
-    pthread_mutex_t lock;             /* process-shared, robust: guards what follows */
-    unsigned size;                    /* connections; 0 = unlimited */
-    unsigned in_use;                  /* held now (size > 0) */
-    unsigned next_holder;             /* where the search for a free connection starts */
-    uint64_t head, tail;              /* the queue: tickets head..tail-1 (some cancelled) */
-    uint64_t queued;                  /* tickets still waiting */
-    _Atomic uint64_t in_use_free;     /* held now with size 0 (no lock) */
-    _Atomic uint64_t queued_now;      /* queued, readable without the lock */
-    _Atomic uint64_t in_use_now;      /* in_use, readable without the lock */
-    _Atomic uint64_t draws;           /* dbpool_next_draw */
-    _Atomic uint64_t acquired;        /* queries that got a connection */
-    _Atomic uint64_t waited;          /* of those, queued first */
-    _Atomic uint64_t refused;         /* DBPOOL_FULL answers */
-    _Atomic uint64_t wait_us;         /* total queued time */
-    _Atomic uint64_t max_us;          /* longest wait */
-    _Atomic uint64_t hist[BUCKETS];   /* waits by size */
-    int32_t holder_pid[DBPOOL_MAX];   /* who holds each connection; 0 = free */
+    pthread_mutex_t lock;           /* process-shared, robust: guards what follows */
+    unsigned size;                  /* connections; 0 = unlimited */
+    unsigned in_use;                /* held now (size > 0) */
+    unsigned next_holder;           /* where the search for a free connection starts */
+    uint64_t head, tail;            /* the queue: tickets head..tail-1 (some cancelled) */
+    uint64_t queued;                /* tickets still waiting */
+    _Atomic uint64_t in_use_free;   /* held now with size 0 (no lock) */
+    _Atomic uint64_t queued_now;    /* queued, readable without the lock */
+    _Atomic uint64_t in_use_now;    /* in_use, readable without the lock */
+    _Atomic uint64_t draws;         /* dbpool_next_draw */
+    _Atomic uint64_t acquired;      /* queries that got a connection */
+    _Atomic uint64_t waited;        /* of those, queued first */
+    _Atomic uint64_t refused;       /* DBPOOL_FULL answers */
+    _Atomic uint64_t wait_us;       /* total queued time */
+    _Atomic uint64_t max_us;        /* longest wait */
+    _Atomic uint64_t hist[BUCKETS]; /* waits by size */
+    int32_t holder_pid[DBPOOL_MAX]; /* who holds each connection; 0 = free */
     dbpool_entry entries[DBPOOL_QUEUE];
 };
 
@@ -279,8 +279,8 @@ unsigned dbpool_release_owner(dbpool *p, int32_t pid, void (*wake)(const dbpool_
 
 void dbpool_view_get(dbpool *p, dbpool_view *v) {
     *v = (dbpool_view){.size = p->size,
-                       .in_use = p->size ? atomic_load(&p->in_use_now)
-                                         : atomic_load(&p->in_use_free),
+                       .in_use =
+                           p->size ? atomic_load(&p->in_use_now) : atomic_load(&p->in_use_free),
                        .queued = atomic_load(&p->queued_now),
                        .acquired = atomic_load(&p->acquired),
                        .waited = atomic_load(&p->waited),

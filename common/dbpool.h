@@ -97,17 +97,17 @@ uint64_t dbpool_next_draw(dbpool *p);
 
 /* What /stats shows. */
 typedef struct dbpool_view {
-    unsigned size;       /* 0: unlimited */
-    uint64_t in_use;     /* connections running a query now */
-    uint64_t queued;     /* queries waiting now */
-    uint64_t acquired;   /* queries that got a connection */
-    uint64_t waited;     /* of those, how many had to queue */
-    uint64_t refused;    /* queries refused: the queue was full */
-    uint64_t wait_us;    /* total time queued */
-    uint64_t p50_us;     /* percentiles of the wait for a connection, over all acquired */
+    unsigned size;     /* 0: unlimited */
+    uint64_t in_use;   /* connections running a query now */
+    uint64_t queued;   /* queries waiting now */
+    uint64_t acquired; /* queries that got a connection */
+    uint64_t waited;   /* of those, how many had to queue */
+    uint64_t refused;  /* queries refused: the queue was full */
+    uint64_t wait_us;  /* total time queued */
+    uint64_t p50_us;   /* percentiles of the wait for a connection, over all acquired */
     uint64_t p90_us;
     uint64_t p99_us;
-    uint64_t max_us;     /* the longest wait */
+    uint64_t max_us; /* the longest wait */
 } dbpool_view;
 
 /* Copies the pool's counters into *v. */

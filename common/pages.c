@@ -133,10 +133,10 @@ void page_index(page_call *pc) {
                "<tr><th>served by</th><td>worker %ld</td></tr></table>\n",
                config_mode_name(c->mode), c->workers,
                c->keep_alive ? "on" : "off (Connection: close after each response)", c->db_delay_ms,
-               db_dist_name(c->db_latency), pool,
-               (unsigned long long)c->cpu_iterations, c->max_header_size, c->max_body_size,
-               c->header_timeout_s, c->keepalive_timeout_s, c->max_delay_ms, c->max_queries,
-               (unsigned long long)c->max_iterations, pc->env->worker);
+               db_dist_name(c->db_latency), pool, (unsigned long long)c->cpu_iterations,
+               c->max_header_size, c->max_body_size, c->header_timeout_s, c->keepalive_timeout_s,
+               c->max_delay_ms, c->max_queries, (unsigned long long)c->max_iterations,
+               pc->env->worker);
     if (c->status_port != CONFIG_STATUS_OFF)
         buf_printf(
             b,
@@ -270,8 +270,7 @@ static void svg_phases(buf *b, const page_call *pc, uint64_t t0, uint64_t t1) {
                    ph->kind == PHASE_CPU       ? "#e8862a"
                    : ph->kind == PHASE_DBQUEUE ? "#8b5cf6"
                                                : "#3b7dd8",
-                   kind,
-                   (double)(ph->start_us - t0) / 1000.0, (double)(ph->end_us - t0) / 1000.0);
+                   kind, (double)(ph->start_us - t0) / 1000.0, (double)(ph->end_us - t0) / 1000.0);
     }
     buf_printf(b,
                "<line x1=\"%d\" y1=\"%u\" x2=\"%d\" y2=\"%u\" stroke=\"#889\"/>"

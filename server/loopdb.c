@@ -12,35 +12,35 @@
 
 /* One query of a batch. */
 typedef struct lq {
-    ev_timer timer;            /* its end */
-    struct loopdb_batch *b;    /* its batch */
-    dbpool_ticket t;           /* its pool connection */
-    uint64_t start_us;         /* it got its connection and began */
+    ev_timer timer;         /* its end */
+    struct loopdb_batch *b; /* its batch */
+    dbpool_ticket t;        /* its pool connection */
+    uint64_t start_us;      /* it got its connection and began */
 } lq;
 
 struct loopdb_batch {
-    loopdb *ld;                        /* the loop's side */
-    conn *c;                           /* whose batch */
-    void *arg;                         /* for done() */
-    dbpool *pool;                      /* NULL: not a query (/cake's waits), no pool */
-    unsigned n;                        /* queries in the batch */
-    unsigned next;                     /* the next query to ask for a connection */
-    unsigned left;                     /* queries not finished */
-    uint8_t failed;                    /* the queue was full: 503 once the running ones end */
-    uint8_t blocking;                  /* /db?blocking=1: each query a blocking call in the loop */
-    uint8_t parked;                    /* query next waits in the loop's FIFO */
-    struct loopdb_batch *park_next;    /* the FIFO of parked batches */
+    loopdb *ld;                     /* the loop's side */
+    conn *c;                        /* whose batch */
+    void *arg;                      /* for done() */
+    dbpool *pool;                   /* NULL: not a query (/cake's waits), no pool */
+    unsigned n;                     /* queries in the batch */
+    unsigned next;                  /* the next query to ask for a connection */
+    unsigned left;                  /* queries not finished */
+    uint8_t failed;                 /* the queue was full: 503 once the running ones end */
+    uint8_t blocking;               /* /db?blocking=1: each query a blocking call in the loop */
+    uint8_t parked;                 /* query next waits in the loop's FIFO */
+    struct loopdb_batch *park_next; /* the FIFO of parked batches */
     struct loopdb_batch *park_prev;
-    lq q[];                            /* the queries */
+    lq q[]; /* the queries */
 };
 
 struct loopdb {
-    struct ev_loop *loop;     /* the loop */
-    dbpool *pool;             /* the pool, or NULL */
-    loopdb_done_fn *done;     /* a batch has finished */
-    int efd;                  /* eventfd a release to a parked query writes, or -1 */
-    ev_io efd_w;              /* watches it */
-    loopdb_batch *park_head;  /* parked batches, oldest ticket first */
+    struct ev_loop *loop;    /* the loop */
+    dbpool *pool;            /* the pool, or NULL */
+    loopdb_done_fn *done;    /* a batch has finished */
+    int efd;                 /* eventfd a release to a parked query writes, or -1 */
+    ev_io efd_w;             /* watches it */
+    loopdb_batch *park_head; /* parked batches, oldest ticket first */
     loopdb_batch *park_tail;
 };
 

@@ -354,10 +354,10 @@ static void test_db_pool_queue_phases(void **state) {
     const char *req = "GET /dashboard?delay=5&widgets=3&format=json HTTP/1.1\r\nHost: a\r\n\r\n";
     assert_int_equal(conn_feed(&t->c, req, strlen(req)), CONN_WANT_DB);
     uint64_t t0 = tu_clock_us;
-    conn_db_query(&t->c, t0, t0 + 5000);          /* two at once */
+    conn_db_query(&t->c, t0, t0 + 5000); /* two at once */
     conn_db_query(&t->c, t0, t0 + 5000);
-    conn_db_queued(&t->c, t0, t0 + 5000);         /* the third waited for one of them */
-    conn_db_queued(&t->c, t0 + 10, t0 + 2000);    /* (a shorter wait does not add) */
+    conn_db_queued(&t->c, t0, t0 + 5000);      /* the third waited for one of them */
+    conn_db_queued(&t->c, t0 + 10, t0 + 2000); /* (a shorter wait does not add) */
     conn_db_query(&t->c, t0 + 5000, t0 + 10000);
     tu_clock_us += 10000;
     assert_int_equal(conn_db_done(&t->c), CONN_WANT_WRITE);
@@ -369,7 +369,8 @@ static void test_db_pool_queue_phases(void **state) {
     TU_HDR_EQ(&r, "X-DB-Queue-Us", "5000");
     TU_HDR_EQ(&r, "Server-Timing", "db;dur=10.000, dbqueue;dur=5.000");
     assert_true(tu_contains(r.body, r.body_len, "\"db_queue_us\":5000"));
-    assert_true(tu_contains(r.body, r.body_len, "{\"kind\":\"dbqueue\",\"start_ms\":0.000,\"end_ms\":5.000}"));
+    assert_true(tu_contains(r.body, r.body_len,
+                            "{\"kind\":\"dbqueue\",\"start_ms\":0.000,\"end_ms\":5.000}"));
     assert_int_equal(conn_wrote(&t->c, len), CONN_WANT_READ);
 }
 

@@ -40,7 +40,7 @@ static sample draw(db_dist d, uint64_t mean_us, double ratio, uint64_t seed) {
     do {                                                                                           \
         double g_ = (double)(got), w_ = (double)(want);                                            \
         if (g_ < w_ * (1 - (rel)) || g_ > w_ * (1 + (rel)))                                        \
-            fail_msg("%s = %.1f, expected %.1f within %.0f%%", #got, g_, w_, (rel) * 100);         \
+            fail_msg("%s = %.1f, expected %.1f within %.0f%%", #got, g_, w_, (rel)*100);           \
     } while (0)
 
 static void fixed_is_the_mean(void **state) {

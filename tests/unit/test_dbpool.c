@@ -70,7 +70,8 @@ static void released_connections_go_in_fifo_order(void **state) {
         assert_int_equal(dbpool_release(p, cur, &w), 1);
         for (int j = 0; j < 5; j++)
             if (j != 2)
-                assert_int_equal(dbpool_check(p, &q[j], 100), j == order[k]); /* earlier ones were released */
+                assert_int_equal(dbpool_check(p, &q[j], 100),
+                                 j == order[k]); /* earlier ones were released */
         assert_false(dbpool_check(p, &late, 100));
         cur = &q[order[k]];
     }
