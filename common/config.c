@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <arpa/inet.h>
 
+#include "db.h"
 #include "util.h"
 
 typedef enum {
@@ -20,6 +21,8 @@ typedef enum {
     OPT_PATH,
     OPT_STR,
     OPT_PORT_OR_OFF,
+    OPT_UINT_OR_OFF,
+    OPT_DIST,
     OPT_FLAG
 } opt_kind;
 
@@ -40,6 +43,10 @@ static const option_def options[] = {
     {"bind", "HTTPMODES_BIND", OPT_ADDR, 0, 0, OFF(bind)},
     {"workers", "HTTPMODES_WORKERS", OPT_UINT, 1, 1024, OFF(workers)},
     {"db-delay", "HTTPMODES_DB_DELAY", OPT_UINT, 0, 600000, OFF(db_delay_ms)},
+    {"db-pool", "HTTPMODES_DB_POOL", OPT_UINT_OR_OFF, 1, 10000, OFF(db_pool)},
+    {"db-latency", "HTTPMODES_DB_LATENCY", OPT_DIST, 0, 0, OFF(db_latency)},
+    {"db-p99", "HTTPMODES_DB_P99", OPT_UINT, 1, 600000, OFF(db_p99_ms)},
+    {"db-seed", "HTTPMODES_DB_SEED", OPT_U64, 0, UINT64_MAX, OFF(db_seed)},
     {"access-log", "HTTPMODES_ACCESS_LOG", OPT_PATH, 0, 0, STR(access_log)},
     {"keep-alive", "HTTPMODES_KEEP_ALIVE", OPT_ONOFF, 0, 0, OFF(keep_alive)},
     {"max-header-size", "HTTPMODES_MAX_HEADER_SIZE", OPT_SIZE, 256, 1048576, OFF(max_header_size)},
@@ -93,6 +100,7 @@ void config_defaults(config *cfg) {
     cfg->port = 8080;
     cfg->workers = 1; /* the default mode's (config_load resolves the mode's own) */
     cfg->db_delay_ms = 100;
+    cfg->db_seed = 1;
     cfg->keep_alive = 1;
     cfg->max_header_size = 8192;
     cfg->max_body_size = 1048576;
@@ -119,6 +127,17 @@ static const char *usage_options =
     "  --workers N              the pool size of prefork, pool and reactors, 1-1024\n"
     "                           (default: 8, 8, and one per CPU)\n"
     "  --db-delay MS            simulated query time, ms               (default 100)\n"
+    "  --db-pool N|off          at most N simulated queries in flight across the whole\n"
+    "                           server (1-10000); the others wait in one FIFO queue for\n"
+    "                           a connection (X-DB-Queue-Us)        (default off: no limit)\n"
+    "  --db-latency DIST        how query times spread around delay=: fixed, uniform\n"
+    "                           (0..2x), exponential or lognormal; ?dist= per request\n"
+    "                           (each draw at most --max-delay)     (default fixed)\n"
+    "  --db-p99 MS              lognormal's 99th percentile at --db-delay (scaled with\n"
+    "                           delay=), above --db-delay and at most 14.9x it\n"
+    "                                                      (default 4 x --db-delay)\n"
+    "  --db-seed N              seed of the query-time draws: the same seed, the same\n"
+    "                           times in the same order             (default 1)\n"
     "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
     "  --keep-alive on|off      keep connections open between requests\n"
     "                           (default: on for threads, event and reactors, off\n"
@@ -189,7 +208,7 @@ static const char *usage_options =
     "         SIGPIPE          ignored\n";
 
 const char *config_usage(void) {
-    static char text[8192];
+    static char text[16384];
     if (text[0])
         return text;
     size_t n = (size_t)snprintf(text, sizeof text,
@@ -247,22 +266,34 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
                  strcmp(d->name, "probe") == 0 ? "URL" : "file path", d->size - 1,
                  d->kind == OPT_PATH ? " or -" : "");
         return -1;
-    case OPT_PORT_OR_OFF:
-        if (strcmp(value, "off") == 0) {
-            *(unsigned *)field = CONFIG_TLS_OFF;
+    case OPT_DIST: {
+        int dist = db_dist_find(value, strlen(value));
+        if (dist >= 0) {
+            *(unsigned *)field = (unsigned)dist;
             return 0;
         }
-        __attribute__((fallthrough)); /* else a port number */
+        snprintf(err, errlen, "%s: expected fixed, uniform, exponential or lognormal, got '%.40s'",
+                 what, value);
+        return -1;
+    }
+    case OPT_PORT_OR_OFF:
+    case OPT_UINT_OR_OFF:
+        if (strcmp(value, "off") == 0) {
+            *(unsigned *)field = d->kind == OPT_PORT_OR_OFF ? CONFIG_TLS_OFF : 0;
+            return 0;
+        }
+        __attribute__((fallthrough)); /* else a number */
     case OPT_UINT:
     case OPT_SIZE:
     case OPT_U64:
         if (util_parse_u64(value, strlen(value), d->max, &v) != 0 || v < d->min) {
             snprintf(err, errlen, "%s: expected a whole number from %llu to %llu%s, got '%.40s'",
                      what, (unsigned long long)d->min, (unsigned long long)d->max,
-                     d->kind == OPT_PORT_OR_OFF ? " or off" : "", value);
+                     d->kind == OPT_PORT_OR_OFF || d->kind == OPT_UINT_OR_OFF ? " or off" : "",
+                     value);
             return -1;
         }
-        if (d->kind == OPT_UINT || d->kind == OPT_PORT_OR_OFF)
+        if (d->kind == OPT_UINT || d->kind == OPT_PORT_OR_OFF || d->kind == OPT_UINT_OR_OFF)
             *(unsigned *)field = (unsigned)v;
         else if (d->kind == OPT_SIZE)
             *(size_t *)field = (size_t)v;
@@ -280,6 +311,14 @@ static int check(const config *cfg, char *err, size_t errlen) {
     if (cfg->db_delay_ms > cfg->max_delay_ms) {
         snprintf(err, errlen, "--db-delay: %u ms is above --max-delay (%u ms)", cfg->db_delay_ms,
                  cfg->max_delay_ms);
+        return -1;
+    }
+    if (cfg->db_p99_ms && (cfg->db_p99_ms <= cfg->db_delay_ms ||
+                           cfg->db_p99_ms > DB_LOGNORMAL_RATIO_MAX * cfg->db_delay_ms)) {
+        snprintf(err, errlen,
+                 "--db-p99: %u ms must be above --db-delay (%u ms) and at most %.1f times it (a "
+                 "lognormal with that mean cannot have a longer p99)",
+                 cfg->db_p99_ms, cfg->db_delay_ms, DB_LOGNORMAL_RATIO_MAX);
         return -1;
     }
     if (cfg->cpu_iterations > cfg->max_iterations) {

@@ -15,6 +15,10 @@ typedef struct config {
     unsigned workers;             /* the mode's lanes: its pool size, or 1 (see modes.h) */
     int workers_set;              /* 1 when --workers was given */
     unsigned db_delay_ms;         /* default simulated query time */
+    unsigned db_pool;             /* simulated database connections, server-wide; 0 = unlimited */
+    unsigned db_latency;          /* a db_dist: how query times spread around their mean */
+    unsigned db_p99_ms;           /* lognormal's p99 at --db-delay; 0 = DB_LOGNORMAL_RATIO x it */
+    uint64_t db_seed;             /* seed of the query-time draws (runs repeat) */
     char access_log[256];         /* "" = off, "-" = stdout, else a file path */
     int keep_alive;               /* 1 = keep connections open between requests */
     int keep_alive_set;           /* 1 when --keep-alive was given (else the mode's default) */

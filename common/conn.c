@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include "accesslog.h"
+#include "dbpool.h"
 #include "metrics.h"
 #include "timeline.h"
 #include "util.h"
@@ -489,9 +490,15 @@ static conn_want send_response(conn *c) {
         buf_printf(&c->x->out, "Allow: %s\r\n", r->allow);
     if (r->status == 503) /* a busy server, not a broken one: come back */
         buf_puts(&c->x->out, "Retry-After: 1\r\n");
-    if (r->has_db_wait)
-        buf_printf(&c->x->out, "X-DB-Wait-Us: %llu\r\nServer-Timing: db;dur=%.3f\r\n",
-                   (unsigned long long)r->db_wait_us, (double)r->db_wait_us / 1000.0);
+    if (r->has_db_wait) {
+        buf_printf(&c->x->out,
+                   "X-DB-Wait-Us: %llu\r\nX-DB-Queue-Us: %llu\r\nServer-Timing: db;dur=%.3f",
+                   (unsigned long long)r->db_wait_us, (unsigned long long)r->db_queue_us,
+                   (double)r->db_wait_us / 1000.0);
+        if (cfg->db_pool) /* the part of it spent queueing for a connection */
+            buf_printf(&c->x->out, ", dbqueue;dur=%.3f", (double)r->db_queue_us / 1000.0);
+        buf_puts(&c->x->out, "\r\n");
+    }
     buf_append(&c->x->out, "\r\n", 2);
     if (!c->x->req.is_head)
         buf_append(&c->x->out, r->body.p, r->body.len);
@@ -836,6 +843,8 @@ conn_want conn_db_done(conn *c) {
         route_phase(&c->x->call, (phase_kind)plan->kind, c->x->r.batch_start_us, end);
     c->x->r.db_marked = 0;
     c->x->r.batch_start_us = end;
+    c->x->call.db_queue_us += c->x->r.batch_queue_us;
+    c->x->r.batch_queue_us = 0;
     if (++c->x->r.db_batches < plan->batches)
         return CONN_WANT_DB;
     uint64_t waited = now(c) - c->x->r.db_start_us;
@@ -843,6 +852,28 @@ conn_want conn_db_done(conn *c) {
     if (plan->kind == PHASE_DB)
         metrics_add(&c->env->metrics->db_wait_us, (int64_t)waited);
     return finish_page(c);
+}
+
+uint64_t conn_db_next_us(conn *c) {
+    static _Atomic uint64_t draws; /* without a pool (unit tests): this process's count */
+    const db_plan *plan = &c->x->call.plan;
+    uint64_t n = c->env->dbpool ? dbpool_next_draw(c->env->dbpool) : atomic_fetch_add(&draws, 1);
+    return db_draw_us(c->env->cfg, plan, n);
+}
+
+void conn_db_queued(conn *c, uint64_t start_us, uint64_t end_us) {
+    if (c->state != CS_DB || end_us < start_us)
+        return;
+    route_phase(&c->x->call, PHASE_DBQUEUE, start_us, end_us);
+    if (end_us - start_us > c->x->r.batch_queue_us)
+        c->x->r.batch_queue_us = end_us - start_us;
+}
+
+conn_want conn_db_fail(conn *c, const char *why) {
+    if (c->state != CS_DB)
+        return CONN_CLOSE;
+    c->x->call.db_wait_us += now(c) - c->x->r.db_start_us;
+    return send_error(c, 503, why);
 }
 
 void conn_work(conn *c) {

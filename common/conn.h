@@ -65,6 +65,7 @@ typedef struct conn_request {
     uint64_t batch_start_us; /* the current database batch began */
     unsigned db_batches;     /* database batches done for the current page */
     unsigned db_marked;      /* queries of the current batch the driver timed itself */
+    uint64_t batch_queue_us; /* the longest pool wait of the current batch's queries */
     const route *route;      /* the page handling the current request, or NULL */
     page_id page;            /* counter bucket of the current request */
     size_t body_held;        /* bytes of the --max-body-memory budget this body holds */
@@ -139,6 +140,21 @@ const db_plan *conn_db(const conn *c);
  * query of the current batch ran from start_us to end_us (the timeline
  * shows it so). Queries not reported are shown spanning the whole batch. */
 void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us);
+
+/* Returns how long (µs) the next query of the current batch takes: the
+ * plan's delay, drawn from its distribution (db_draw_us) with a number
+ * unique across the server (the pool's draw counter; 0.. without a pool). */
+uint64_t conn_db_next_us(conn *c);
+
+/* Optional, for a driver with a bounded pool (--db-pool): one query of the
+ * current batch waited for a connection from start_us to end_us — shown as
+ * a dbqueue phase, and the batch's longest such wait is added to
+ * X-DB-Queue-Us. */
+void conn_db_queued(conn *c, uint64_t start_us, uint64_t end_us);
+
+/* The current batch cannot be carried out (the pool's queue is full):
+ * answers 503 with why and closes after it. */
+conn_want conn_db_fail(conn *c, const char *why);
 
 /* The work from conn_db() is done. */
 conn_want conn_db_done(conn *c);

@@ -30,6 +30,7 @@ typedef struct http_resp {
     buf body;                 /* response body; owned by the response */
     int has_db_wait;          /* 1 when the page waited on the database */
     uint64_t db_wait_us;      /* time spent waiting, reported in X-DB-Wait-Us */
+    uint64_t db_queue_us;     /* of it, queued for a pool connection: X-DB-Queue-Us */
 } http_resp;
 
 /* Returns the reason phrase for a status code ("OK", "Not Found", ...). */

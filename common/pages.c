@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "dbpool.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -110,6 +111,9 @@ void page_index(page_call *pc) {
     buf *b = &pc->resp->body;
     ok(pc, HTML);
     html_head(b, "httpmodes");
+    char pool[96] = "off: any number of queries at once";
+    if (c->db_pool)
+        snprintf(pool, sizeof pool, "%u connections: the rest queue (X-DB-Queue-Us)", c->db_pool);
     buf_printf(b,
                "<h1>httpmodes</h1>\n"
                "<p>An HTTP/1.1 server whose <em>one</em> request-handling core runs under several "
@@ -119,7 +123,8 @@ void page_index(page_call *pc) {
                "<tr><th>mode</th><td id=\"mode\">%s</td></tr>"
                "<tr><th>workers</th><td>%u</td></tr>"
                "<tr><th>keep-alive</th><td>%s</td></tr>"
-               "<tr><th>db delay (default)</th><td>%u ms</td></tr>"
+               "<tr><th>db delay (default)</th><td>%u ms, %s</td></tr>"
+               "<tr><th>db pool</th><td id=\"db-pool\">%s</td></tr>"
                "<tr><th>cpu iterations (default)</th><td>%llu PBKDF2-HMAC-SHA256 iterations "
                "(about 30 ms of one core)</td></tr>"
                "<tr><th>limits</th><td>head %zu bytes, body %zu bytes, header timeout %u s, "
@@ -128,9 +133,10 @@ void page_index(page_call *pc) {
                "<tr><th>served by</th><td>worker %ld</td></tr></table>\n",
                config_mode_name(c->mode), c->workers,
                c->keep_alive ? "on" : "off (Connection: close after each response)", c->db_delay_ms,
-               (unsigned long long)c->cpu_iterations, c->max_header_size, c->max_body_size,
-               c->header_timeout_s, c->keepalive_timeout_s, c->max_delay_ms, c->max_queries,
-               (unsigned long long)c->max_iterations, pc->env->worker);
+               db_dist_name(c->db_latency), pool, (unsigned long long)c->cpu_iterations,
+               c->max_header_size, c->max_body_size, c->header_timeout_s, c->keepalive_timeout_s,
+               c->max_delay_ms, c->max_queries, (unsigned long long)c->max_iterations,
+               pc->env->worker);
     if (c->status_port != CONFIG_STATUS_OFF)
         buf_printf(
             b,
@@ -216,6 +222,18 @@ static int db_params(page_call *pc, const char *count_key, uint64_t count_def) {
         param_u64(pc, "delay", c->db_delay_ms, 0, c->max_delay_ms, " (ms)", &pc->arg[0]) != 0 ||
         param_u64(pc, count_key, count_def, 1, c->max_queries, "", &pc->arg[1]) != 0)
         return -1;
+    const char *v;
+    size_t len;
+    pc->scratch[11] = c->db_latency; /* ?dist= overrides --db-latency */
+    if (route_query_get(pc->req->query, "dist", &v, &len)) {
+        int d = db_dist_find(v, len);
+        if (d < 0) {
+            route_error(pc->resp, 400,
+                        "parameter 'dist' must be fixed, uniform, exponential or lognormal");
+            return -1;
+        }
+        pc->scratch[11] = (uint64_t)d;
+    }
     if (pc->arg[0] * pc->arg[1] > c->max_delay_ms) {
         route_error(pc->resp, 400,
                     "delay x %s must be at most %u ms in all (--max-delay), got %llu x %llu",
@@ -249,8 +267,10 @@ static void svg_phases(buf *b, const page_call *pc, uint64_t t0, uint64_t t1) {
                    "y=\"%u\" width=\"%.1f\" height=\"%d\" rx=\"3\" fill=\"%s\"><title>%s "
                    "%.1f–%.1f ms</title></rect>",
                    i * ROW + 15, kind, i + 1, kind, x, i * ROW + 3, w < 1 ? 1 : w, ROW - 6,
-                   ph->kind == PHASE_CPU ? "#e8862a" : "#3b7dd8", kind,
-                   (double)(ph->start_us - t0) / 1000.0, (double)(ph->end_us - t0) / 1000.0);
+                   ph->kind == PHASE_CPU       ? "#e8862a"
+                   : ph->kind == PHASE_DBQUEUE ? "#8b5cf6"
+                                               : "#3b7dd8",
+                   kind, (double)(ph->start_us - t0) / 1000.0, (double)(ph->end_us - t0) / 1000.0);
     }
     buf_printf(b,
                "<line x1=\"%d\" y1=\"%u\" x2=\"%d\" y2=\"%u\" stroke=\"#889\"/>"
@@ -281,14 +301,16 @@ static void db_render(page_call *pc, const char *page, const char *count_key, co
     uint64_t t0 = pc->nphases ? pc->phases[0].start_us : t1;
     r->has_db_wait = 1;
     r->db_wait_us = pc->db_wait_us;
+    r->db_queue_us = pc->db_queue_us;
     if (pc->json) {
         ok(pc, JSON);
         buf_printf(&r->body,
                    "{\"page\":\"%s\",\"mode\":\"%s\",\"worker\":%ld,\"delay_ms\":%llu,\"%s\":%llu,"
-                   "\"db_wait_us\":%llu,\"phases\":",
+                   "\"dist\":\"%s\",\"db_wait_us\":%llu,\"db_queue_us\":%llu,\"phases\":",
                    page, config_mode_name(pc->env->cfg->mode), pc->env->worker,
                    (unsigned long long)pc->arg[0], count_key, (unsigned long long)pc->arg[1],
-                   (unsigned long long)pc->db_wait_us);
+                   db_dist_name((unsigned)pc->scratch[11]), (unsigned long long)pc->db_wait_us,
+                   (unsigned long long)pc->db_queue_us);
         json_phases(&r->body, pc, t0);
         buf_puts(&r->body, "}\n");
         return;
@@ -325,7 +347,8 @@ void page_db_start(page_call *pc) {
     pc->plan = (db_plan){.batches = (unsigned)pc->arg[1],
                          .per_batch = 1,
                          .delay_ms = (unsigned)pc->arg[0],
-                         .blocking = (unsigned)blocking};
+                         .blocking = (unsigned)blocking,
+                         .dist = (unsigned)pc->scratch[11]};
 }
 
 void page_db_finish(page_call *pc) {
@@ -340,7 +363,8 @@ void page_dashboard_start(page_call *pc) {
     pc->plan = (db_plan){.batches = 1,
                          .per_batch = (unsigned)pc->arg[1],
                          .delay_ms = (unsigned)pc->arg[0],
-                         .blocking = (unsigned)blocking};
+                         .blocking = (unsigned)blocking,
+                         .dist = (unsigned)pc->scratch[11]};
 }
 
 void page_dashboard_finish(page_call *pc) {
@@ -425,12 +449,22 @@ const server_env *pages_shown(const page_call *pc) {
 
 void page_stats(page_call *pc) {
     ok(pc, JSON);
-    metrics_render_json(pages_shown(pc)->metrics, pc->env->cfg, &pc->resp->body);
+    buf *b = &pc->resp->body;
+    metrics_render_json(pages_shown(pc)->metrics, pc->env->cfg, b);
+    dbpool *pool = pages_shown(pc)->dbpool;
+    if (pool && b->len >= 2 && memcmp(b->p + b->len - 2, "}\n", 2) == 0) {
+        b->len -= 2; /* the pool's object goes inside the counters' one */
+        buf_puts(b, ",");
+        dbpool_render_json(pool, b);
+        buf_puts(b, "}\n");
+    }
 }
 
 void page_metrics(page_call *pc) {
     ok(pc, "text/plain; version=0.0.4; charset=utf-8");
     metrics_render_prometheus(pages_shown(pc)->metrics, pc->env->cfg, &pc->resp->body);
+    if (pages_shown(pc)->dbpool)
+        dbpool_render_prometheus(pages_shown(pc)->dbpool, &pc->resp->body);
 }
 
 void page_echo(page_call *pc) {

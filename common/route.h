@@ -40,6 +40,7 @@ typedef struct server_env {
     const atomic_int *stopping; /* nonzero once shutting down: responses close; may be NULL */
     uint64_t (*now_us)(void);   /* monotonic clock in µs (util_now_us; tests may fake it) */
     struct timeline *timeline;  /* the live view's ring and scoreboard, or NULL (not recorded) */
+    struct dbpool *dbpool;      /* the simulated database's connections (shared), or NULL */
     const struct route_table *routes; /* the pages served (route_main, route_status) */
     unsigned lane; /* set by the driver: the lane (thread, process, loop) serving */
     long worker;   /* set by the driver: its thread or process id (X-Worker) */
@@ -58,6 +59,7 @@ typedef struct page_call {
     unsigned stage;       /* finish steps done so far (a page may take several steps) */
     uint64_t scratch[12]; /* the page's own state between its steps */
     uint64_t db_wait_us;  /* filled by the core before finish: time spent waiting */
+    uint64_t db_queue_us; /* of that, waiting for a pool connection (--db-pool) */
     timeline_phase phases[TIMELINE_PHASES]; /* its database waits and CPU bursts so far */
     uint8_t nphases;                        /* phases kept */
     uint8_t more_phases;                    /* phases beyond TIMELINE_PHASES, counted up to 255 */

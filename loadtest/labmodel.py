@@ -33,6 +33,13 @@ so iterative 1/D, threads and event C/D, prefork and pool min(C,N)/D,
 reactors and offload C/D on /db; on /cpu reactors (N loops) and offload (a
 CPU pool of N) are bounded like a pool, event like iterative.
 
+With a bounded database pool (httpmodes --db-pool P, given to compare as
+--server-arg=--db-pool=P) no more than P queries run at once, whatever the
+model: /db becomes min(C, P, the model's bound)/D (Little's law: P
+connections each busy D seconds), and /dashboard min(its queries at once,
+P)/(K*D). Past P/D an event loop stops scaling: the rest of C queues for a
+connection, and p99 grows with the queue.
+
 The I/O-bound predictions are capped by that mode's /hello throughput at the
 same concurrency, measured in the same run: no mode serves a DB page faster
 than it serves a page that does nothing. Without /hello in the matrix the cap
@@ -156,11 +163,25 @@ WAITS_BASIS = {"1": "1", "C": "C", "N": "min(C,N)"}
 CPU_BASIS = {"1": "1/W", "C": "min(C,cores)/W", "N": "min(C,cores,N)/W"}
 
 
-def predict(rows, db_delay_ms, widgets, workers, cores, modes):
+def db_pool_of(server_args):
+    """The --db-pool P among the server's arguments ("--db-pool=4" or
+    "--db-pool", "4"); 0 when absent or off (no pool)."""
+    pool = "0"
+    args = list(server_args or [])
+    for i, a in enumerate(args):
+        if a.startswith("--db-pool="):
+            pool = a.split("=", 1)[1]
+        elif a == "--db-pool" and i + 1 < len(args):
+            pool = args[i + 1]
+    return int(pool) if pool.isdigit() else 0
+
+
+def predict(rows, db_delay_ms, widgets, workers, cores, modes, db_pool=0):
     """Sets prediction, prediction_basis, ratio and miss on every row (None /
     False where there is no prediction). modes is the server's mode table
     (labrun.list_modes); a row's N is its own workers when it has them (the
-    server said), else workers. Returns rows."""
+    server said), else workers; db_pool is the server's --db-pool (0: none).
+    Returns rows."""
     d = db_delay_ms / 1000.0
     table = by_name(modes)
     hello = {(r["target"], r["concurrency"]): r.get("rps") for r in rows if r["workload"] == "hello"}
@@ -176,7 +197,13 @@ def predict(rows, db_delay_ms, widgets, workers, cores, modes):
         waits, computes, together = m
         n = r.get("workers") or workers or default_workers(table[mode], cores)
         p, basis, low = None, None, None
-        if wl == "db" or (wl == "dashboard" and together):
+        queries = bound(waits, c, n) * (widgets if wl == "dashboard" and together else 1)
+        if wl in ("db", "dashboard") and db_pool and db_pool < queries:
+            # the pool, not the model, bounds the queries in flight
+            p, basis = db_pool / (d * (widgets if wl == "dashboard" else 1)), \
+                "P/D" if wl == "db" else "P/(K*D)"
+            basis += ", P=%d (--db-pool)" % db_pool
+        elif wl == "db" or (wl == "dashboard" and together):
             p, basis = bound(waits, c, n) / d, "%s/D" % WAITS_BASIS[waits]
         elif wl == "dashboard":
             p, basis = bound(waits, c, n) / (widgets * d), "%s/(K*D)" % WAITS_BASIS[waits]

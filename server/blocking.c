@@ -184,10 +184,16 @@ void blocking_serve(server *s, const server_env *env, int fd, const char *peer, 
 
 conn_want db_run_blocking(conn *c) {
     const db_plan *plan = conn_db(c);
+    dbpool *pool = plan->kind == PHASE_DB ? c->env->dbpool : NULL; /* /cake's waits: no pool */
     for (unsigned i = 0; i < plan->per_batch; i++) {
+        dbpool_ticket t;
+        if (dbwait_acquire_blocking(pool, c, &t) != 0) /* blocks while the pool is busy */
+            return conn_db_fail(c, DBWAIT_FULL_WHY);
         uint64_t start = util_now_us();
-        db_query_blocking(plan->delay_ms);
-        conn_db_query(c, start, util_now_us()); /* the timeline shows the staircase */
+        db_sleep_us(conn_db_next_us(c));
+        uint64_t end = util_now_us();
+        dbwait_release(pool, &t);
+        conn_db_query(c, start, end); /* the timeline shows the staircase */
     }
     return conn_db_done(c);
 }

@@ -93,7 +93,8 @@ int main(int argc, char **argv) {
     s.env.now_us = util_now_us;
     s.env.metrics = metrics_create();
     s.env.timeline = timeline_create(cfg->timeline_size);
-    if (!s.env.metrics || !s.env.timeline) {
+    s.env.dbpool = dbpool_create(cfg->db_pool);
+    if (!s.env.metrics || !s.env.timeline || !s.env.dbpool) {
         fprintf(stderr, "httpmodes: cannot map shared memory for the counters\n");
         return 1;
     }
@@ -168,12 +169,17 @@ int main(int argc, char **argv) {
     if (s.status_fd >= 0)
         snprintf(live, sizeof live, ", live view http://%s%s%s:%u/live", v6 ? "[" : "", cfg->bind,
                  v6 ? "]" : "", status_port);
+    char db[64] = ""; /* the database's shape, when not the default */
+    if (cfg->db_pool)
+        snprintf(db, sizeof db, " %s, db pool %u", db_dist_name(cfg->db_latency), cfg->db_pool);
+    else if (cfg->db_latency)
+        snprintf(db, sizeof db, " %s", db_dist_name(cfg->db_latency));
     /* one line a person and a test can read: tests take the ports from it */
     fprintf(stderr,
             "httpmodes %s: mode %s, listening on http://%s%s%s:%u/%s (%skeep-alive %s, db delay "
-            "%u ms, cpu iterations %llu, pid %d%s)\n",
+            "%u ms%s, cpu iterations %llu, pid %d%s)\n",
             HTTPMODES_VERSION, mi->name, v6 ? "[" : "", cfg->bind, v6 ? "]" : "", port, https,
-            workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms,
+            workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms, db,
             (unsigned long long)cfg->cpu_iterations, (int)getpid(), live);
     int rc = drivers[cfg->mode].run(&s);
     status_join(&s);
@@ -185,5 +191,6 @@ int main(int argc, char **argv) {
     access_log_close(s.env.log);
     metrics_destroy(s.env.metrics);
     timeline_destroy(s.env.timeline);
+    dbpool_destroy(s.env.dbpool);
     return rc;
 }

@@ -20,6 +20,7 @@
 
 #include <ev.h>
 
+#include "loopdb.h"
 #include "util.h"
 
 typedef struct ev_conn {
@@ -28,8 +29,9 @@ typedef struct ev_conn {
     struct ev_conn *prev, *next; /* all connections, to close idle ones at shutdown */
     transport t;                 /* the socket, plain or TLS */
     struct ev_conn *done_next;   /* offload: next in event_server.done */
+    loopdb_batch *batch;         /* a database batch: its queries, timers and pool connections */
     uint8_t want;                /* the core's last conn_want */
-    uint8_t db_wait;             /* 1 while timer is a database wait */
+    uint8_t db_wait;             /* 1 while a database batch runs (batch) */
     uint8_t counted;             /* 1: let in by net_admit (net_release at close) */
     uint8_t closing;             /* 1: closed, freed after this loop iteration */
     uint8_t reset;               /* 1: cut as a slow reader, closed with a reset */
@@ -54,6 +56,7 @@ typedef struct event_server {
     int capped;         /* 1: its connections count against --max-connections */
     uint64_t grace_end; /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
     work_pool *pool;    /* offload: where page CPU work runs; NULL: in the loop */
+    loopdb *db;         /* database batches: timers, the pool's eventfd */
     ev_async work_w;    /* offload: the pool finished work (done holds the connections) */
     pthread_mutex_t done_lock; /* guards done */
     struct ev_conn *done;      /* connections whose work the pool finished */
@@ -75,6 +78,8 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
     ec->closing = 1;
     ev_io_stop(loop, &ec->io);
     ev_timer_stop(loop, &ec->timer);
+    if (ec->batch) /* closed mid-query (at the very end of a stop): give its connections back */
+        loopdb_cancel(ec->batch);
     conn_destroy(&ec->c);
     transport_close(&ec->t);
     if (ec->reset)
@@ -156,6 +161,15 @@ static void wait_transport(struct ev_loop *loop, ev_conn *ec, ssize_t want) {
 }
 
 static void offloaded(void *a, void *b);
+static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w);
+
+/* A database batch has finished: the connection goes on. */
+static void on_db_done(struct ev_loop *loop, void *arg, conn_want w) {
+    ev_conn *ec = arg;
+    ec->batch = NULL;
+    ec->db_wait = 0;
+    drive(loop, ec, w);
+}
 
 /* Carries out what the core wants until it has to wait for the network,
  * a timer, or is done. The only place a connection is closed. */
@@ -219,19 +233,16 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             w = conn_work_done(&ec->c);
             break;
         case CONN_WANT_DB: {
-            /* all of a batch's independent queries run at once: one timer */
-            const db_plan *plan = conn_db(&ec->c);
-            if (plan->blocking) { /* /db?blocking=1: a blocking call, the loop stops */
-                w = db_run_blocking(&ec->c);
+            /* each query on its own timer, after taking a pool connection
+             * (parked meanwhile); /db?blocking=1 stops the loop for each */
+            ev_io_stop(loop, &ec->io);
+            ev_timer_stop(loop, &ec->timer);
+            ec->batch = loopdb_start(es->db, &ec->c, ec, &w);
+            if (!ec->batch) { /* finished at once: blocking calls, or a full queue */
                 ev_now_update(loop);
                 break;
             }
-            ev_io_stop(loop, &ec->io);
-            ev_timer_stop(loop, &ec->timer);
             ec->db_wait = 1;
-            ev_now_update(loop); /* else a wait after a /cpu would end early */
-            ev_timer_set(&ec->timer, plan->delay_ms / 1000.0, 0.0);
-            ev_timer_start(loop, &ec->timer);
             return;
         }
         case CONN_CLOSE:
@@ -278,11 +289,6 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents) {
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
     ev_conn *ec = (ev_conn *)((char *)w - offsetof(ev_conn, timer));
     (void)revents;
-    if (ec->db_wait) {
-        ec->db_wait = 0;
-        drive(loop, ec, conn_db_done(&ec->c));
-        return;
-    }
     uint64_t deadline = deadline_of(es_of(loop), ec);
     if (deadline && util_now_us() >= deadline) {
         if (!ec->t.handshook) { /* a stalled TLS handshake: nothing to answer */
@@ -329,6 +335,7 @@ static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
         transport_plain(&ec->t, fd);
         ec->db_wait = 0;
         ec->reset = 0;
+        ec->batch = NULL;
         int admitted = !es->capped || net_admit(es->s);
         ec->counted = es->capped && admitted;
         ev_io_init(&ec->io, on_io, fd, EV_READ);
@@ -415,6 +422,12 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     }
     struct ev_loop *loop = es->loop;
     ev_set_userdata(loop, es);
+    es->db = loopdb_new(loop, env->dbpool, on_db_done);
+    if (!es->db) {
+        ev_loop_destroy(loop);
+        free(es);
+        return 1;
+    }
     ev_io_init(&es->accept_w, on_accept, listen_fd, EV_READ);
     ev_io_start(loop, &es->accept_w);
     ev_io_init(&es->accept_tls_w, on_accept, tls_listen_fd, EV_READ);
@@ -435,6 +448,7 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     while (es->conns)
         close_conn(loop, es->conns);
     free_closed(es);
+    loopdb_free(es->db);
     ev_ref(loop);
     ev_check_stop(loop, &es->check_w);
     ev_loop_destroy(loop);

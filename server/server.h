@@ -13,6 +13,7 @@
 #include "accesslog.h"
 #include "config.h"
 #include "conn.h"
+#include "dbpool.h"
 #include "metrics.h"
 #include "tls.h"
 
@@ -179,6 +180,38 @@ void work_pool_stop(work_pool *p);
  * query after another, each timed for the timeline (blocking workers; and an
  * event loop asked for /db?blocking=1). Returns conn_db_done(). */
 conn_want db_run_blocking(conn *c);
+
+/* ---- the database pool's waits and wake-ups (dbwait.c) -------------------- */
+
+/* Gets a pool connection for *t, blocking the calling thread on its queue
+ * entry's futex word while it waits (no busy wait). Returns what
+ * dbpool_acquire said: DBPOOL_HELD (at once), DBPOOL_QUEUED (waited; t is
+ * held now) or DBPOOL_FULL (nothing held). */
+int dbwait_block(dbpool *p, dbpool_ticket *t);
+
+/* Gets a pool connection for one query of c (p may be NULL: nothing to
+ * get), blocking the calling thread on its queue entry's futex word while
+ * it waits (no busy wait). Returns 0 with *t held — the wait shown as a
+ * dbqueue phase of c — or -1 when the queue is full. */
+int dbwait_acquire_blocking(dbpool *p, conn *c, dbpool_ticket *t);
+
+/* Gives t's connection back and wakes whoever it went to. */
+void dbwait_release(dbpool *p, dbpool_ticket *t);
+
+/* Gives t up whatever its state (queued or held), waking whoever its
+ * connection went to. */
+void dbwait_cancel(dbpool *p, dbpool_ticket *t);
+
+/* Wakes a waiter a connection was handed to: its futex word (a blocking
+ * worker, in any process) and its loop's eventfd (a loop of this process). */
+void dbwait_wake(const dbpool_wake *w);
+
+/* A prefork worker died: gives back its pool connections and its place in
+ * the queue (p may be NULL). */
+void dbwait_release_owner(dbpool *p, pid_t pid);
+
+/* What a request whose query found the pool's queue full is answered, 503. */
+#define DBWAIT_FULL_WHY "the database connection pool's queue is full (--db-pool)"
 
 /* Starts the status listener (--status-port): its own thread and libev
  * loop serving the live view — or, as_process (a model whose master forks),

@@ -413,6 +413,18 @@ class Model(unittest.TestCase):
     def summary(self, rows):
         return "\n".join(labmodel.summary(rows, table()))
 
+    def test_a_db_pool_bounds_every_model(self):
+        """--db-pool P: min(C, P, the model's bound)/D; the dashboard's K queries share it."""
+        rows = labmodel.predict([row("event", "db", 100, 40.0), row("event", "db", 2, 20.0),
+                                 row("prefork", "db", 100, 40.0),
+                                 row("event", "dashboard", 100, 10.0),
+                                 row("threads", "dashboard", 2, 5.0)],
+                                db_delay_ms=100, widgets=4, workers=8, cores=2, modes=table(),
+                                db_pool=labmodel.db_pool_of(["--db-pool=4"]))
+        self.assertEqual([r["prediction"] for r in rows], [40.0, 20.0, 40.0, 10.0, 5.0])
+        self.assertIn("P=4", rows[0]["prediction_basis"])
+        self.assertEqual(labmodel.db_pool_of(["--db-pool", "off"]), 0)
+
     def test_db_predictions_and_misses(self):
         rows = self.predict([row("iterative", "db", 10, 7.0),     # 1/D = 10: 30 % under
                              row("threads", "db", 10, 95.0),      # C/D = 100: 5 % under

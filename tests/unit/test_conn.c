@@ -341,6 +341,54 @@ static void test_db_three_batches(void **state) {
     assert_int_equal(atomic_load(&t->m->by_page_status[PAGE_DB][200 - 100]), 1);
 }
 
+/* --db-pool: the driver reports each query's wait for a connection; the
+ * batch's longest counts (independent queries wait side by side), batches
+ * add up, and the headers and phases show it apart from the query. */
+static void test_db_pool_queue_phases(void **state) {
+    tu_env *t = *state;
+    t->cfg.db_pool = 2;
+    conn_init(&t->c, &t->env, NULL);
+    const char *req = "GET /dashboard?delay=5&widgets=3&format=json HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, req, strlen(req)), CONN_WANT_DB);
+    uint64_t t0 = tu_clock_us;
+    conn_db_query(&t->c, t0, t0 + 5000); /* two at once */
+    conn_db_query(&t->c, t0, t0 + 5000);
+    conn_db_queued(&t->c, t0, t0 + 5000);      /* the third waited for one of them */
+    conn_db_queued(&t->c, t0 + 10, t0 + 2000); /* (a shorter wait does not add) */
+    conn_db_query(&t->c, t0 + 5000, t0 + 10000);
+    tu_clock_us += 10000;
+    assert_int_equal(conn_db_done(&t->c), CONN_WANT_WRITE);
+    size_t len;
+    const char *out = conn_out(&t->c, &len);
+    tu_resp r;
+    assert_int_equal(tu_parse(out, len, 0, &r), 0);
+    TU_HDR_EQ(&r, "X-DB-Wait-Us", "10000");
+    TU_HDR_EQ(&r, "X-DB-Queue-Us", "5000");
+    TU_HDR_EQ(&r, "Server-Timing", "db;dur=10.000, dbqueue;dur=5.000");
+    assert_true(tu_contains(r.body, r.body_len, "\"db_queue_us\":5000"));
+    assert_true(tu_contains(r.body, r.body_len,
+                            "{\"kind\":\"dbqueue\",\"start_ms\":0.000,\"end_ms\":5.000}"));
+    assert_int_equal(conn_wrote(&t->c, len), CONN_WANT_READ);
+}
+
+/* The pool's queue was full: 503, and the connection closes after it. */
+static void test_db_fail_is_503(void **state) {
+    tu_env *t = *state;
+    conn_init(&t->c, &t->env, NULL);
+    const char *req = "GET /db?delay=5 HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, req, strlen(req)), CONN_WANT_DB);
+    assert_int_equal(conn_db_fail(&t->c, "the queue is full"), CONN_WANT_WRITE);
+    size_t len;
+    const char *out = conn_out(&t->c, &len);
+    tu_resp r;
+    assert_int_equal(tu_parse(out, len, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    TU_HDR_EQ(&r, "Retry-After", "1");
+    TU_HDR_EQ(&r, "Connection", "close");
+    assert_true(tu_contains(r.body, r.body_len, "the queue is full"));
+    assert_int_equal(conn_wrote(&t->c, len), CONN_CLOSE);
+}
+
 static void test_dashboard_one_batch(void **state) {
     tu_env *t = *state;
     tu_log l = {0};
@@ -1377,6 +1425,8 @@ int main(void) {
         T(test_chunked_then_content_length),
         T(test_fresh),
         T(test_db_three_batches),
+        T(test_db_pool_queue_phases),
+        T(test_db_fail_is_503),
         T(test_dashboard_one_batch),
         T(test_db_bad_parameter),
         T(test_request_timestamps),

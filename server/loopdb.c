@@ -1,0 +1,222 @@
+/* loopdb: an event loop's database batches (see loopdb.h). */
+#include "loopdb.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "util.h"
+
+/* One query of a batch. */
+typedef struct lq {
+    ev_timer timer;         /* its end */
+    struct loopdb_batch *b; /* its batch */
+    dbpool_ticket t;        /* its pool connection */
+    uint64_t start_us;      /* it got its connection and began */
+} lq;
+
+struct loopdb_batch {
+    loopdb *ld;                     /* the loop's side */
+    conn *c;                        /* whose batch */
+    void *arg;                      /* for done() */
+    dbpool *pool;                   /* NULL: not a query (/cake's waits), no pool */
+    unsigned n;                     /* queries in the batch */
+    unsigned next;                  /* the next query to ask for a connection */
+    unsigned left;                  /* queries not finished */
+    uint8_t failed;                 /* the queue was full: 503 once the running ones end */
+    uint8_t blocking;               /* /db?blocking=1: each query a blocking call in the loop */
+    uint8_t parked;                 /* query next waits in the loop's FIFO */
+    struct loopdb_batch *park_next; /* the FIFO of parked batches */
+    struct loopdb_batch *park_prev;
+    lq q[]; /* the queries */
+};
+
+struct loopdb {
+    struct ev_loop *loop;    /* the loop */
+    dbpool *pool;            /* the pool, or NULL */
+    loopdb_done_fn *done;    /* a batch has finished */
+    int efd;                 /* eventfd a release to a parked query writes, or -1 */
+    ev_io efd_w;             /* watches it */
+    loopdb_batch *park_head; /* parked batches, oldest ticket first */
+    loopdb_batch *park_tail;
+};
+
+static void park(loopdb *ld, loopdb_batch *b) {
+    b->parked = 1;
+    b->park_next = NULL;
+    b->park_prev = ld->park_tail;
+    if (ld->park_tail)
+        ld->park_tail->park_next = b;
+    else
+        ld->park_head = b;
+    ld->park_tail = b;
+}
+
+static void unpark(loopdb *ld, loopdb_batch *b) {
+    if (!b->parked)
+        return;
+    if (b->park_prev)
+        b->park_prev->park_next = b->park_next;
+    else
+        ld->park_head = b->park_next;
+    if (b->park_next)
+        b->park_next->park_prev = b->park_prev;
+    else
+        ld->park_tail = b->park_prev;
+    b->parked = 0;
+    b->park_next = b->park_prev = NULL;
+}
+
+/* Query q has run from q->start_us to now: timeline, connection back. */
+static void query_done(loopdb_batch *b, lq *q) {
+    uint64_t end = util_now_us();
+    dbwait_release(b->pool, &q->t);
+    conn_db_query(b->c, q->start_us, end);
+    b->left--;
+}
+
+/* Returns what the core wants once every query of b has ended, and frees b. */
+static conn_want batch_end(loopdb_batch *b) {
+    conn_want w = b->failed ? conn_db_fail(b->c, DBWAIT_FULL_WHY) : conn_db_done(b->c);
+    free(b);
+    return w;
+}
+
+static void on_query_end(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* Query i holds its connection: runs it — a timer, or with blocking a
+ * sleep right here, the loop stopped. */
+static void query_run(loopdb_batch *b, unsigned i) {
+    lq *q = &b->q[i];
+    uint64_t us = conn_db_next_us(b->c);
+    q->start_us = util_now_us();
+    if (b->blocking) {
+        db_sleep_us(us);
+        query_done(b, q);
+        return;
+    }
+    ev_now_update(b->ld->loop); /* timers count from libev's cached time: not stale */
+    ev_timer_init(&q->timer, on_query_end, (double)us / 1e6, 0.0);
+    q->timer.data = b;
+    ev_timer_start(b->ld->loop, &q->timer);
+}
+
+/* Asks for connections for b's next queries, one at a time (so a batch has
+ * at most one place in the queue), running each that gets one, until one
+ * must wait (parked) or all have started. Returns 1 when b has finished. */
+static int advance(loopdb_batch *b) {
+    loopdb *ld = b->ld;
+    while (b->next < b->n && !b->failed) {
+        unsigned i = b->next;
+        int r = DBPOOL_HELD;
+        if (b->pool)
+            r = dbpool_acquire(b->pool, (int32_t)getpid(), ld->efd, util_now_us(), &b->q[i].t);
+        if (r == DBPOOL_QUEUED) {
+            park(ld, b);
+            return 0;
+        }
+        if (r == DBPOOL_FULL) {
+            b->failed = 1;
+            b->left -= b->n - b->next; /* those never start */
+            break;
+        }
+        b->next++;
+        query_run(b, i);
+    }
+    return b->left == 0;
+}
+
+static void on_query_end(struct ev_loop *loop, ev_timer *t, int revents) {
+    loopdb_batch *b = t->data;
+    (void)revents;
+    query_done(b, (lq *)((char *)t - offsetof(lq, timer)));
+    if (b->left == 0 && !b->parked && (b->next == b->n || b->failed)) {
+        loopdb *ld = b->ld;
+        void *arg = b->arg;
+        ld->done(loop, arg, batch_end(b));
+    }
+}
+
+/* The eventfd: connections were handed to parked queries of this loop.
+ * The pool hands them over in queue order and this loop parks its batches
+ * in ticket order, so the ones granted are at the head. */
+static void on_wake(struct ev_loop *loop, ev_io *w, int revents) {
+    loopdb *ld = w->data;
+    uint64_t count;
+    (void)revents;
+    while (read(ld->efd, &count, sizeof count) < 0 && errno == EINTR) {
+    }
+    loopdb_batch *b;
+    while ((b = ld->park_head) != NULL) {
+        lq *q = &b->q[b->next];
+        uint64_t now = util_now_us();
+        if (!dbpool_check(b->pool, &q->t, now))
+            break;
+        unpark(ld, b);
+        conn_db_queued(b->c, q->t.since_us, now);
+        query_run(b, b->next++);
+        if (advance(b)) { /* every query ran (blocking ones) and ended */
+            void *arg = b->arg;
+            ld->done(loop, arg, batch_end(b));
+        }
+    }
+}
+
+loopdb *loopdb_new(struct ev_loop *loop, dbpool *pool, loopdb_done_fn *done) {
+    loopdb *ld = xcalloc(1, sizeof *ld);
+    ld->loop = loop;
+    ld->pool = pool;
+    ld->done = done;
+    ld->efd = -1;
+    if (pool && dbpool_size(pool) > 0) {
+        ld->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (ld->efd < 0) {
+            fprintf(stderr, "httpmodes: eventfd: %s\n", strerror(errno));
+            free(ld);
+            return NULL;
+        }
+        ev_io_init(&ld->efd_w, on_wake, ld->efd, EV_READ);
+        ld->efd_w.data = ld;
+        ev_io_start(loop, &ld->efd_w);
+    }
+    return ld;
+}
+
+void loopdb_free(loopdb *ld) {
+    if (!ld)
+        return;
+    if (ld->efd >= 0) {
+        ev_io_stop(ld->loop, &ld->efd_w);
+        close(ld->efd);
+    }
+    free(ld);
+}
+
+loopdb_batch *loopdb_start(loopdb *ld, conn *c, void *arg, conn_want *w) {
+    const db_plan *plan = conn_db(c);
+    unsigned n = plan->per_batch;
+    loopdb_batch *b = xcalloc(1, sizeof *b + n * sizeof b->q[0]);
+    b->ld = ld;
+    b->c = c;
+    b->arg = arg;
+    b->pool = plan->kind == PHASE_DB ? ld->pool : NULL; /* /cake's waits take no connection */
+    b->n = b->left = n;
+    b->blocking = plan->blocking != 0;
+    if (advance(b)) {
+        *w = batch_end(b);
+        return NULL;
+    }
+    return b;
+}
+
+void loopdb_cancel(loopdb_batch *b) {
+    unpark(b->ld, b);
+    for (unsigned i = 0; i < b->n; i++) {
+        ev_timer_stop(b->ld->loop, &b->q[i].timer);
+        dbwait_cancel(b->pool, &b->q[i].t);
+    }
+    free(b);
+}
