@@ -1,6 +1,7 @@
 """--name / HTTPMODES_NAME, in every mode: the replica's name in an X-Replica
 header on every response (pages, errors, HEAD, keep-alive and pipelined
-requests, HTTPS, the live view's port) and in /stats; no header and
+requests, HTTPS, the live view's port) and in /stats and the live view's
+/scoreboard (its header shows it); no header and
 "name": null without it; %H is the host name; a bad name is one clear line
 and exit status 2. This is how a load balancer's replicas are told apart
 (docker/compose.yaml's scale profile, docker/check).
@@ -62,6 +63,11 @@ class ReplicaTest(unittest.TestCase):
                     status, _, body = s.status_get("/stats")
                     self.assertEqual(status, 200)
                     self.assertEqual(json.loads(body)["name"], "web-1")
+                    # the live view's scoreboard: its header shows the name
+                    status, _, body = s.status_get("/scoreboard")
+                    self.assertEqual((status, json.loads(body)["name"]), (200, "web-1"))
+                    _, _, page = s.status_get("/live")
+                    self.assertIn(b"s.name", page)
 
     def test_no_name_no_header(self):
         for mode in harness.MODES:
@@ -71,6 +77,8 @@ class ReplicaTest(unittest.TestCase):
                 self.assertNotIn("x-replica", h)
                 _, _, body = s.get("/stats")
                 self.assertIsNone(json.loads(body)["name"])
+                if s.status_port:
+                    self.assertIsNone(json.loads(s.status_get("/scoreboard")[2])["name"])
 
     def test_environment_and_host_name(self):
         host = socket.gethostname()
