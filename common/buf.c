@@ -56,11 +56,23 @@ void buf_puts(buf *b, const char *s) {
 }
 
 void buf_printf(buf *b, const char *fmt, ...) {
+    if (b->failed)
+        return;
+    /* format once into the room already there (the common case: a response
+     * head into the space send_response reserved); only text that does not
+     * fit is measured, the buffer grown, and formatted again */
+    size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
     va_end(ap);
-    if (n <= 0 || reserve(b, (size_t)n + 1) != 0)
+    if (n <= 0)
+        return;
+    if ((size_t)n < room) {
+        b->len += (size_t)n;
+        return;
+    }
+    if (reserve(b, (size_t)n + 1) != 0)
         return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);

@@ -39,6 +39,23 @@ static conn *of(llhttp_t *p) {
     return (conn *)p->data;
 }
 
+/* A request's state as it is before its first byte. */
+static conn_request request_fresh(void) {
+    return (conn_request){
+        .match_bits = ALL_HEADERS, .host_off = NO_OFF, .accept_off = NO_OFF, .page = PAGE_OTHER};
+}
+
+/* Returns c's exchange, allocated when a request begins; NULL when there is
+ * no memory for it (the driver then closes that one connection). */
+static conn_exchange *exchange(conn *c) {
+    if (!c->x) {
+        c->x = calloc(1, sizeof *c->x);
+        if (c->x)
+            c->x->r = request_fresh();
+    }
+    return c->x;
+}
+
 /* Moves c to state on the scoreboard (page: the page it serves, or -1). */
 static void board(conn *c, board_state state, int page) {
     if (c->env->timeline && c->board != state)
@@ -48,8 +65,8 @@ static void board(conn *c, board_state state, int page) {
 
 /* Records why a callback stops the parser. Returns -1 (llhttp's "stop"). */
 static int fail(conn *c, int status, const char *why) {
-    c->r.err_status = (uint16_t)status;
-    c->r.err_msg = why;
+    c->x->r.err_status = (uint16_t)status;
+    c->x->r.err_msg = why;
     return -1;
 }
 
@@ -62,15 +79,17 @@ static int body_take(conn *c, size_t n) {
         metrics_add(&m->refused_bodies, 1);
         return fail(c, 503, "the server holds too many request bodies (--max-body-memory)");
     }
-    c->r.body_held += n;
+    c->x->r.body_held += n;
     return 0;
 }
 
 /* Gives the body's share of the budget back (its bytes are freed or moved). */
 static void body_release(conn *c) {
-    if (c->r.body_held)
-        metrics_gauge_add(c->env->metrics, GAUGE_BODY_MEMORY, -(int64_t)c->r.body_held);
-    c->r.body_held = 0;
+    if (!c->x)
+        return;
+    if (c->x->r.body_held)
+        metrics_gauge_add(c->env->metrics, GAUGE_BODY_MEMORY, -(int64_t)c->x->r.body_held);
+    c->x->r.body_held = 0;
 }
 
 /* The body could not be stored: counted with the bodies refused. Returns -1. */
@@ -82,8 +101,8 @@ static int body_no_memory(conn *c) {
 /* Adds n bytes to the head size; past the limit decides on status
  * (414 while in the target, else 431). Returns 0 or -1 (stop parsing). */
 static int count_head(conn *c, size_t n, int status) {
-    c->r.head_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
-    if (c->r.head_bytes > c->env->cfg->max_header_size)
+    c->x->r.head_bytes += (uint32_t)(n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n);
+    if (c->x->r.head_bytes > c->env->cfg->max_header_size)
         return fail(c, status,
                     status == 414 ? "the request target is longer than --max-header-size"
                                   : "the request head is larger than --max-header-size");
@@ -94,9 +113,11 @@ static int count_head(conn *c, size_t n, int status) {
 
 static int on_message_begin(llhttp_t *p) {
     conn *c = of(p);
+    if (!exchange(c))
+        return -1; /* parse() closes the connection */
     c->in_message = 1;
     begin_phase(c); /* the head must arrive within the header timeout */
-    c->r.begin_us = c->requests == 0 ? c->accepted_us : c->phase_us;
+    c->x->r.begin_us = c->requests == 0 ? c->accepted_us : c->phase_us;
     board(c, BOARD_READING, -1);
     return 0;
 }
@@ -118,12 +139,12 @@ static int on_url(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
     if (count_head(c, n, 414) != 0)
         return -1;
-    buf_append(&c->head, at, n);
+    buf_append(&c->x->head, at, n);
     return 0;
 }
 
 static int on_url_complete(llhttp_t *p) {
-    buf_append(&of(p)->head, "", 1);
+    buf_append(&of(p)->x->head, "", 1);
     return count_head(of(p), 1, 414); /* SP */
 }
 
@@ -148,40 +169,40 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     for (size_t i = 0; i < n; i++) {
         char ch = (char)tolower((unsigned char)at[i]);
         for (int k = 1; k < HDR_COUNT; k++)
-            if ((c->r.match_bits & (1u << k)) && (c->r.match_pos >= strlen(known_headers[k]) ||
-                                                  known_headers[k][c->r.match_pos] != ch))
-                c->r.match_bits &= (uint8_t) ~(1u << k);
-        if (c->r.match_pos < 255)
-            c->r.match_pos++;
+            if ((c->x->r.match_bits & (1u << k)) && (c->x->r.match_pos >= strlen(known_headers[k]) ||
+                                                  known_headers[k][c->x->r.match_pos] != ch))
+                c->x->r.match_bits &= (uint8_t) ~(1u << k);
+        if (c->x->r.match_pos < 255)
+            c->x->r.match_pos++;
     }
     return 0;
 }
 
 static int on_header_field_complete(llhttp_t *p) {
     conn *c = of(p);
-    if (c->r.match_pos == 0) /* ": value" */
+    if (c->x->r.match_pos == 0) /* ": value" */
         return fail(c, 400, "a header has an empty name");
-    c->r.cur_header = HDR_NONE;
-    c->r.value_pieces = 0;
-    if (c->r.head_done) /* a chunked body's trailer: counted, never taken as a header */
+    c->x->r.cur_header = HDR_NONE;
+    c->x->r.value_pieces = 0;
+    if (c->x->r.head_done) /* a chunked body's trailer: counted, never taken as a header */
         return count_head(c, 2, 431);
     for (int k = 1; k < HDR_COUNT; k++)
-        if ((c->r.match_bits & (1u << k)) && strlen(known_headers[k]) == c->r.match_pos)
-            c->r.cur_header = (uint8_t)k;
-    if (c->r.cur_header == HDR_HOST) {
-        if (c->r.host_count < 255)
-            c->r.host_count++;
-        c->r.host_off = (uint32_t)c->head.len;
-    } else if (c->r.cur_header == HDR_ACCEPT) {
-        if (c->r.accept_off == NO_OFF)
-            c->r.accept_off = (uint32_t)c->head.len;
+        if ((c->x->r.match_bits & (1u << k)) && strlen(known_headers[k]) == c->x->r.match_pos)
+            c->x->r.cur_header = (uint8_t)k;
+    if (c->x->r.cur_header == HDR_HOST) {
+        if (c->x->r.host_count < 255)
+            c->x->r.host_count++;
+        c->x->r.host_off = (uint32_t)c->x->head.len;
+    } else if (c->x->r.cur_header == HDR_ACCEPT) {
+        if (c->x->r.accept_off == NO_OFF)
+            c->x->r.accept_off = (uint32_t)c->x->head.len;
         else
-            c->r.cur_header = HDR_NONE; /* the first Accept counts */
-    } else if (c->r.cur_header == HDR_TRANSFER_ENCODING) {
-        c->r.saw_te = 1;
+            c->x->r.cur_header = HDR_NONE; /* the first Accept counts */
+    } else if (c->x->r.cur_header == HDR_TRANSFER_ENCODING) {
+        c->x->r.saw_te = 1;
     }
-    c->r.match_bits = 1;          /* for Expect: bit 0 = the value still matches */
-    c->r.match_pos = 0;           /* for Expect: bytes of the value matched so far */
+    c->x->r.match_bits = 1;          /* for Expect: bit 0 = the value still matches */
+    c->x->r.match_pos = 0;           /* for Expect: bytes of the value matched so far */
     return count_head(c, 2, 431); /* ": " (one space, as nearly every client sends) */
 }
 
@@ -193,20 +214,20 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
      * second piece after one that did not reach the end of the read means
      * llhttp unfolded an obs-fold line ("Foo: a\r\n Content-Length: 3"),
      * which RFC 9112 5.2 lets a server reject — and a smuggling shape. */
-    if (c->r.value_pieces && !c->r.value_cut)
+    if (c->x->r.value_pieces && !c->x->r.value_cut)
         return fail(c, 400, "a header line is folded (obs-fold): send it on one line");
-    c->r.value_pieces = 1;
-    c->r.value_cut = at + n == c->exec_end;
-    if (c->r.cur_header == HDR_HOST || c->r.cur_header == HDR_ACCEPT) {
-        buf_append(&c->head, at, n);
-    } else if (c->r.cur_header == HDR_EXPECT) {
+    c->x->r.value_pieces = 1;
+    c->x->r.value_cut = at + n == c->exec_end;
+    if (c->x->r.cur_header == HDR_HOST || c->x->r.cur_header == HDR_ACCEPT) {
+        buf_append(&c->x->head, at, n);
+    } else if (c->x->r.cur_header == HDR_EXPECT) {
         /* compare with "100-continue" as the value arrives, in any pieces */
-        for (size_t i = 0; i < n && (c->r.match_bits & 1); i++) {
-            if (c->r.match_pos >= sizeof EXPECT_CONTINUE - 1 ||
-                tolower((unsigned char)at[i]) != EXPECT_CONTINUE[c->r.match_pos])
-                c->r.match_bits = 0;
+        for (size_t i = 0; i < n && (c->x->r.match_bits & 1); i++) {
+            if (c->x->r.match_pos >= sizeof EXPECT_CONTINUE - 1 ||
+                tolower((unsigned char)at[i]) != EXPECT_CONTINUE[c->x->r.match_pos])
+                c->x->r.match_bits = 0;
             else
-                c->r.match_pos++;
+                c->x->r.match_pos++;
         }
     }
     return 0;
@@ -214,16 +235,16 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 static int on_header_value_complete(llhttp_t *p) {
     conn *c = of(p);
-    if (c->r.cur_header == HDR_HOST || c->r.cur_header == HDR_ACCEPT) {
-        buf_append(&c->head, "", 1);
-    } else if (c->r.cur_header == HDR_EXPECT) {
-        if (!(c->r.match_bits & 1) || c->r.match_pos != sizeof EXPECT_CONTINUE - 1)
+    if (c->x->r.cur_header == HDR_HOST || c->x->r.cur_header == HDR_ACCEPT) {
+        buf_append(&c->x->head, "", 1);
+    } else if (c->x->r.cur_header == HDR_EXPECT) {
+        if (!(c->x->r.match_bits & 1) || c->x->r.match_pos != sizeof EXPECT_CONTINUE - 1)
             return fail(c, 417, "the only expectation supported is 100-continue");
-        c->r.expect_continue = 1;
+        c->x->r.expect_continue = 1;
     }
-    c->r.cur_header = HDR_NONE;
-    c->r.match_bits = ALL_HEADERS; /* the next name may be any of them */
-    c->r.match_pos = 0;
+    c->x->r.cur_header = HDR_NONE;
+    c->x->r.match_bits = ALL_HEADERS; /* the next name may be any of them */
+    c->x->r.match_pos = 0;
     return count_head(c, 2, 431); /* CRLF */
 }
 
@@ -231,12 +252,12 @@ static const char *head_error(const conn *c);
 
 static int on_headers_complete(llhttp_t *p) {
     conn *c = of(p);
-    c->r.head_done = 1;
-    if (c->head.failed)
+    c->x->r.head_done = 1;
+    if (c->x->head.failed)
         return fail(c, 503, "out of memory for the request head");
     if (count_head(c, 2, 431) != 0) /* the empty line */
         return -1;
-    if (c->r.saw_te && (p->flags & F_CONTENT_LENGTH))
+    if (c->x->r.saw_te && (p->flags & F_CONTENT_LENGTH))
         /* llhttp rejects this itself unless every Transfer-Encoding is empty:
          * two framings for one body is a request-smuggling shape */
         return fail(c, 400, "both Content-Length and Transfer-Encoding");
@@ -250,7 +271,7 @@ static int on_headers_complete(llhttp_t *p) {
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0) {
         if (body_take(c, (size_t)p->content_length) != 0)
             return -1;
-        if (buf_reserve(&c->body, (size_t)p->content_length) != 0)
+        if (buf_reserve(&c->x->body, (size_t)p->content_length) != 0)
             return body_no_memory(c);
     }
     begin_phase(c); /* the body gets its own header-timeout budget */
@@ -259,12 +280,12 @@ static int on_headers_complete(llhttp_t *p) {
 
 static int on_body(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
-    if (c->body.len + n > c->env->cfg->max_body_size)
+    if (c->x->body.len + n > c->env->cfg->max_body_size)
         return fail(c, 413, "the request body is larger than --max-body-size");
-    if (c->body.len + n > c->r.body_held && body_take(c, c->body.len + n - c->r.body_held) != 0)
+    if (c->x->body.len + n > c->x->r.body_held && body_take(c, c->x->body.len + n - c->x->r.body_held) != 0)
         return -1; /* a chunked body takes the budget as it grows */
-    buf_append(&c->body, at, n);
-    return c->body.failed ? body_no_memory(c) : 0;
+    buf_append(&c->x->body, at, n);
+    return c->x->body.failed ? body_no_memory(c) : 0;
 }
 
 static int on_message_complete(llhttp_t *p) {
@@ -378,12 +399,12 @@ static const char *target_path(const char *t) {
  * the end of the head, before any body is read. */
 static const char *head_error(const conn *c) {
     const llhttp_t *p = &c->parser;
-    const char *t = c->head.p;
+    const char *t = c->x->head.p;
     if (p->http_major == 0)
         return "HTTP/0.9 is not served here";
-    if (c->r.host_count > 1)
+    if (c->x->r.host_count > 1)
         return "more than one Host header";
-    if (c->r.host_count == 0 && (p->http_major > 1 || p->http_minor >= 1))
+    if (c->x->r.host_count == 0 && (p->http_major > 1 || p->http_minor >= 1))
         return "HTTP/1.1 requests need a Host header";
     if (!target_path(t))
         return "the request target must be a path or an http:// URL";
@@ -391,7 +412,7 @@ static const char *head_error(const conn *c) {
         return "the request target must not have a #fragment";
     if (strcmp(t, "*") == 0 && p->method != HTTP_OPTIONS)
         return "the request target * is only for OPTIONS";
-    const char *host = c->r.host_off != NO_OFF ? c->head.p + c->r.host_off : NULL;
+    const char *host = c->x->r.host_off != NO_OFF ? c->x->head.p + c->x->r.host_off : NULL;
     if (host && *host && !authority_valid(host, strlen(host)))
         return "the Host header is not a valid host[:port]";
     return NULL;
@@ -402,23 +423,23 @@ static const char *head_error(const conn *c) {
  * target that is not origin-form, absolute-form or "*". Offsets are returned
  * through *path_off / *query_off. */
 static int split_target(conn *c, size_t *path_off, size_t *query_off) {
-    const char *t = c->head.p;
+    const char *t = c->x->head.p;
     const char *path = target_path(t);
     if (!path)
         return -1;
     size_t plen = strcspn(path, "?#");
     size_t qlen = path[plen] == '?' ? strcspn(path + plen + 1, "#") : 0;
     size_t pstart = (size_t)(path - t), qstart = pstart + plen + 1;
-    *path_off = c->head.len;
+    *path_off = c->x->head.len;
     if (plen == 0)
-        buf_append(&c->head, "/", 1);
+        buf_append(&c->x->head, "/", 1);
     else
-        buf_append(&c->head, c->head.p + pstart, plen);
-    buf_append(&c->head, "", 1);
-    *query_off = c->head.len;
+        buf_append(&c->x->head, c->x->head.p + pstart, plen);
+    buf_append(&c->x->head, "", 1);
+    *query_off = c->x->head.len;
     if (qlen)
-        buf_append(&c->head, c->head.p + qstart, qlen);
-    buf_append(&c->head, "", 1);
+        buf_append(&c->x->head, c->x->head.p + qstart, qlen);
+    buf_append(&c->x->head, "", 1);
     return 0;
 }
 
@@ -428,7 +449,7 @@ static int split_target(conn *c, size_t *path_off, size_t *query_off) {
  * makes it a short 503, after which the connection closes. */
 static void no_memory(conn *c, http_resp *r) {
     buf_free(&r->body);
-    buf_free(&c->body);
+    buf_free(&c->x->body);
     body_release(c);
     c->close_after = 1;
     route_error(r, 503, "out of memory for this response");
@@ -448,14 +469,14 @@ static conn_want send_response(conn *c) {
         no_memory(c, r);
     uint64_t end = now(c);
     const char *date = util_http_date();
-    c->out.len = 0;
-    c->out_off = 0;
+    c->x->out.len = 0;
+    c->x->out_off = 0;
     /* one allocation of the right size: a 1 MiB echo must not cost 2 MiB */
-    if (buf_reserve(&c->out, 512 + (c->x->req.is_head ? 0 : r->body.len)) != 0) {
-        buf_free(&c->out);
+    if (buf_reserve(&c->x->out, 512 + (c->x->req.is_head ? 0 : r->body.len)) != 0) {
+        buf_free(&c->x->out);
         no_memory(c, r);
     }
-    buf_printf(&c->out,
+    buf_printf(&c->x->out,
                "HTTP/1.1 %d %s\r\nServer: httpmodes/%s\r\nDate: %s\r\nContent-Type: %s\r\n"
                "Content-Length: %zu\r\nConnection: %s\r\nX-Content-Type-Options: nosniff\r\n"
                "X-Mode: %s\r\nX-Worker: %ld\r\nX-Lane: %u\r\nX-Request-Start-Us: %llu\r\n"
@@ -463,48 +484,48 @@ static conn_want send_response(conn *c) {
                r->status, http_reason(r->status), HTTPMODES_VERSION, date,
                r->content_type ? r->content_type : "text/plain; charset=utf-8", r->body.len,
                c->close_after ? "close" : "keep-alive", config_mode_name(cfg->mode), c->env->worker,
-               c->env->lane, (unsigned long long)c->r.start_us, (unsigned long long)end);
+               c->env->lane, (unsigned long long)c->x->r.start_us, (unsigned long long)end);
     if (cfg->name[0]) /* --name: which replica behind a load balancer answered */
-        buf_printf(&c->out, "X-Replica: %s\r\n", cfg->name);
+        buf_printf(&c->x->out, "X-Replica: %s\r\n", cfg->name);
     if (r->allow)
-        buf_printf(&c->out, "Allow: %s\r\n", r->allow);
+        buf_printf(&c->x->out, "Allow: %s\r\n", r->allow);
     if (r->status == 503) /* a busy server, not a broken one: come back */
-        buf_puts(&c->out, "Retry-After: 1\r\n");
+        buf_puts(&c->x->out, "Retry-After: 1\r\n");
     if (r->has_db_wait)
-        buf_printf(&c->out, "X-DB-Wait-Us: %llu\r\nServer-Timing: db;dur=%.3f\r\n",
+        buf_printf(&c->x->out, "X-DB-Wait-Us: %llu\r\nServer-Timing: db;dur=%.3f\r\n",
                    (unsigned long long)r->db_wait_us, (double)r->db_wait_us / 1000.0);
-    buf_append(&c->out, "\r\n", 2);
+    buf_append(&c->x->out, "\r\n", 2);
     if (!c->x->req.is_head)
-        buf_append(&c->out, r->body.p, r->body.len);
+        buf_append(&c->x->out, r->body.p, r->body.len);
     /* the bytes are in out now: drop the copies while the response leaves */
     c->x->body_bytes = c->x->req.is_head ? 0 : r->body.len;
     buf_free(&r->body);
-    buf_free(&c->body);
+    buf_free(&c->x->body);
     body_release(c);
     c->x->req.body = NULL;
     c->x->req.body_len = 0;
     c->state = CS_WRITING;
-    if (c->out.failed) /* not even the head fits: nothing can be said */
+    if (c->x->out.failed) /* not even the head fits: nothing can be said */
         return CONN_CLOSE;
     c->phase_us = end; /* the response must leave within the header timeout */
-    board(c, BOARD_WRITING, (int)c->r.page);
+    board(c, BOARD_WRITING, (int)c->x->r.page);
     return CONN_WANT_WRITE;
 }
 
 /* Starts a response (counted in flight until it is written). */
 static void begin_response(conn *c, page_id page) {
-    if (!c->x) /* kept across pipelined requests; freed when the connection goes idle */
-        c->x = xcalloc(1, sizeof *c->x);
     c->state = CS_WRITING;
-    c->r.page = page;
-    c->r.start_us = now(c);
-    if (!c->r.begin_us) /* refused before a byte arrived (503, or a TLS port spoken to in clear) */
-        c->r.begin_us = c->accepted_us;
+    c->x->r.page = page;
+    c->x->r.start_us = now(c);
+    if (!c->x->r.begin_us) /* refused before a byte arrived (503, or a TLS port spoken to in clear) */
+        c->x->r.begin_us = c->accepted_us;
     metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, 1);
 }
 
 /* Answers an error and closes the connection after it. */
 static conn_want send_error(conn *c, int status, const char *msg) {
+    if (!exchange(c)) /* an error before any byte, and no memory to say it */
+        return CONN_CLOSE;
     if (c->state == CS_READING)
         begin_response(c, PAGE_OTHER);
     c->close_after = 1;
@@ -517,9 +538,9 @@ static conn_want next_step(conn *c);
 
 static conn_want finish_page(conn *c) {
     page_call *pc = &c->x->call;
-    if (c->r.route && c->r.route->finish && c->x->resp.status == 0) {
+    if (c->x->r.route && c->x->r.route->finish && c->x->resp.status == 0) {
         pc->plan = (db_plan){0};
-        c->r.route->finish(pc);
+        c->x->r.route->finish(pc);
         pc->stage++;
         if (c->x->resp.status == 0 && (pc->work || pc->plan.batches > 0))
             return next_step(c); /* the page goes on: more waits or work */
@@ -537,14 +558,14 @@ static conn_want next_step(conn *c) {
         return send_response(c);
     if (pc->work) {
         c->state = CS_WORK;
-        board(c, BOARD_CPU, (int)c->r.page);
+        board(c, BOARD_CPU, (int)c->x->r.page);
         return CONN_WANT_WORK;
     }
     if (pc->plan.batches > 0) {
         c->state = CS_DB;
-        c->r.db_batches = 0;
-        c->r.db_start_us = c->r.batch_start_us = now(c);
-        board(c, BOARD_DB, (int)c->r.page);
+        c->x->r.db_batches = 0;
+        c->x->r.db_start_us = c->x->r.batch_start_us = now(c);
+        board(c, BOARD_DB, (int)c->x->r.page);
         return CONN_WANT_DB;
     }
     return finish_page(c);
@@ -562,56 +583,55 @@ static conn_want dispatch(conn *c) {
     if (split_target(c, &path_off, &query_off) != 0) /* head_error() let it through: a bug */
         return send_error(c, 400, "the request target must be a path or an http:// URL");
     /* resolve offsets into pointers now that head will not grow again */
-    q->target = c->head.p;
-    q->path = c->head.p + path_off;
-    q->query = c->head.p + query_off;
-    q->host = c->r.host_off != NO_OFF ? c->head.p + c->r.host_off : NULL;
-    q->accept = c->r.accept_off != NO_OFF ? c->head.p + c->r.accept_off : NULL;
-    q->body = c->body.p;
-    q->body_len = c->body.len;
+    q->target = c->x->head.p;
+    q->path = c->x->head.p + path_off;
+    q->query = c->x->head.p + query_off;
+    q->host = c->x->r.host_off != NO_OFF ? c->x->head.p + c->x->r.host_off : NULL;
+    q->accept = c->x->r.accept_off != NO_OFF ? c->x->head.p + c->x->r.accept_off : NULL;
+    q->body = c->x->body.p;
+    q->body_len = c->x->body.len;
     if (strcmp(q->target, "*") == 0) { /* OPTIONS * (head_error refused any other method) */
         c->x->resp.status = 200;
         c->x->resp.allow = ROUTE_SERVER_ALLOW;
         return send_response(c);
     }
-    c->r.route = route_find(c->env->routes, q->path);
-    if (!c->r.route) {
+    c->x->r.route = route_find(c->env->routes, q->path);
+    if (!c->x->r.route) {
         route_error(&c->x->resp, 404, "no page at this path; see / for the list");
         return send_response(c);
     }
-    c->r.page = c->r.route->id;
-    if (!route_allows(c->r.route, q->method)) {
-        route_error(&c->x->resp, 405, "this page allows %s", c->r.route->allow);
-        c->x->resp.allow = c->r.route->allow;
+    c->x->r.page = c->x->r.route->id;
+    if (!route_allows(c->x->r.route, q->method)) {
+        route_error(&c->x->resp, 405, "this page allows %s", c->x->r.route->allow);
+        c->x->resp.allow = c->x->r.route->allow;
         return send_response(c);
     }
     c->x->call = (page_call){.env = c->env, .req = q, .resp = &c->x->resp};
-    c->r.route->start(&c->x->call);
+    c->x->r.route->start(&c->x->call);
     return next_step(c);
 }
 
-/* Clears the per-request state. Buffers are freed when the connection goes
- * idle, so an idle keep-alive connection holds only the struct. */
+/* Clears the per-request state for the next request. With free_buffers (the
+ * connection goes idle) the whole exchange is freed, so an idle keep-alive
+ * connection holds only struct conn; otherwise (a pipelined request follows)
+ * its buffers are kept for reuse. */
 static void reset_request(conn *c, int free_buffers) {
+    conn_exchange *x = c->x;
+    if (!x)
+        return;
     body_release(c);
-    c->head.len = c->body.len = c->out.len = 0;
-    c->out_off = 0;
+    buf_free(&x->resp.body);
     if (free_buffers) {
-        buf_free(&c->head);
-        buf_free(&c->body);
-        buf_free(&c->out);
+        buf_free(&x->head);
+        buf_free(&x->body);
+        buf_free(&x->out);
+        free(x);
+        c->x = NULL;
+        return;
     }
-    if (c->x) {
-        buf_free(&c->x->resp.body);
-        if (free_buffers) {
-            free(c->x);
-            c->x = NULL;
-        } else {
-            memset(c->x, 0, sizeof *c->x);
-        }
-    }
-    c->r = (conn_request){
-        .match_bits = ALL_HEADERS, .host_off = NO_OFF, .accept_off = NO_OFF, .page = PAGE_OTHER};
+    buf head = x->head, body = x->body, out = x->out;
+    head.len = body.len = out.len = 0;
+    *x = (conn_exchange){.r = request_fresh(), .head = head, .body = body, .out = out};
 }
 
 /* ---- parsing --------------------------------------------------------------- */
@@ -653,20 +673,22 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
         c->pending_off = 0;
     }
     if (e != HPE_OK) {
-        if (c->r.err_status)
-            return send_error(c, c->r.err_status, c->r.err_msg);
+        if (!c->x) /* on_message_begin found no memory for the request */
+            return CONN_CLOSE;
+        if (c->x->r.err_status)
+            return send_error(c, c->x->r.err_status, c->x->r.err_msg);
         return send_error(c, 400, parse_error_text(c));
     }
-    if (c->r.head_done && c->in_message && c->r.expect_continue && c->body.len == 0) {
-        c->r.expect_continue = 0; /* once per request */
-        c->out.len = 0;
-        buf_append(&c->out, CONTINUE_100, sizeof CONTINUE_100 - 1);
-        c->out_off = 0;
+    if (c->in_message && c->x->r.head_done && c->x->r.expect_continue && c->x->body.len == 0) {
+        c->x->r.expect_continue = 0; /* once per request */
+        c->x->out.len = 0;
+        buf_append(&c->x->out, CONTINUE_100, sizeof CONTINUE_100 - 1);
+        c->x->out_off = 0;
         c->state = CS_INTERIM;
         begin_phase(c);
         return CONN_WANT_WRITE;
     }
-    if (!c->in_message && c->head.len == 0) /* idle: keep nothing allocated */
+    if (!c->in_message && (!c->x || c->x->head.len == 0)) /* idle: keep nothing allocated */
         reset_request(c, 1);
     return CONN_WANT_READ;
 }
@@ -679,11 +701,11 @@ static void record(conn *c) {
     const page_call *pc = &c->x->call;
     timeline_rec rec = {.lane = c->env->lane,
                         .worker = (int32_t)c->env->worker,
-                        .page = (uint16_t)c->r.page,
+                        .page = (uint16_t)c->x->r.page,
                         .status = (uint16_t)c->x->resp.status,
                         .accepted_us = c->accepted_us,
-                        .begin_us = c->r.begin_us,
-                        .start_us = c->r.start_us,
+                        .begin_us = c->x->r.begin_us,
+                        .start_us = c->x->r.start_us,
                         .end_us = now(c),
                         .nphases = pc->nphases,
                         .more_phases = pc->more_phases};
@@ -699,8 +721,10 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer) {
     c->env = env;
     llhttp_init(&c->parser, HTTP_REQUEST, &settings);
     c->parser.data = c;
-    if (peer)
-        snprintf(c->peer, sizeof c->peer, "%s", peer);
+    if (peer && inet_pton(AF_INET, peer, c->peer) == 1)
+        c->peer_len = 4;
+    else if (peer && inet_pton(AF_INET6, peer, c->peer) == 1)
+        c->peer_len = 16;
     c->state = CS_READING;
     c->accepted_us = now(c);
     begin_phase(c);
@@ -744,27 +768,35 @@ conn_want conn_eof(conn *c) {
 }
 
 const char *conn_out(const conn *c, size_t *len) {
-    *len = c->out.len - c->out_off;
-    return c->out.p + c->out_off;
+    *len = c->x->out.len - c->x->out_off;
+    return c->x->out.p + c->x->out_off;
+}
+
+/* Formats c's peer address into out (INET6_ADDRSTRLEN bytes); NULL when unknown. */
+static const char *peer_text(const conn *c, char *out) {
+    if (!c->peer_len)
+        return NULL;
+    return inet_ntop(c->peer_len == 4 ? AF_INET : AF_INET6, c->peer, out, INET6_ADDRSTRLEN);
 }
 
 conn_want conn_wrote(conn *c, size_t n) {
     if (c->state != CS_WRITING && c->state != CS_INTERIM)
         return CONN_CLOSE;
-    c->out_off += n;
-    if (c->out_off < c->out.len)
+    c->x->out_off += n;
+    if (c->x->out_off < c->x->out.len)
         return CONN_WANT_WRITE;
     begin_phase(c);               /* idle (keep-alive timeout), or reading the body */
     if (c->state == CS_INTERIM) { /* 100 Continue sent: read the body */
-        c->out.len = c->out_off = 0;
+        c->x->out.len = c->x->out_off = 0;
         c->state = CS_READING;
         return CONN_WANT_READ;
     }
     /* the response is complete */
     metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
-    metrics_count_response(c->env->metrics, c->r.page, c->x->resp.status);
+    metrics_count_response(c->env->metrics, c->x->r.page, c->x->resp.status);
+    char peer[INET6_ADDRSTRLEN];
     if (c->env->log)
-        access_log_write(c->env->log, c->peer, c->x->req.method, c->x->req.target,
+        access_log_write(c->env->log, peer_text(c, peer), c->x->req.method, c->x->req.target,
                          c->x->req.http_major, c->x->req.http_minor, c->x->resp.status,
                          c->x->body_bytes);
     c->requests++;
@@ -799,13 +831,13 @@ conn_want conn_db_done(conn *c) {
     if (plan->kind == PHASE_DB)
         metrics_add(&c->env->metrics->db_queries, plan->per_batch);
     /* the queries the driver did not time itself ran together: the batch */
-    for (unsigned i = c->r.db_marked; i < plan->per_batch; i++)
-        route_phase(&c->x->call, (phase_kind)plan->kind, c->r.batch_start_us, end);
-    c->r.db_marked = 0;
-    c->r.batch_start_us = end;
-    if (++c->r.db_batches < plan->batches)
+    for (unsigned i = c->x->r.db_marked; i < plan->per_batch; i++)
+        route_phase(&c->x->call, (phase_kind)plan->kind, c->x->r.batch_start_us, end);
+    c->x->r.db_marked = 0;
+    c->x->r.batch_start_us = end;
+    if (++c->x->r.db_batches < plan->batches)
         return CONN_WANT_DB;
-    uint64_t waited = now(c) - c->r.db_start_us;
+    uint64_t waited = now(c) - c->x->r.db_start_us;
     c->x->call.db_wait_us += waited; /* a page may wait in several steps */
     if (plan->kind == PHASE_DB)
         metrics_add(&c->env->metrics->db_wait_us, (int64_t)waited);
@@ -827,9 +859,9 @@ conn_want conn_work_done(conn *c) {
 }
 
 void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us) {
-    if (c->state != CS_DB || c->r.db_marked >= c->x->call.plan.per_batch)
+    if (c->state != CS_DB || c->x->r.db_marked >= c->x->call.plan.per_batch)
         return;
-    c->r.db_marked++;
+    c->x->r.db_marked++;
     route_phase(&c->x->call, (phase_kind)c->x->call.plan.kind, start_us, end_us);
 }
 

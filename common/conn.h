@@ -41,16 +41,6 @@ typedef enum {
     CS_CLOSED   /* nothing more to do */
 } conn_state;
 
-/* What one request needs only while it is being answered: allocated when
- * the response begins, kept across pipelined requests, freed when the
- * connection goes idle (an idle keep-alive connection holds only struct conn). */
-typedef struct conn_exchange {
-    http_req req;      /* the current request, as pages see it */
-    http_resp resp;    /* the current response */
-    page_call call;    /* the current page's parameters and plan */
-    size_t body_bytes; /* body bytes of the response being sent (for the access log) */
-} conn_exchange;
-
 /* What belongs to one request while it is read and dispatched: one struct,
  * reset as a whole with one assignment (conn_request_fresh), so a field
  * added later cannot be left over from the request before. */
@@ -80,28 +70,42 @@ typedef struct conn_request {
     size_t body_held;        /* bytes of the --max-body-memory budget this body holds */
 } conn_request;
 
+/* Everything one request needs, from its first byte until its response has
+ * left: allocated when a request begins (or an error is answered), kept
+ * across pipelined requests, freed when the connection goes idle — so an
+ * idle keep-alive connection holds only struct conn (the idle-memory goal:
+ * loadtest/idle-connections). */
+typedef struct conn_exchange {
+    conn_request r;    /* the request being read or dispatched */
+    buf head;          /* target, NUL, then the Host and Accept values, NUL-ended */
+    buf body;          /* request body */
+    buf out;           /* response bytes being written */
+    size_t out_off;    /* bytes of out already written */
+    http_req req;      /* the current request, as pages see it */
+    http_resp resp;    /* the current response */
+    page_call call;    /* the current page's parameters and plan */
+    size_t body_bytes; /* body bytes of the response being sent (for the access log) */
+} conn_exchange;
+
+
 typedef struct conn {
-    llhttp_t parser;         /* llhttp state; parser.data points back here */
-    const server_env *env;   /* settings, counters, log (borrowed) */
-    char peer[48];           /* client address for the access log */
-    uint8_t state;           /* a conn_state */
-    uint8_t in_message;      /* 1 between the first byte of a request and its end */
-    uint8_t peer_eof;        /* 1 after the client closed its sending side */
-    uint8_t close_after;     /* 1 to close once the current response is written */
-    const char *exec_end;    /* end of the bytes llhttp is parsing now (only during parse) */
-    uint32_t requests;       /* responses completed on this connection */
-    buf head;                /* target, NUL, then the Host and Accept values, NUL-ended */
-    buf body;                /* request body */
-    buf pending;             /* unparsed bytes after the current request (pipelining) */
-    size_t pending_off;      /* first unparsed byte in pending */
-    buf out;                 /* response bytes being written */
-    size_t out_off;          /* bytes of out already written */
-    uint64_t phase_us;       /* start of the current phase (see conn_deadline) */
-    uint64_t accepted_us;    /* conn_init: when the connection was accepted */
-    uint8_t board;           /* the board_state it is counted in on the scoreboard */
-    conn_request r;          /* the request being read or dispatched */
-    uint64_t phase_bytes;    /* bytes fed since phase_us, for --min-rate */
-    struct conn_exchange *x; /* the request being answered; NULL while idle */
+    llhttp_t parser;       /* llhttp state; parser.data points back here */
+    const server_env *env; /* settings, counters, log (borrowed) */
+    const char *exec_end;  /* end of the bytes llhttp is parsing now (only during parse) */
+    buf pending;           /* unparsed bytes after the current request (pipelining) */
+    size_t pending_off;    /* first unparsed byte in pending */
+    uint64_t phase_us;     /* start of the current phase (see conn_deadline) */
+    uint64_t accepted_us;  /* conn_init: when the connection was accepted */
+    uint64_t phase_bytes;  /* bytes fed since phase_us, for --min-rate */
+    conn_exchange *x;      /* the request under way; NULL while idle */
+    uint32_t requests;     /* responses completed on this connection */
+    uint8_t state;         /* a conn_state */
+    uint8_t in_message;    /* 1 between the first byte of a request and its end */
+    uint8_t peer_eof;      /* 1 after the client closed its sending side */
+    uint8_t close_after;   /* 1 to close once the current response is written */
+    uint8_t board;         /* the board_state it is counted in on the scoreboard */
+    uint8_t peer_len;      /* the client's address for the access log: 4 or 16 bytes */
+    uint8_t peer[16];      /* (binary, 0 bytes when unknown), formatted only to log */
 } conn;
 
 /* Sets up c (caller-owned storage) for a new connection from peer (may be

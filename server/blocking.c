@@ -82,20 +82,16 @@ static int wait_conn(server *s, int fd, short events, const conn *c, wait_state 
  * first deadline. Returns what the core should do next: carry on with w,
  * answer a plain HTTP request with 400, or close. */
 static conn_want handshake(server *s, transport *t, conn *c, conn_want w, wait_state *ws) {
-    for (;;) {
-        int r = transport_handshake(t);
-        if (r == 0)
-            return w;
-        if (r == TRANSPORT_PLAINTEXT)
-            return conn_refuse(c, 400, TLS_PLAINTEXT_WHY);
-        if (r == TRANSPORT_FAIL)
-            return CONN_CLOSE;
+    conn_want next;
+    int r;
+    while ((r = net_handshake(t, c, w, &next)) != 0) {
         int wr = wait_conn(s, t->fd, r == TRANSPORT_WANT_READ ? POLLIN : POLLOUT, c, ws);
         if (wr == WAIT_TIMEOUT)
             transport_handshake_timed_out(t);
         if (wr != WAIT_READY)
             return CONN_CLOSE;
     }
+    return next;
 }
 
 void blocking_serve(server *s, const server_env *env, int fd, const char *peer, int tls,

@@ -27,11 +27,13 @@ typedef struct ev_conn {
     ev_timer timer;              /* the core's deadline, or a database wait */
     struct ev_conn *prev, *next; /* all connections, to close idle ones at shutdown */
     transport t;                 /* the socket, plain or TLS */
+    struct ev_conn *done_next;   /* offload: next in event_server.done */
     uint8_t want;                /* the core's last conn_want */
     uint8_t db_wait;             /* 1 while timer is a database wait */
-    struct ev_conn *done_next;   /* offload: next in event_server.done */
     uint8_t counted;             /* 1: let in by net_admit (net_release at close) */
-    conn c;                      /* the core */
+    uint8_t closing;             /* 1: closed, freed after this loop iteration */
+    conn c;                      /* the core (fields kept together: an idle connection is
+                                    this struct, see loadtest/idle-connections) */
 } ev_conn;
 
 typedef struct event_server {
@@ -45,6 +47,8 @@ typedef struct event_server {
     ev_timer resume_w;  /* re-enables accept after running out of descriptors */
     ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
     ev_conn *conns;     /* list of open connections */
+    ev_conn *closed;    /* closed this loop iteration, freed by on_check (linked by next) */
+    ev_check check_w;   /* frees the closed connections after each iteration's callbacks */
     unsigned open;      /* connections in the list */
     int capped;         /* 1: its connections count against --max-connections */
     uint64_t grace_end; /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
@@ -59,8 +63,15 @@ static event_server *es_of(struct ev_loop *loop) {
     return ev_userdata(loop);
 }
 
+/* Closes ec: its socket and core go now, its memory after this iteration of
+ * the loop (on_check), as redis schedules a client's close — so a callback
+ * further up the stack, or one libev still has pending for ec this
+ * iteration, never touches freed memory. */
 static void close_conn(struct ev_loop *loop, ev_conn *ec) {
     event_server *es = es_of(loop);
+    if (ec->closing)
+        return;
+    ec->closing = 1;
     ev_io_stop(loop, &ec->io);
     ev_timer_stop(loop, &ec->timer);
     conn_destroy(&ec->c);
@@ -72,12 +83,28 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
         es->conns = ec->next;
     if (ec->next)
         ec->next->prev = ec->prev;
+    ec->next = es->closed;
+    es->closed = ec;
     es->open--;
     if (ec->counted)
         net_release(es->s);
-    free(ec);
     if (es->grace_end && es->open == 0) /* on_stop has run (and taken the queue) */
         ev_break(loop, EVBREAK_ALL);
+}
+
+/* Frees the connections closed during this iteration. */
+static void free_closed(event_server *es) {
+    while (es->closed) {
+        ev_conn *ec = es->closed;
+        es->closed = ec->next;
+        free(ec);
+    }
+}
+
+static void on_check(struct ev_loop *loop, ev_check *w, int revents) {
+    (void)w;
+    (void)revents;
+    free_closed(es_of(loop));
 }
 
 /* Returns the time (µs, 0 = none) by which ec's current wait must end: the
@@ -132,14 +159,11 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
     event_server *es = es_of(loop);
     ec->want = (uint8_t)w;
     if (!ec->t.handshook) { /* TLS: the handshake comes first, never blocking */
-        int r = transport_handshake(&ec->t);
-        if (r == TRANSPORT_WANT_READ || r == TRANSPORT_WANT_WRITE) {
+        int r = net_handshake(&ec->t, &ec->c, w, &w);
+        if (r != 0) {
             wait_transport(loop, ec, r); /* at a stop, until the fresh connection's grace ends */
             return;
-        } else if (r == TRANSPORT_PLAINTEXT)
-            w = conn_refuse(&ec->c, 400, TLS_PLAINTEXT_WHY);
-        else if (r == TRANSPORT_FAIL)
-            w = CONN_CLOSE;
+        }
     }
     for (int reads = 0;;) {
         ec->want = (uint8_t)w;
@@ -289,7 +313,7 @@ static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
             return taken; /* EAGAIN: accepted everything waiting */
         }
         taken++;
-        ev_conn *ec = malloc(sizeof *ec);
+        ev_conn *ec = calloc(1, sizeof *ec);
         if (!ec) { /* out of memory: this one is closed, the others go on */
             net_close(fd);
             continue;
@@ -390,6 +414,9 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     ev_timer_init(&es->resume_w, on_resume, 0.1, 0.0);
     ev_io_init(&es->stop_w, on_stop, s->stop_pipe[0], EV_READ);
     ev_io_start(loop, &es->stop_w);
+    ev_check_init(&es->check_w, on_check);
+    ev_check_start(loop, &es->check_w);
+    ev_unref(loop); /* the check watcher alone does not keep the loop running */
     ev_async_init(&es->work_w, on_work_done);
     if (pool)
         ev_async_start(loop, &es->work_w);
@@ -398,6 +425,9 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     /* only reached once stopped: free whatever is left */
     while (es->conns)
         close_conn(loop, es->conns);
+    free_closed(es);
+    ev_ref(loop);
+    ev_check_stop(loop, &es->check_w);
     ev_loop_destroy(loop);
     pthread_mutex_destroy(&es->done_lock);
     free(es);

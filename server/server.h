@@ -173,6 +173,14 @@ void status_join(server *s);
 /* What the drivers answer on the HTTPS port to a plain HTTP request. */
 #define TLS_PLAINTEXT_WHY "this port speaks HTTPS: use an https:// URL"
 
+/* Advances t's TLS handshake (nothing to do for plain TCP) for connection c,
+ * whose next step once the transport is ready is w. Returns
+ * TRANSPORT_WANT_READ / TRANSPORT_WANT_WRITE (wait for the socket, then call
+ * again), or 0 with *next set: w when the handshake is done, a 400 for a
+ * client that spoke plain HTTP to the HTTPS port, CONN_CLOSE when it failed.
+ * The one mapping from handshake results to the core, for every driver. */
+int net_handshake(transport *t, conn *c, conn_want w, conn_want *next);
+
 /* --probe URL: one GET; returns the exit code (0 when it answered 2xx/3xx,
  * 1 otherwise, 2 for a malformed URL), having printed why on stderr. */
 int probe_run(const char *url);

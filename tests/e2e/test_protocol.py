@@ -82,9 +82,13 @@ def wait_server_read(server, sock):
     if tcp_queues(cport, server.port) is None:
         time.sleep(0.5)
         return
-    ok = harness.wait_until(
-        lambda: tcp_queues(cport, server.port) == (0, 0) and tcp_queues(server.port, cport) is not None
-        and tcp_queues(server.port, cport)[1] == 0, timeout=GUARD)
+    def read_all():
+        # one reading of each side: /proc/net/tcp can miss a row while other
+        # sockets come and go, so a second look may find nothing
+        ours, theirs = tcp_queues(cport, server.port), tcp_queues(server.port, cport)
+        return ours == (0, 0) and theirs is not None and theirs[1] == 0
+
+    ok = harness.wait_until(read_all, timeout=GUARD)
     if not ok:
         raise AssertionError("the server never read the request")
 

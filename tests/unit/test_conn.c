@@ -45,11 +45,8 @@ static conn_want run_one(tu_env *t, const char *req, int head, tu_resp *r, tu_lo
 
 static void assert_idle_no_buffers(const conn *c) {
     assert_true(conn_idle(c));
-    assert_null(c->head.p);
-    assert_null(c->body.p);
-    assert_null(c->out.p);
     assert_null(c->pending.p);
-    assert_null(c->x); /* no request or response state either */
+    assert_null(c->x); /* no request, response or buffer of either */
 }
 
 /* ---- basic requests ---------------------------------------------------------- */
@@ -1157,6 +1154,35 @@ static void test_buf_fails_softly(void **state) {
     buf_free(&b);
 }
 
+/* buf_printf formats into the room a buffer has and grows it only for text
+ * that does not fit: both paths, at the boundary, must give the same bytes */
+static void test_buf_printf_fits_and_grows(void **state) {
+    (void)state;
+    buf b = {0};
+    buf_printf(&b, "%s-%d", "first", 1); /* no room at all yet */
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.p, "first-1", 7);
+    size_t room = b.cap - b.len;
+    char exact[512];
+    assert_true(room > 1 && room < sizeof exact);
+    memset(exact, 'x', room - 1); /* fits with its NUL: formatted once, in place */
+    exact[room - 1] = 0;
+    buf_printf(&b, "%s", exact);
+    assert_int_equal(b.len, 7 + room - 1);
+    assert_int_equal(b.cap - b.len, 1);
+    buf_printf(&b, "%s", "yz"); /* one byte of room: measured, grown, formatted again */
+    assert_int_equal(b.len, 7 + room + 1);
+    assert_memory_equal(b.p + b.len - 3, "xyz", 3);
+    char big[2000];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    buf_printf(&b, "<%s>", big);
+    assert_int_equal(b.len, 7 + room + 1 + sizeof big + 1);
+    assert_int_equal(b.p[b.len - 1], '>');
+    assert_int_equal(b.p[b.len - sizeof big - 1], '<');
+    buf_free(&b);
+}
+
 static void test_body_out_of_memory(void **state) {
     tu_env *t = *state;
     /* a body no malloc can hold: that request gets 503, nothing aborts */
@@ -1315,6 +1341,7 @@ int main(void) {
         T(test_body_budget),
         T(test_body_budget_chunked),
         T(test_buf_fails_softly),
+        T(test_buf_printf_fits_and_grows),
         T(test_body_out_of_memory),
         T(test_metrics_counters),
         T(test_metrics_destroy_mid_response),
