@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "db.h"
@@ -23,6 +24,7 @@ typedef enum {
     OPT_PORT_OR_OFF,
     OPT_UINT_OR_OFF,
     OPT_DIST,
+    OPT_NAME,
     OPT_FLAG
 } opt_kind;
 
@@ -73,6 +75,7 @@ static const option_def options[] = {
     {"status-port", "HTTPMODES_STATUS_PORT", OPT_PORT_OR_OFF, 0, 65535, OFF(status_port)},
     {"timeline-size", "HTTPMODES_TIMELINE_SIZE", OPT_UINT, 16, 1048576, OFF(timeline_size)},
     {"cpus", "HTTPMODES_CPUS", OPT_UINT, 1, 1024, OFF(cpus)},
+    {"name", "HTTPMODES_NAME", OPT_NAME, 0, 0, STR(name)},
     {"help", NULL, OPT_FLAG, 0, 0, 0, 0},
     {"version", NULL, OPT_FLAG, 0, 0, 0, 0},
     {"list-modes", NULL, OPT_FLAG, 0, 0, 0, 0},
@@ -184,6 +187,11 @@ static const char *usage_options =
     "  --cpus N                 run on N of the CPUs this process may use (pins it,\n"
     "                           with every thread and worker): concurrency without\n"
     "                           parallelism with --cpus 1        (default: all of them)\n"
+    "  --name NAME              this server's name, sent as X-Replica: NAME on every\n"
+    "                           response and shown in /stats, to tell replicas behind\n"
+    "                           a load balancer apart: letters, digits, . _ -, at\n"
+    "                           most 63; %H is replaced by the host name (a\n"
+    "                           container's ID, a Kubernetes pod's name) (default none)\n"
     "  --probe URL              health check: GET URL (http:// or https://, not\n"
     "                           verified), exit 0 if it answers 2xx/3xx within 5 s,\n"
     "                           else print why and exit 1; serves nothing\n"
@@ -223,6 +231,40 @@ const char *config_usage(void) {
                               mi->name, mi->summary, mi->counterpart);
     }
     return text;
+}
+
+/* Writes value into out (size bytes) with each "%H" replaced by the host
+ * name. Returns 0, or -1 when the result is empty, too long or holds a byte
+ * other than [A-Za-z0-9._-] (it goes into a response header as it is). */
+static int name_expand(const char *value, char *out, size_t size) {
+    char host[256] = "", tmp[256];
+    size_t n = 0;
+    if (size > sizeof tmp)
+        size = sizeof tmp;
+    for (const char *p = value; *p; p++) {
+        const char *add = p;
+        size_t len = 1;
+        if (p[0] == '%' && p[1] == 'H') {
+            if (!host[0] && (gethostname(host, sizeof host - 1) != 0 || !host[0]))
+                return -1;
+            add = host;
+            len = strlen(host);
+            p++;
+        }
+        for (size_t i = 0; i < len; i++, n++) {
+            char ch = add[i];
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                     (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+            if (!ok || n + 1 >= size)
+                return -1;
+            tmp[n] = ch;
+        }
+    }
+    if (n == 0)
+        return -1;
+    tmp[n] = 0;
+    memcpy(out, tmp, n + 1); /* only a valid name replaces the old one */
+    return 0;
 }
 
 /* Stores value into the field that d describes. Returns 0, or -1 with err set. */
@@ -266,6 +308,20 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
                  strcmp(d->name, "probe") == 0 ? "URL" : "file path", d->size - 1,
                  d->kind == OPT_PATH ? " or -" : "");
         return -1;
+    case OPT_NAME: {
+        if (name_expand(value, field, d->size) == 0)
+            return 0;
+        char shown[41]; /* the value as printed: control bytes as '?' */
+        size_t i = 0;
+        for (; value[i] && i < sizeof shown - 1; i++)
+            shown[i] = value[i] >= 0x20 && value[i] < 0x7f ? value[i] : '?';
+        shown[i] = 0;
+        snprintf(err, errlen,
+                 "%s: expected 1 to %zu letters, digits, '.', '_' or '-' (%%H: the host name), "
+                 "got '%s'",
+                 what, d->size - 1, shown);
+        return -1;
+    }
     case OPT_DIST: {
         int dist = db_dist_find(value, strlen(value));
         if (dist >= 0) {

@@ -486,6 +486,8 @@ static conn_want send_response(conn *c) {
                r->content_type ? r->content_type : "text/plain; charset=utf-8", r->body.len,
                c->close_after ? "close" : "keep-alive", config_mode_name(cfg->mode), c->env->worker,
                c->env->lane, (unsigned long long)c->x->r.start_us, (unsigned long long)end);
+    if (cfg->name[0]) /* --name: which replica behind a load balancer answered */
+        buf_printf(&c->x->out, "X-Replica: %s\r\n", cfg->name);
     if (r->allow)
         buf_printf(&c->x->out, "Allow: %s\r\n", r->allow);
     if (r->status == 503) /* a busy server, not a broken one: come back */

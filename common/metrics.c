@@ -78,9 +78,13 @@ static uint64_t get(const _Atomic uint64_t *c) {
 
 void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
     uint64_t now = util_now_us();
+    if (cfg->name[0]) /* --name (letters, digits, . _ - only: nothing to escape) */
+        buf_printf(out, "{\"name\":\"%s\",", cfg->name);
+    else
+        buf_puts(out, "{\"name\":null,");
     buf_printf(
         out,
-        "{\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"cpus\":%u,\"keep_alive\":%s,"
+        "\"mode\":\"%s\",\"uptime_s\":%.3f,\"workers\":%u,\"cpus\":%u,\"keep_alive\":%s,"
         "\"connections\":{\"accepted\":%llu,\"open\":%llu,\"accept_errors\":%llu,"
         "\"refused\":%llu},\"body_memory\":{\"bytes\":%llu,\"limit\":%llu,\"refused\":%llu},"
         "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"

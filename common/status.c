@@ -139,12 +139,13 @@ void page_scoreboard(page_call *pc) {
     pc->resp->status = 200;
     pc->resp->content_type = "application/json";
     buf_printf(b,
-               "{\"now_us\":%llu,\"mode\":\"%s\",\"description\":\"%s (like %s)\","
+               "{\"now_us\":%llu,\"mode\":\"%s\",\"name\":%s%s%s,\"description\":\"%s (like %s)\","
                "\"look_for\":\"%s\",\"event_loop\":%s,\"cpu_off_loop\":%s,"
                "\"workers_setting\":%u,\"workers\":[",
-               (unsigned long long)route_now(pc), mi->name, mi->summary, mi->counterpart,
-               mi->look_for, mi->event_loop ? "true" : "false", mi->cpu_off_loop ? "true" : "false",
-               cfg->workers);
+               (unsigned long long)route_now(pc), mi->name, cfg->name[0] ? "\"" : "",
+               cfg->name[0] ? cfg->name : "null", cfg->name[0] ? "\"" : "", mi->summary,
+               mi->counterpart, mi->look_for, mi->event_loop ? "true" : "false",
+               mi->cpu_off_loop ? "true" : "false", cfg->workers);
     unsigned n = timeline_lanes(t);
     int first = 1;
     for (unsigned i = 0; i < n; i++) {

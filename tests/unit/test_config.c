@@ -2,6 +2,8 @@
  * and a clear error for every bad value. */
 #include "testutil.h"
 
+#include <unistd.h>
+
 /* ---- a fake environment ------------------------------------------------------------- */
 
 static const char *fake_env[16][2]; /* name, value pairs; NULL-terminated */
@@ -380,6 +382,7 @@ static void test_help_and_version(void **state) {
                                  "--first-byte-timeout",
                                  "--min-rate",
                                  "--slow-client-defence",
+                                 "--name",
                                  "--help",
                                  "--version"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
@@ -387,6 +390,43 @@ static void test_help_and_version(void **state) {
             fail_msg("usage lacks %s", opts[i]);
     assert_string_equal(config_mode_name(MODE_ITERATIVE), "iterative");
     assert_string_equal(config_mode_name((server_mode)9), "?");
+}
+
+/* --name: none by default; a name from the command line or the environment;
+ * %H becomes the host name; anything that cannot go into a header as it is
+ * (space, colon, CR/LF, too long, empty) is a clear error. */
+static void test_name(void **state) {
+    (void)state;
+    config c;
+    char err[256], host[256] = "", want[300];
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_string_equal(c.name, "");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--name", "web-1.a_b")), CONFIG_OK);
+    assert_string_equal(c.name, "web-1.a_b");
+    set_env(0, "HTTPMODES_NAME", "from-env");
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_string_equal(c.name, "from-env");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--name=argv")), CONFIG_OK);
+    assert_string_equal(c.name, "argv");
+    clear_env(NULL);
+    assert_int_equal(gethostname(host, sizeof host - 1), 0);
+    snprintf(want, sizeof want, "r-%s", host);
+    if (strlen(want) < sizeof c.name &&
+        strspn(host, "abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(host)) {
+        assert_int_equal(load(&c, err, sizeof err, ARGS("--name", "r-%H")), CONFIG_OK);
+        assert_string_equal(c.name, want);
+    }
+    check_error(ARGS("--name", ""), "--name", "letters");
+    check_error(ARGS("--name", "a b"), "--name", NULL);
+    check_error(ARGS("--name", "a:b"), "--name", NULL);
+    check_error(ARGS("--name", "a\r\nX-Evil: 1"), "--name", NULL);
+    check_error(ARGS("--name", "%"), "--name", NULL);
+    check_error(ARGS("--name", "%x"), "--name", NULL);
+    check_error(ARGS("--name", "0123456789012345678901234567890123456789012345678901234567890123"),
+                "--name", "63");
+    set_env(0, "HTTPMODES_NAME", "bad name");
+    check_error(NULL, "HTTPMODES_NAME", NULL);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, clear_env, NULL)
@@ -398,7 +438,7 @@ int main(void) {
         T(test_environment),      T(test_command_line_wins),
         T(test_bad_command_line), T(test_bad_environment),
         T(test_help_and_version), T(test_slow_client_defence),
-        T(test_workers_warning),
+        T(test_workers_warning),  T(test_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
