@@ -234,6 +234,11 @@ class Robustness(unittest.TestCase):
                         busy.sendall(b"GET /cpu?iterations=1500000 HTTP/1.1\r\nHost: a\r\n\r\n")
                         time.sleep(0.05)  # the loop burns (about 0.3 s) and sees the stop after
                         s.proc.send_signal(signal.SIGTERM)
+                        # reactors: let the idle loop stop listening first, so the
+                        # connection lands in the busy loop's queue; connecting in the
+                        # instant between the idle loop's last accept and its shutdown()
+                        # would be reset (the kernel drops a closed listener's queue)
+                        time.sleep(0.1)
                         queued = s.connect(timeout=GUARD)
                         queued.sendall(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
                         for c in (busy, queued):
