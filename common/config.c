@@ -49,6 +49,7 @@ static const option_def options[] = {
     {"db-latency", "HTTPMODES_DB_LATENCY", OPT_DIST, 0, 0, OFF(db_latency)},
     {"db-p99", "HTTPMODES_DB_P99", OPT_UINT, 1, 600000, OFF(db_p99_ms)},
     {"db-seed", "HTTPMODES_DB_SEED", OPT_U64, 0, UINT64_MAX, OFF(db_seed)},
+    {"db", "HTTPMODES_DB", OPT_STR, 0, 0, STR(db)},
     {"access-log", "HTTPMODES_ACCESS_LOG", OPT_PATH, 0, 0, STR(access_log)},
     {"keep-alive", "HTTPMODES_KEEP_ALIVE", OPT_ONOFF, 0, 0, OFF(keep_alive)},
     {"max-header-size", "HTTPMODES_MAX_HEADER_SIZE", OPT_SIZE, 256, 1048576, OFF(max_header_size)},
@@ -141,6 +142,9 @@ static const char *usage_options =
     "                                                      (default 4 x --db-delay)\n"
     "  --db-seed N              seed of the query-time draws: the same seed, the same\n"
     "                           times in the same order             (default 1)\n"
+    "  --db URL|off             run each query on a real PostgreSQL as SELECT pg_sleep()\n"
+    "                           (postgres://... or a libpq conninfo 'host=... dbname=...');\n"
+    "                           unreachable or full: a 503      (default off: simulated)\n"
     "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
     "  --keep-alive on|off      keep connections open between requests\n"
     "                           (default: on for threads, event and reactors, off\n"
@@ -305,7 +309,9 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
             return 0;
         }
         snprintf(err, errlen, "%s: expected a %s (at most %zu bytes)%s", what,
-                 strcmp(d->name, "probe") == 0 ? "URL" : "file path", d->size - 1,
+                 strcmp(d->name, "probe") == 0  ? "URL"
+                 : strcmp(d->name, "db") == 0 ? "postgres:// URL or libpq conninfo"
+                                              : "file path", d->size - 1,
                  d->kind == OPT_PATH ? " or -" : "");
         return -1;
     case OPT_NAME: {
@@ -363,7 +369,16 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
 }
 
 /* Cross-option checks that no single value can catch. */
-static int check(const config *cfg, char *err, size_t errlen) {
+static int check(config *cfg, char *err, size_t errlen) {
+    if (strcmp(cfg->db, "off") == 0)
+        cfg->db[0] = 0;
+    if (cfg->db[0] && strncmp(cfg->db, "postgres://", 11) != 0 &&
+        strncmp(cfg->db, "postgresql://", 13) != 0 && !strchr(cfg->db, '=')) {
+        snprintf(err, errlen,
+                 "--db: expected postgres://..., postgresql://... or a libpq conninfo "
+                 "(key=value ...), or off");
+        return -1;
+    }
     if (cfg->db_delay_ms > cfg->max_delay_ms) {
         snprintf(err, errlen, "--db-delay: %u ms is above --max-delay (%u ms)", cfg->db_delay_ms,
                  cfg->max_delay_ms);
