@@ -309,10 +309,10 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
             return 0;
         }
         snprintf(err, errlen, "%s: expected a %s (at most %zu bytes)%s", what,
-                 strcmp(d->name, "probe") == 0  ? "URL"
-                 : strcmp(d->name, "db") == 0 ? "postgres:// URL or libpq conninfo"
-                                              : "file path", d->size - 1,
-                 d->kind == OPT_PATH ? " or -" : "");
+                 strcmp(d->name, "probe") == 0 ? "URL"
+                 : strcmp(d->name, "db") == 0  ? "postgres:// URL or libpq conninfo"
+                                               : "file path",
+                 d->size - 1, d->kind == OPT_PATH ? " or -" : "");
         return -1;
     case OPT_NAME: {
         if (name_expand(value, field, d->size) == 0)

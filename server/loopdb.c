@@ -46,7 +46,7 @@ struct loopdb {
     ev_io efd_w;             /* watches it */
     loopdb_batch *park_head; /* parked batches, oldest ticket first */
     loopdb_batch *park_tail;
-    pgdb_loop *pg;           /* with --db: the loop's PostgreSQL connections, else NULL */
+    pgdb_loop *pg; /* with --db: the loop's PostgreSQL connections, else NULL */
 };
 
 static void park(loopdb *ld, loopdb_batch *b) {

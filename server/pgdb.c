@@ -15,7 +15,9 @@ int pgdb_configure(const char *conninfo, char *err, size_t errlen) {
              "built: install libpq-dev and rebuild)");
     return -1;
 }
-int pgdb_enabled(void) { return 0; }
+int pgdb_enabled(void) {
+    return 0;
+}
 int pgdb_query_blocking(uint64_t us, char *why, size_t whylen) {
     (void)us;
     snprintf(why, whylen, "no PostgreSQL support in this build");
@@ -26,14 +28,18 @@ pgdb_loop *pgdb_loop_new(struct ev_loop *loop) {
     (void)loop;
     return NULL;
 }
-void pgdb_loop_free(pgdb_loop *pl) { (void)pl; }
+void pgdb_loop_free(pgdb_loop *pl) {
+    (void)pl;
+}
 pgdb_q *pgdb_loop_query(pgdb_loop *pl, uint64_t us, pgdb_done_fn *done, void *arg, char *why,
                         size_t whylen) {
     (void)pl, (void)us, (void)done, (void)arg;
     snprintf(why, whylen, "no PostgreSQL support in this build");
     return NULL;
 }
-void pgdb_loop_cancel(pgdb_q *q) { (void)q; }
+void pgdb_loop_cancel(pgdb_q *q) {
+    (void)q;
+}
 
 #else
 
@@ -53,8 +59,8 @@ static char *g_conninfo; /* NULL: simulated */
 
 /* Process-wide: the back-off after failed connects, and the blocking free list. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t g_down_until;   /* no connect is tried before this (µs, util_now_us) */
-static uint64_t g_backoff;      /* the current back-off, µs; 0 = last connect worked */
+static uint64_t g_down_until;    /* no connect is tried before this (µs, util_now_us) */
+static uint64_t g_backoff;       /* the current back-off, µs; 0 = last connect worked */
 static char g_last_why[WHY_MAX]; /* why the last connect failed */
 
 typedef struct idle {
@@ -70,7 +76,9 @@ int pgdb_configure(const char *conninfo, char *err, size_t errlen) {
     return 0;
 }
 
-int pgdb_enabled(void) { return g_conninfo != NULL; }
+int pgdb_enabled(void) {
+    return g_conninfo != NULL;
+}
 
 /* Copies the first line of msg (libpq's messages end in newlines, and may
  * say "FATAL:  ...") into why as "what: msg". */
