@@ -185,6 +185,7 @@ class PostgresTest(unittest.TestCase):
                     span = max(b for _, b in queries) - min(a for a, _ in queries)
                     self.assertLess(span, 2000000, queries)
                     self.assertLess(time.time() - t0, 3.5)
+                    self.assertEqual(json.loads(s.get("/stats")[2])["db_backend"], "postgres")
                     if mode == "event":  # a single thread: one loop did all of it
                         self.assertEqual(len({h["x-worker"] for _, h, _ in res}), 1)
                     # PostgreSQL's side: the loop's connections, idle in its free list
