@@ -304,6 +304,18 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
     }
     case OPT_PATH:
     case OPT_STR:
+        if (strcmp(d->name, "db") == 0 && strcmp(value, "off") == 0) {
+            *(char *)field = 0; /* the simulated database */
+            return 0;
+        }
+        if (strcmp(d->name, "db") == 0 && value[0] && strncmp(value, "postgres://", 11) != 0 &&
+            strncmp(value, "postgresql://", 13) != 0 && !strchr(value, '=')) {
+            snprintf(err, errlen,
+                     "%s: expected postgres://..., postgresql://..., a libpq conninfo "
+                     "(key=value ...) or off",
+                     what);
+            return -1;
+        }
         if (value[0] && strlen(value) < d->size) {
             strcpy(field, value);
             return 0;
@@ -369,16 +381,7 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
 }
 
 /* Cross-option checks that no single value can catch. */
-static int check(config *cfg, char *err, size_t errlen) {
-    if (strcmp(cfg->db, "off") == 0)
-        cfg->db[0] = 0;
-    if (cfg->db[0] && strncmp(cfg->db, "postgres://", 11) != 0 &&
-        strncmp(cfg->db, "postgresql://", 13) != 0 && !strchr(cfg->db, '=')) {
-        snprintf(err, errlen,
-                 "--db: expected postgres://..., postgresql://... or a libpq conninfo "
-                 "(key=value ...), or off");
-        return -1;
-    }
+static int check(const config *cfg, char *err, size_t errlen) {
     if (cfg->db_delay_ms > cfg->max_delay_ms) {
         snprintf(err, errlen, "--db-delay: %u ms is above --max-delay (%u ms)", cfg->db_delay_ms,
                  cfg->max_delay_ms);
