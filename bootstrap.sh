@@ -18,11 +18,12 @@ cd "$(dirname "$0")"
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
 # What the build needs, and what the tests drive (real clients and a browser).
-BUILD_PKGS=(gcc make cmake pkg-config libc6-dev libssl-dev libev-dev)
+BUILD_PKGS=(gcc make cmake pkg-config libc6-dev libssl-dev libev-dev libpq-dev)
 # ...and the clients the README's examples use with a running server
 CLIENT_PKGS=(curl wrk)
 TEST_PKGS=("${CLIENT_PKGS[@]}" libcmocka-dev python3 chromium util-linux procps clang libclang-rt-14-dev
-    gnuplot-nox iproute2 openssl nginx-light libnginx-mod-http-echo)
+    gnuplot-nox iproute2 openssl nginx-light libnginx-mod-http-echo
+    postgresql)
 # ...and what the load-test lab (loadtest/compare) runs: wrk, gnuplot for the
 # charts, python3 for the driver, iproute2 (ss) and procps for what it samples
 LAB_PKGS=(wrk gnuplot-nox python3 iproute2 procps)

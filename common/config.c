@@ -49,6 +49,7 @@ static const option_def options[] = {
     {"db-latency", "HTTPMODES_DB_LATENCY", OPT_DIST, 0, 0, OFF(db_latency)},
     {"db-p99", "HTTPMODES_DB_P99", OPT_UINT, 1, 600000, OFF(db_p99_ms)},
     {"db-seed", "HTTPMODES_DB_SEED", OPT_U64, 0, UINT64_MAX, OFF(db_seed)},
+    {"db", "HTTPMODES_DB", OPT_STR, 0, 0, STR(db)},
     {"access-log", "HTTPMODES_ACCESS_LOG", OPT_PATH, 0, 0, STR(access_log)},
     {"keep-alive", "HTTPMODES_KEEP_ALIVE", OPT_ONOFF, 0, 0, OFF(keep_alive)},
     {"max-header-size", "HTTPMODES_MAX_HEADER_SIZE", OPT_SIZE, 256, 1048576, OFF(max_header_size)},
@@ -141,6 +142,9 @@ static const char *usage_options =
     "                                                      (default 4 x --db-delay)\n"
     "  --db-seed N              seed of the query-time draws: the same seed, the same\n"
     "                           times in the same order             (default 1)\n"
+    "  --db URL|off             run each query on a real PostgreSQL as SELECT pg_sleep()\n"
+    "                           (postgres://... or a libpq conninfo 'host=... dbname=...');\n"
+    "                           unreachable or full: a 503      (default off: simulated)\n"
     "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
     "  --keep-alive on|off      keep connections open between requests\n"
     "                           (default: on for threads, event and reactors, off\n"
@@ -300,13 +304,27 @@ static int set_value(config *cfg, const option_def *d, const char *what, const c
     }
     case OPT_PATH:
     case OPT_STR:
+        if (strcmp(d->name, "db") == 0 && strcmp(value, "off") == 0) {
+            *(char *)field = 0; /* the simulated database */
+            return 0;
+        }
+        if (strcmp(d->name, "db") == 0 && value[0] && strncmp(value, "postgres://", 11) != 0 &&
+            strncmp(value, "postgresql://", 13) != 0 && !strchr(value, '=')) {
+            snprintf(err, errlen,
+                     "%s: expected postgres://..., postgresql://..., a libpq conninfo "
+                     "(key=value ...) or off",
+                     what);
+            return -1;
+        }
         if (value[0] && strlen(value) < d->size) {
             strcpy(field, value);
             return 0;
         }
         snprintf(err, errlen, "%s: expected a %s (at most %zu bytes)%s", what,
-                 strcmp(d->name, "probe") == 0 ? "URL" : "file path", d->size - 1,
-                 d->kind == OPT_PATH ? " or -" : "");
+                 strcmp(d->name, "probe") == 0 ? "URL"
+                 : strcmp(d->name, "db") == 0  ? "postgres:// URL or libpq conninfo"
+                                               : "file path",
+                 d->size - 1, d->kind == OPT_PATH ? " or -" : "");
         return -1;
     case OPT_NAME: {
         if (name_expand(value, field, d->size) == 0)

@@ -44,6 +44,7 @@ typedef struct config {
     unsigned status_port;         /* live view's port; CONFIG_STATUS_OFF, _DEFAULT (port + 1000) */
     unsigned timeline_size;       /* requests the live view's ring keeps */
     unsigned cpus;                /* --cpus: run on this many CPUs (sched_setaffinity); 0 = all */
+    char db[512];                 /* --db: a PostgreSQL URL or conninfo; "" = simulated */
     char name[64];                /* --name: X-Replica header and /stats "name"; "" = none */
     uint64_t given;               /* bit i: the i-th option was set (environment or argv) */
 } config;

@@ -456,6 +456,8 @@ void page_stats(page_call *pc) {
         b->len -= 2; /* the pool's object goes inside the counters' one */
         buf_puts(b, ",");
         dbpool_render_json(pool, b);
+        /* where the queries run: --db (the URL itself may hold a password) */
+        buf_printf(b, ",\"db_backend\":\"%s\"", pc->env->cfg->db[0] ? "postgres" : "simulated");
         buf_puts(b, "}\n");
     }
 }

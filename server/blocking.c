@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "pgdb.h"
 #include "util.h"
 
 enum { WAIT_READY = 1, WAIT_TIMEOUT = 0, WAIT_STOP = -1, WAIT_CROWDED = 2 };
@@ -189,11 +190,18 @@ conn_want db_run_blocking(conn *c) {
         dbpool_ticket t;
         if (dbwait_acquire_blocking(pool, c, &t) != 0) /* blocks while the pool is busy */
             return conn_db_fail(c, DBWAIT_FULL_WHY);
-        uint64_t start = util_now_us();
-        db_sleep_us(conn_db_next_us(c));
+        uint64_t start = util_now_us(), us = conn_db_next_us(c);
+        char why[256];
+        int failed = 0;
+        if (plan->kind == PHASE_DB && pgdb_enabled()) /* --db: PQexec, this worker waits */
+            failed = pgdb_query_blocking(us, why, sizeof why) != 0;
+        else
+            db_sleep_us(us);
         uint64_t end = util_now_us();
         dbwait_release(pool, &t);
         conn_db_query(c, start, end); /* the timeline shows the staircase */
+        if (failed)
+            return conn_db_fail(c, why); /* unreachable, gone, or full: a 503 */
     }
     return conn_db_done(c);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 
+#include "pgdb.h"
 #include "util.h"
 
 /* One query of a batch. */
@@ -16,6 +17,7 @@ typedef struct lq {
     struct loopdb_batch *b; /* its batch */
     dbpool_ticket t;        /* its pool connection */
     uint64_t start_us;      /* it got its connection and began */
+    pgdb_q *pq;             /* with --db: its PostgreSQL query under way, or NULL */
 } lq;
 
 struct loopdb_batch {
@@ -29,6 +31,8 @@ struct loopdb_batch {
     uint8_t failed;                 /* the queue was full: 503 once the running ones end */
     uint8_t blocking;               /* /db?blocking=1: each query a blocking call in the loop */
     uint8_t parked;                 /* query next waits in the loop's FIFO */
+    uint8_t pg;                     /* 1: the queries run on PostgreSQL (--db) */
+    char why[256];                  /* with failed: the 503's reason */
     struct loopdb_batch *park_next; /* the FIFO of parked batches */
     struct loopdb_batch *park_prev;
     lq q[]; /* the queries */
@@ -42,6 +46,7 @@ struct loopdb {
     ev_io efd_w;             /* watches it */
     loopdb_batch *park_head; /* parked batches, oldest ticket first */
     loopdb_batch *park_tail;
+    pgdb_loop *pg; /* with --db: the loop's PostgreSQL connections, else NULL */
 };
 
 static void park(loopdb *ld, loopdb_batch *b) {
@@ -78,21 +83,77 @@ static void query_done(loopdb_batch *b, lq *q) {
     b->left--;
 }
 
+/* b cannot go on (why): the queries not started never will (a parked one
+ * gives back its place in the queue); the 503 once the running ones end. */
+static void fail(loopdb_batch *b, const char *why) {
+    if (b->failed)
+        return;
+    b->failed = 1;
+    snprintf(b->why, sizeof b->why, "%s", why);
+    if (b->parked) {
+        unpark(b->ld, b);
+        dbwait_cancel(b->pool, &b->q[b->next].t);
+    }
+    b->left -= b->n - b->next;
+}
+
 /* Returns what the core wants once every query of b has ended, and frees b. */
 static conn_want batch_end(loopdb_batch *b) {
-    conn_want w = b->failed ? conn_db_fail(b->c, DBWAIT_FULL_WHY) : conn_db_done(b->c);
+    conn_want w = b->failed ? conn_db_fail(b->c, b->why) : conn_db_done(b->c);
     free(b);
     return w;
 }
 
 static void on_query_end(struct ev_loop *loop, ev_timer *t, int revents);
 
+/* When b's last query has ended: tells the loop, frees b. */
+static void maybe_end(loopdb_batch *b) {
+    if (b->left == 0 && !b->parked && (b->next == b->n || b->failed)) {
+        loopdb *ld = b->ld;
+        void *arg = b->arg;
+        ld->done(ld->loop, arg, batch_end(b));
+    }
+}
+
+/* A PostgreSQL query of the loop has ended (why: it failed). */
+static void on_pg_end(void *arg, const char *why) {
+    lq *q = arg;
+    loopdb_batch *b = q->b;
+    q->pq = NULL;
+    if (why)
+        fail(b, why);
+    query_done(b, q);
+    maybe_end(b);
+}
+
+/* Query q runs on PostgreSQL: with blocking, PQexec right here (the loop
+ * stopped, the mistake made for real); else libpq's asynchronous calls. */
+static void pg_run(loopdb_batch *b, lq *q, uint64_t us) {
+    char why[256];
+    q->b = b;
+    if (b->blocking) {
+        if (pgdb_query_blocking(us, why, sizeof why) != 0)
+            fail(b, why);
+        query_done(b, q);
+        return;
+    }
+    q->pq = pgdb_loop_query(b->ld->pg, us, on_pg_end, q, why, sizeof why);
+    if (!q->pq) { /* failed at once (back-off): never completed inside this call's caller */
+        fail(b, why);
+        query_done(b, q);
+    }
+}
+
 /* Query i holds its connection: runs it — a timer, or with blocking a
- * sleep right here, the loop stopped. */
+ * sleep right here, the loop stopped; with --db on PostgreSQL. */
 static void query_run(loopdb_batch *b, unsigned i) {
     lq *q = &b->q[i];
     uint64_t us = conn_db_next_us(b->c);
     q->start_us = util_now_us();
+    if (b->pg) {
+        pg_run(b, q, us);
+        return;
+    }
     if (b->blocking) {
         db_sleep_us(us);
         query_done(b, q);
@@ -119,8 +180,7 @@ static int advance(loopdb_batch *b) {
             return 0;
         }
         if (r == DBPOOL_FULL) {
-            b->failed = 1;
-            b->left -= b->n - b->next; /* those never start */
+            fail(b, DBWAIT_FULL_WHY); /* those never start */
             break;
         }
         b->next++;
@@ -132,12 +192,9 @@ static int advance(loopdb_batch *b) {
 static void on_query_end(struct ev_loop *loop, ev_timer *t, int revents) {
     loopdb_batch *b = t->data;
     (void)revents;
+    (void)loop;
     query_done(b, (lq *)((char *)t - offsetof(lq, timer)));
-    if (b->left == 0 && !b->parked && (b->next == b->n || b->failed)) {
-        loopdb *ld = b->ld;
-        void *arg = b->arg;
-        ld->done(loop, arg, batch_end(b));
-    }
+    maybe_end(b);
 }
 
 /* The eventfd: connections were handed to parked queries of this loop.
@@ -171,10 +228,12 @@ loopdb *loopdb_new(struct ev_loop *loop, dbpool *pool, loopdb_done_fn *done) {
     ld->pool = pool;
     ld->done = done;
     ld->efd = -1;
+    ld->pg = pgdb_enabled() ? pgdb_loop_new(loop) : NULL;
     if (pool && dbpool_size(pool) > 0) {
         ld->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (ld->efd < 0) {
             fprintf(stderr, "httpmodes: eventfd: %s\n", strerror(errno));
+            pgdb_loop_free(ld->pg);
             free(ld);
             return NULL;
         }
@@ -192,6 +251,7 @@ void loopdb_free(loopdb *ld) {
         ev_io_stop(ld->loop, &ld->efd_w);
         close(ld->efd);
     }
+    pgdb_loop_free(ld->pg);
     free(ld);
 }
 
@@ -205,6 +265,7 @@ loopdb_batch *loopdb_start(loopdb *ld, conn *c, void *arg, conn_want *w) {
     b->pool = plan->kind == PHASE_DB ? ld->pool : NULL; /* /cake's waits take no connection */
     b->n = b->left = n;
     b->blocking = plan->blocking != 0;
+    b->pg = plan->kind == PHASE_DB && ld->pg;
     if (advance(b)) {
         *w = batch_end(b);
         return NULL;
@@ -216,6 +277,7 @@ void loopdb_cancel(loopdb_batch *b) {
     unpark(b->ld, b);
     for (unsigned i = 0; i < b->n; i++) {
         ev_timer_stop(b->ld->loop, &b->q[i].timer);
+        pgdb_loop_cancel(b->q[i].pq);
         dbwait_cancel(b->pool, &b->q[i].t);
     }
     free(b);

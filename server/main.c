@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pgdb.h"
 #include "server.h"
 #include "util.h"
 
@@ -84,6 +85,10 @@ int main(int argc, char **argv) {
      * 1 MiB uploads). Setting it turns that adjustment off. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+    if (pgdb_configure(cfg->db, err, sizeof err) != 0) {
+        fprintf(stderr, "httpmodes: %s\n", err);
+        return 2;
+    }
     char notes[256];
     if (config_warnings(cfg, notes, sizeof notes) > 0) /* say it, and go on */
         fputs(notes, stderr);
@@ -192,5 +197,7 @@ int main(int argc, char **argv) {
     metrics_destroy(s.env.metrics);
     timeline_destroy(s.env.timeline);
     dbpool_destroy(s.env.dbpool);
+    pgdb_shutdown();
+    pgdb_configure("", err, sizeof err);
     return rc;
 }

@@ -108,6 +108,8 @@ class CliTest(unittest.TestCase):
             (["--port", "8443", "--tls-port", "8443"], ["--tls-port", "8443"]),
             (["--tls-cert", ""], ["--tls-cert"]),
             (["--probe", "x" * 300], ["--probe", "URL"]),
+            (["--db", "mysql://127.0.0.1/d"], ["--db", "postgres://"]),
+            (["--db", "x=" + "y" * 600], ["--db", "conninfo"]),
         ]
         for mode in harness.MODES:
             for args, needles in cases:

@@ -429,16 +429,47 @@ static void test_name(void **state) {
     check_error(NULL, "HTTPMODES_NAME", NULL);
 }
 
+/* --db: a postgres:// URL or a libpq conninfo, "off" for the simulated one. */
+static void test_db(void **state) {
+    (void)state;
+    config c;
+    char err[256];
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_string_equal(c.db, "");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--db", "postgres://u@127.0.0.1:5432/d")),
+                     CONFIG_OK);
+    assert_string_equal(c.db, "postgres://u@127.0.0.1:5432/d");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--db=host=/tmp dbname=d")), CONFIG_OK);
+    assert_string_equal(c.db, "host=/tmp dbname=d");
+    set_env(0, "HTTPMODES_DB", "postgresql://127.0.0.1/d");
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_string_equal(c.db, "postgresql://127.0.0.1/d");
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--db", "off")), CONFIG_OK);
+    assert_string_equal(c.db, "");
+    clear_env(NULL);
+    check_error(ARGS("--db", "mysql://127.0.0.1/d"), "--db", "postgres://");
+    check_error(ARGS("--db", ""), "--db", NULL);
+    set_env(0, "HTTPMODES_DB", "localhost");
+    check_error(NULL, "HTTPMODES_DB", "conninfo");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, clear_env, NULL)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        T(test_defaults),         T(test_keep_alive_by_mode),
-        T(test_workers_by_mode),  T(test_option_forms),
-        T(test_environment),      T(test_command_line_wins),
-        T(test_bad_command_line), T(test_bad_environment),
-        T(test_help_and_version), T(test_slow_client_defence),
-        T(test_workers_warning),  T(test_name),
+        T(test_defaults),
+        T(test_keep_alive_by_mode),
+        T(test_workers_by_mode),
+        T(test_option_forms),
+        T(test_environment),
+        T(test_command_line_wins),
+        T(test_bad_command_line),
+        T(test_bad_environment),
+        T(test_help_and_version),
+        T(test_slow_client_defence),
+        T(test_workers_warning),
+        T(test_name),
+        T(test_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
