@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 
+import labglance
 import labmixed
 import labmodel
 import labopen
@@ -534,6 +535,7 @@ def prediction_text(meta, rows):
 def write_report(out, meta, rows, charts):
     order = targets_in_order(rows, meta)
     md = ["# httpmodes load-test report", ""]
+    md += ["## At a glance", ""] + labglance.summary(rows, meta.get("mode_table")) + [""]
     md += settings_text(meta, rows) + [""]
     md += ["## Summary", ""] + labmodel.summary(rows, meta.get("mode_table")) + [""]
     md += ["## Reading this report", "", HOW_TO_READ, ""] + prediction_text(meta, rows) + [""]
