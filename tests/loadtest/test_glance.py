@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(ROOT, "loadtest"))
 
 import labglance  # noqa: E402
 import labmodel  # noqa: E402
+import labreport  # noqa: E402
 
 # the server's table as `httpmodes --list-modes` prints it (labrun.list_modes)
 TABLE = [
@@ -90,6 +91,70 @@ class Glance(unittest.TestCase):
         self.assertIn("Here: event is asynchronous, concurrent (every connection at once, and the "
                       "queries within one request), not parallel (one core).", lines[-1])
         self.assertEqual(labglance.summary([], TABLE), ["No run finished: nothing to compare."])
+
+
+def res_row(target, wl, c, rps, rss_kib, threads, errors=0):
+    r = row(target, wl, c, rps)
+    r.update(path="/" + wl, errors_total=errors, errors={"timeout": errors},
+             resources={"rss_kib": rss_kib, "threads": threads, "held_median": c,
+                        "held_max": c, "queued_median": 0})
+    return r
+
+
+class Charts(unittest.TestCase):
+    """The layout of the charts, from the gnuplot each chart function writes."""
+    order = [(m["name"], labreport.PALETTE[i]) for i, m in enumerate(TABLE)]
+
+    def test_labels_never_overprint(self):
+        for log, lo, hi in ((True, 1.0, 10000.0), (False, 0.0, 60.0)):
+            ys = [28.5, 28.5, 28.4, 35.5, 18.0, None, 9000.0 if log else 59.0]
+            got = labreport.spread(ys, lo, hi, log=log, dy=0.05)
+            self.assertIsNone(got[5])
+            f = sorted(((labreport.math.log10(y) - labreport.math.log10(lo)) /
+                        (labreport.math.log10(hi) - labreport.math.log10(lo)) if log
+                        else (y - lo) / (hi - lo)) for y in got if y is not None)
+            self.assertEqual(len(f), 6)
+            for a, b in zip(f, f[1:]):
+                self.assertGreaterEqual(b - a, 0.065 - 1e-9, (log, f))
+            self.assertTrue(0 <= f[0] and f[-1] <= 1, f)
+        # far-apart labels stay where they asked to be
+        self.assertAlmostEqual(labreport.spread([10.0], 1.0, 1000.0)[0], 10.0)
+
+    def test_cpu_is_linear_and_every_line_is_told_apart(self):
+        rows = [res_row(m, "cpu", c, v, 4000, 1) for m, v in (("iterative", 20.0), ("event", 20.0),
+                                                             ("threads", 40.0)) for c in (1, 10)]
+        head, blocks, plots = labreport.chart_throughput("cpu", rows, self.order, 2)
+        self.assertIn("unset logscale y", head)
+        self.assertIn("set yrange [0:46]", head)
+        self.assertIn("requests/s\"", head)
+        head, _, _ = labreport.chart_throughput("db", [dict(r, workload="db") for r in rows],
+                                                self.order, 2)
+        self.assertNotIn("unset logscale y", head)
+        # iterative and event coincide: other markers, other widths, other x
+        lines = [p for p in plots if "title 'iterative'" in p or "title 'event'" in p]
+        self.assertEqual(len(lines), 2)
+        self.assertNotEqual(lines[0].split("pt ")[1].split()[0], lines[1].split("pt ")[1].split()[0])
+        self.assertNotEqual(lines[0].split("lw ")[1].split()[0], lines[1].split("lw ")[1].split()[0])
+        xs = {b.split("\n")[1].split()[0] for b in blocks if b.startswith("$m")}
+        self.assertEqual(len(xs), 3, blocks)
+
+    def test_memory_and_threads_per_mode(self):
+        rows = [res_row("threads", "db", 1000, 9000.0, 23142, 845),
+                res_row("event", "db", 1000, 9000.0, 4813, 1),
+                res_row("threads", "db", 10, 100.0, 3900, 11),
+                res_row("event", "db", 10, 100.0, 3800, 1)]
+        names = [k for k, _ in labreport.CHARTS]
+        self.assertIn("memory", names)
+        self.assertIn("threads", names)
+        fn = dict(labreport.CHARTS)
+        _, blocks, plots = fn["memory"]("db", rows, self.order, 2)
+        vals = [b for b in blocks if b.startswith("$val")][0]
+        self.assertIn('"22.6"', vals)
+        self.assertIn('"4.7"', vals)
+        _, blocks, _ = fn["threads"]("db", rows, self.order, 2)
+        vals = [b for b in blocks if b.startswith("$val")][0]
+        self.assertIn('"845"', vals)
+        self.assertIn('"1"', vals)
 
 
 if __name__ == "__main__":
