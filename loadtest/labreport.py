@@ -12,6 +12,7 @@ import labglance
 import labmixed
 import labmodel
 import labopen
+import labpeers
 
 # the modes take these in the order of the server's table (iterative purple,
 # threads blue, prefork green, event orange, pool brown, reactors pink);
@@ -339,7 +340,7 @@ def chart_resource(key, title, ylabel, scale):
     /proc) per mode and concurrency: what each model pays for its
     connections — memory, or threads."""
     def chart(wl, rows, order, timeout_s):
-        rows = [r for r in rows if r.get("kind", "mode") == "mode"
+        rows = [r for r in rows if (r.get("kind", "mode") == "mode" or r.get("peer"))
                 and (r.get("resources") or {}).get(key) is not None]
         if not rows:
             return None
@@ -668,6 +669,7 @@ def write_report(out, meta, rows, charts):
             md.append("%d. %s" % (i, n))
         if notes:
             md.append("")
+    md += labpeers.section(meta)
     md += labopen.section(out, meta, rows, charts.get("_png", False))
     md += labmixed.section(out, meta, charts.get("_png", False))
     md += ["## Files", "",
