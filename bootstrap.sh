@@ -22,11 +22,14 @@ BUILD_PKGS=(gcc make cmake pkg-config libc6-dev libssl-dev libev-dev libpq-dev)
 # ...and the clients the README's examples use with a running server
 CLIENT_PKGS=(curl wrk)
 TEST_PKGS=("${CLIENT_PKGS[@]}" libcmocka-dev python3 chromium util-linux procps clang libclang-rt-14-dev
-    gnuplot-nox iproute2 openssl nginx-light libnginx-mod-http-echo
+    gnuplot-nox iproute2 openssl nginx-light libnginx-mod-http-echo apache2-bin
     postgresql)
 # ...and what the load-test lab (loadtest/compare) runs: wrk, gnuplot for the
-# charts, python3 for the driver, iproute2 (ss) and procps for what it samples
-LAB_PKGS=(wrk gnuplot-nox python3 iproute2 procps)
+# charts, python3 for the driver, iproute2 (ss) and procps for what it samples,
+# and the peers of `compare --peers` (nginx with its echo module; Apache's
+# binary and modules only — apache2-bin, not apache2, which adds a system
+# service on port 80 — the lab starts its own on loopback)
+LAB_PKGS=(wrk gnuplot-nox python3 iproute2 procps nginx-light libnginx-mod-http-echo apache2-bin)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

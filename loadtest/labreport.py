@@ -8,9 +8,11 @@ import os
 import re
 import subprocess
 
+import labglance
 import labmixed
 import labmodel
 import labopen
+import labpeers
 
 # the modes take these in the order of the server's table (iterative purple,
 # threads blue, prefork green, event orange, pool brown, reactors pink);
@@ -152,6 +154,15 @@ def datablock(name, lines):
     return "$%s << EOD\n%s\nEOD" % (name, "\n".join(lines) if lines else "NaN NaN")
 
 
+# Point types that differ in shape (filled circle, square, triangle, diamond,
+# down triangle, pentagon, then their open forms): two series on the same
+# spot stay told apart by their markers, not only by colour.
+POINTS = [7, 5, 9, 13, 11, 15, 6, 4, 8, 12, 10, 14]
+# each series sits this many decades right of the one before it on the log
+# x axis (centred on the true level): lines that coincide run side by side
+X_STEP = 0.02
+
+
 def series(rows, order):
     """(index, name, colour, its rows by concurrency) for each target present;
     order is the (name, colour) pairs of every target of the run."""
@@ -161,40 +172,104 @@ def series(rows, order):
             yield i, name, col, rs
 
 
-def mark_errors(i, col, errs, title, dy, blocks, marks):
-    """Red circles at the runs in errs ("x y label" lines) and the label
-    beside each in the target's colour, into marks (drawn after the lines, so
-    they sit on top and last in the key); title only on the first set."""
+def style(i, n):
+    """(x factor, line width, point size, point type) of series i of n. The
+    first series are drawn widest and with the largest markers, the later ones
+    narrower on top of them, so a line that runs under another still shows
+    around it; and each series is nudged along x."""
+    k = (n - 1 - i) / max(1.0, n - 1.0)  # 1 for the first, 0 for the last
+    return (10 ** ((i - (n - 1) / 2.0) * X_STEP), 1.5 + 2.0 * k, 0.9 + 0.7 * k,
+            POINTS[i % len(POINTS)])
+
+
+def xs(c, fx):
+    return "%.6g" % (c * fx)
+
+
+def spread(ys, lo, hi, log=True, gap=0.065, dy=0.0):
+    """Label heights that never overprint: ys are the data heights of the
+    labels' points at one x (None for none), each label wants to sit dy (a
+    share of the axis height) above its point; labels closer than gap are
+    pushed apart, and kept inside the axis. Returns the data heights to draw
+    them at, in the order of ys."""
+    def frac(y):
+        if log:
+            y = max(y, lo)
+            return (math.log10(y) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        return (y - lo) / float(hi - lo)
+
+    def back(f):
+        if log:
+            return 10 ** (math.log10(lo) + f * (math.log10(hi) - math.log10(lo)))
+        return lo + f * (hi - lo)
+
+    want = sorted((min(max(frac(y) + dy, gap / 2), 1 - gap / 2), j) for j, y in enumerate(ys)
+                  if y is not None)
+    pos = []
+    for f, j in want:
+        pos.append([max(f, pos[-1][0] + gap) if pos else f, j])
+    top = 1 - gap / 2  # pushed out of the top: slide the stack back down
+    for k in range(len(pos) - 1, -1, -1):
+        if pos[k][0] > top:
+            pos[k][0] = top
+        top = pos[k][0] - gap
+    out = [None] * len(ys)
+    for f, j in pos:
+        out[j] = back(max(f, 0.0))
+    return out
+
+
+def mark_errors(errs, title, dy, lo, hi, blocks, marks, log=True):
+    """errs: (x, y, label, colour) of the runs with errors. Red circles at
+    the points, each label in its series' colour, moved apart where two would
+    overprint (spread, per x), drawn after the lines so they sit on top and
+    last in the key."""
     if not errs:
         return
-    blocks.append(datablock("e%d" % i, errs))
-    marks.append("$e%d using 1:2 with points pt 6 ps 2 lw 2 lc rgb '%s' %s" % (
-        i, ERROR_RED, "notitle" if marks else "title '%s'" % title))
-    marks.append("$e%d using 1:2:3 with labels offset char 0,%g font ',9' tc rgb '%s' notitle" % (
-        i, dy, col))
+    blocks.append(datablock("err", ["%s %s" % (x, num(y)) for x, y, _, _ in errs]))
+    marks.append("$err using 1:2 with points pt 6 ps 2 lw 2 lc rgb '%s' title '%s'" % (ERROR_RED, title))
+    at = {}
+    for x, y, label, col in errs:
+        at.setdefault(round(math.log10(float(x)), 1), []).append((x, y, label, col))
+    lines = []
+    for group in at.values():
+        heights = spread([y for _, y, _, _ in group], lo, hi, log=log, dy=dy)
+        for (x, _, label, col), h in zip(group, heights):
+            lines.append('%s %s "%s" 0x%s' % (x, num(h), label, col.lstrip("#")))
+    blocks.append(datablock("errl", lines))
+    marks.append("$errl using 1:2:3:4 with labels font ',9' tc rgb variable notitle")
 
 
 def chart_throughput(wl, rows, order, timeout_s):
     xr, xt = x_axis(rows)
-    lo, hi = log_range([r["rps"] for r in rows] + [r.get("prediction") for r in rows])
-    blocks, plots, marks = [], [], []
+    linear = wl == "cpu"  # a few dozen req/s: a log axis would flatten the differences
+    vals = [r["rps"] for r in rows] + [r.get("prediction") for r in rows]
+    if linear:
+        lo, hi = 0.0, max([v for v in vals if v] or [1.0]) * 1.15
+    else:
+        lo, hi = log_range(vals)
+    blocks, plots, marks, errs = [], [], [], []
+    n = len(order)
     for i, name, col, rs in series(rows, order):
-        lines, errs = [], []
+        fx, lw, ps, pt = style(i, n)
+        lines = []
         for r in rs:
             y = r["rps"] if r["rps"] > 0 else lo  # nothing served: drawn on the bottom edge
-            lines.append("%d %s %s" % (r["concurrency"], num(y), num(r.get("prediction"))))
+            lines.append("%s %s %s" % (xs(r["concurrency"], fx), num(y), num(r.get("prediction"))))
             if r["errors_total"] or r["rps"] <= 0:
                 label = ("%s err" % short(r["errors_total"])) if r["errors_total"] else "0 req/s"
-                errs.append('%d %s "%s"' % (r["concurrency"], num(y), label))
+                errs.append((xs(r["concurrency"], fx), y, label, col))
         blocks.append(datablock("m%d" % i, lines))
-        plots.append("$m%d using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' title '%s'" % (
-            i, col, name))
+        plots.append("$m%d using 1:2 with linespoints lw %.1f pt %d ps %.2f lc rgb '%s' title '%s'" % (
+            i, lw, pt, ps, col, name))
         if any(r.get("prediction") for r in rs):
             plots.append("$m%d using 1:3 with lines dt 2 lw 1.5 lc rgb '%s' title '%s predicted'" % (
                 i, col, name))
-        mark_errors(i, col, errs, "run with errors", 1.1, blocks, marks)
+    mark_errors(errs, "run with errors", 0.05, lo, hi, blocks, marks, log=not linear)
     head = gp_header("%s — throughput" % rows[0]["path"], "connections offered by wrk (log)",
-                     "requests/s (log)", xr, xt)
+                     "requests/s%s" % ("" if linear else " (log)"), xr, xt)
+    if linear:
+        head += "\nunset logscale y\nset logscale x"
     return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots + marks
 
 
@@ -206,22 +281,24 @@ def chart_latency(wl, rows, order, timeout_s):
         lat = r.get("latency_ms") or {}
         vals += [lat.get("p50"), lat.get("p99")]
     lo, hi = log_range(vals, pad_top=1.5)
-    blocks, plots, marks = [], [], []
+    blocks, plots, marks, errs = [], [], [], []
+    n = len(order)
     for i, name, col, rs in series(rows, order):
-        lines, errs = [], []
+        fx, lw, ps, pt = style(i, n)
+        lines = []
         for r in rs:
             lat = r.get("latency_ms") or {}
-            lines.append("%d %s %s" % (r["concurrency"], num(lat.get("p50")), num(lat.get("p99"))))
+            x = xs(r["concurrency"], fx)
+            lines.append("%s %s %s" % (x, num(lat.get("p50")), num(lat.get("p99"))))
             t = (r.get("errors") or {}).get("timeout", 0)
             if t or lat.get("p50") is None:
-                errs.append('%d %s "%s"' % (r["concurrency"], num(t_ms),
-                                            "%s t/o" % short(t) if t else "no data"))
+                errs.append((x, t_ms, "%s t/o" % short(t) if t else "no data", col))
         blocks.append(datablock("m%d" % i, lines))
-        plots.append("$m%d using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' title '%s p50'" % (
-            i, col, name))
-        plots.append("$m%d using 1:3 with linespoints dt 2 lw 1.5 pt 6 ps 0.8 lc rgb '%s' title '%s p99'"
-                     % (i, col, name))
-        mark_errors(i, col, errs, "timeouts (not in p50/p99)", -1.1, blocks, marks)
+        plots.append("$m%d using 1:2 with linespoints lw %.1f pt %d ps %.2f lc rgb '%s' title '%s p50'" % (
+            i, lw, pt, ps, col, name))
+        plots.append("$m%d using 1:3 with linespoints dt 2 lw %.1f pt %d ps %.2f lc rgb '%s' title '%s p99'"
+                     % (i, max(1.0, lw - 0.5), pt - 1 if pt % 2 else pt, ps, col, name))
+    mark_errors(errs, "timeouts (not in p50/p99)", -0.07, lo, hi, blocks, marks)
     marks.append("%g with lines dt 3 lw 1 lc rgb '%s' title 'wrk --timeout %gs'" % (
         t_ms, ERROR_RED, timeout_s))
     head = gp_header("%s — latency p50 and p99" % rows[0]["path"], "connections offered by wrk (log)",
@@ -239,21 +316,56 @@ def chart_connections(wl, rows, order, timeout_s):
     vals = [r["concurrency"] for r in rows] + [r["resources"]["held_max"] for r in rows]
     _, hi = log_range(vals)
     blocks, plots = [], ["x with lines lw 1 dt 3 lc rgb '#888888' title 'offered (wrk -c)'"]
+    n = len(order)
     for i, name, col, rs in series(rows, order):
+        fx, lw, ps, pt = style(i, n)
         lines = []
         for r in rs:
             res = r["resources"]
             q = res.get("queued_median")
-            lines.append("%d %s %s" % (r["concurrency"], num(max(res["held_median"], floor)),
+            lines.append("%s %s %s" % (xs(r["concurrency"], fx), num(max(res["held_median"], floor)),
                                        num(max(q, floor) if q is not None else None)))
         blocks.append(datablock("m%d" % i, lines))
-        plots.append("$m%d using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '%s' title '%s held'" % (
-            i, col, name))
-        plots.append("$m%d using 1:3 with linespoints dt 3 lw 1.5 pt 4 ps 0.8 lc rgb '%s' "
-                     "title '%s queued'" % (i, col, name))
+        plots.append("$m%d using 1:2 with linespoints lw %.1f pt %d ps %.2f lc rgb '%s' title '%s held'" % (
+            i, lw, pt, ps, col, name))
+        plots.append("$m%d using 1:3 with linespoints dt 3 lw 1.5 pt %d ps %.2f lc rgb '%s' "
+                     "title '%s queued'" % (i, pt - 1 if pt % 2 else pt, ps, col, name))
     head = gp_header("%s — connections: offered, held by the server, queued" % rows[0]["path"],
                      "connections offered by wrk (log)", "connections (median, log; 0 drawn at 0.5)", xr, xt)
     return head + "\nset yrange [%g:%g]\n" % (floor, hi), blocks, plots
+
+
+def chart_resource(key, title, ylabel, scale):
+    """A chart of one resource of the server (median over the run, from
+    /proc) per mode and concurrency: what each model pays for its
+    connections — memory, or threads."""
+    def chart(wl, rows, order, timeout_s):
+        rows = [r for r in rows if (r.get("kind", "mode") == "mode" or r.get("peer"))
+                and (r.get("resources") or {}).get(key) is not None]
+        if not rows:
+            return None
+        xr, xt = x_axis(rows)
+        lo, hi = log_range([r["resources"][key] * scale for r in rows], pad_top=1.5)
+        blocks, plots, labels = [], [], []
+        n = len(order)
+        for i, name, col, rs in series(rows, order):
+            fx, lw, ps, pt = style(i, n)
+            lines = ["%s %s" % (xs(r["concurrency"], fx), num(r["resources"][key] * scale)) for r in rs]
+            blocks.append(datablock("m%d" % i, lines))
+            plots.append("$m%d using 1:2 with linespoints lw %.1f pt %d ps %.2f lc rgb '%s' title '%s'" % (
+                i, lw, pt, ps, col, name))
+            last = rs[-1]
+            labels.append((xs(last["concurrency"], fx), last["resources"][key] * scale, col))
+        # the value at the highest level, beside each line's end, spread apart
+        heights = spread([y for _, y, _ in labels], lo, hi)
+        blocks.append(datablock("val", ['%s %s "%s" 0x%s' % (
+            x, num(h), ("%.1f" % y if y < 100 and scale != 1 else "%.0f" % y), c.lstrip("#"))
+            for (x, y, c), h in zip(labels, heights)]))
+        plots.append("$val using 1:2:3:4 with labels left offset char 1,0 font ',9' tc rgb variable notitle")
+        head = gp_header("%s — %s" % (rows[0]["path"], title), "connections offered by wrk (log)",
+                         ylabel, (xr[0], xr[1] * 1.8), xt)
+        return head + "\nset yrange [%g:%g]\n" % (lo, hi), blocks, plots
+    return chart
 
 
 def x_axis(rows):
@@ -263,7 +375,11 @@ def x_axis(rows):
 
 
 CHARTS = [("throughput", chart_throughput), ("latency", chart_latency),
-          ("connections", chart_connections)]
+          ("connections", chart_connections),
+          ("memory", chart_resource("rss_kib", "server memory (RSS, median over the run)",
+                                    "MiB (log)", 1 / 1024.0)),
+          ("threads", chart_resource("threads", "server threads, all processes (median over the run)",
+                                     "threads (log)", 1))]
 
 
 def render(out, name, spec, png):
@@ -534,6 +650,7 @@ def prediction_text(meta, rows):
 def write_report(out, meta, rows, charts):
     order = targets_in_order(rows, meta)
     md = ["# httpmodes load-test report", ""]
+    md += ["## At a glance", ""] + labglance.summary(rows, meta.get("mode_table")) + [""]
     md += settings_text(meta, rows) + [""]
     md += ["## Summary", ""] + labmodel.summary(rows, meta.get("mode_table")) + [""]
     md += ["## Reading this report", "", HOW_TO_READ, ""] + prediction_text(meta, rows) + [""]
@@ -552,6 +669,7 @@ def write_report(out, meta, rows, charts):
             md.append("%d. %s" % (i, n))
         if notes:
             md.append("")
+    md += labpeers.section(meta)
     md += labopen.section(out, meta, rows, charts.get("_png", False))
     md += labmixed.section(out, meta, charts.get("_png", False))
     md += ["## Files", "",

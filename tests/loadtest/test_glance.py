@@ -1,0 +1,161 @@
+"""The one-screen summary that opens the report (loadtest/labglance.py), on
+made-up rows and the server's own mode table: no winner is hard-coded, a tie
+stays a tie, and every model is named in the words synchronous /
+asynchronous / concurrent / parallel."""
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "loadtest"))
+
+import labglance  # noqa: E402
+import labmodel  # noqa: E402
+import labreport  # noqa: E402
+
+# the server's table as `httpmodes --list-modes` prints it (labrun.list_modes)
+TABLE = [
+    {"name": "iterative", "keep_alive": False, "workers": "none", "default_workers": 1,
+     "event_loop": False, "cpu_off_loop": False},
+    {"name": "threads", "keep_alive": True, "workers": "none", "default_workers": 1,
+     "event_loop": False, "cpu_off_loop": False},
+    {"name": "prefork", "keep_alive": False, "workers": "fixed", "default_workers": 8,
+     "event_loop": False, "cpu_off_loop": False},
+    {"name": "event", "keep_alive": True, "workers": "none", "default_workers": 1,
+     "event_loop": True, "cpu_off_loop": False},
+    {"name": "reactors", "keep_alive": True, "workers": "cpus", "default_workers": 0,
+     "event_loop": True, "cpu_off_loop": False},
+]
+
+
+def row(target, workload, c, ok_rps, kind="mode"):
+    return {"target": target, "kind": kind, "workload": workload, "concurrency": c,
+            "rps": ok_rps, "ok_rps": ok_rps, "errors_total": 0, "latency_ms": {}}
+
+
+def text(rows):
+    return "\n".join(labglance.summary(rows, TABLE))
+
+
+class Glance(unittest.TestCase):
+    def test_the_winner_comes_from_the_figures(self):
+        rows = [row("event", "db", 10, 95.0), row("iterative", "db", 10, 9.8),
+                row("threads", "db", 10, 50.0), row("event", "db", 1, 9.9)]
+        t = text(rows)
+        self.assertIn("**/db** (one simulated query: the server waits, it does not work), at 10 "
+                      "connections: **event** (asynchronous, concurrent, not parallel) wins with "
+                      "95.0 good req/s, 1.9× **threads** (50.0) and 9.7× **iterative** "
+                      "(synchronous, not concurrent, not parallel) (9.80)", t)
+        self.assertIn("the concurrent models came first", t)
+        # the same workload with other figures names another winner
+        rows[2]["ok_rps"] = 190.0
+        t = text(rows)
+        self.assertIn("**threads** (synchronous, concurrent, parallel) wins with 190 good req/s, "
+                      "2.0× **event** (95.0)", t)
+
+    def test_a_tie_stays_a_tie(self):
+        rows = [row("threads", "cpu", 10, 180.0), row("reactors", "cpu", 10, 172.0),
+                row("event", "cpu", 10, 90.0)]
+        t = text(rows)
+        self.assertIn("a **tie within noise** (±%d %%) between **threads** (synchronous, concurrent, "
+                      "parallel), **reactors** (asynchronous, concurrent, parallel) (172–180 good "
+                      "req/s): neither is ahead; together 1.9× **event**" % (labmodel.TIE * 100), t)
+        self.assertNotIn("wins", t)
+        self.assertIn("the parallel models came first", t)
+        # just past the tie rule: a winner, by how much
+        rows[1]["ok_rps"] = 180.0 * (1 - labmodel.TIE) - 1
+        self.assertIn("**threads** (synchronous, concurrent, parallel) wins with 180 good req/s, "
+                      "9 % ahead of **reactors**", text(rows))
+
+    def test_figures_against_the_rule_are_said(self):
+        rows = [row("event", "cpu", 10, 100.0), row("threads", "cpu", 10, 50.0)]
+        self.assertIn("yet a model on one core came first here", text(rows))
+        rows = [row("iterative", "db", 10, 100.0), row("threads", "db", 10, 50.0)]
+        self.assertIn("yet a model that is not concurrent came first here", text(rows))
+
+    def test_the_highest_concurrency_speaks_and_errors_do_not_win(self):
+        rows = [row("iterative", "hello", 1, 5000.0), row("event", "hello", 1, 4000.0),
+                row("iterative", "hello", 100, 10.0), row("event", "hello", 100, 4000.0)]
+        rows[2]["rps"] = 9000.0  # fast errors: its good rate is what counts
+        t = text(rows)
+        self.assertIn("at 100 connections: **event** (asynchronous, concurrent, not parallel) wins "
+                      "with 4,000 good req/s, 400× **iterative**", t)
+
+    def test_outside_targets_and_the_glossary(self):
+        rows = [row("event", "db", 10, 95.0), row("nginx", "db", 10, 96.0, kind="target")]
+        lines = labglance.summary(rows, TABLE)
+        self.assertIn("between **nginx**, **event** (asynchronous, concurrent, not parallel)", lines[0])
+        self.assertNotIn("came first", lines[0])  # no words for nginx: no claim about it
+        self.assertTrue(lines[-1].startswith("*Synchronous*"))
+        self.assertIn("Here: event is asynchronous, concurrent (every connection at once, and the "
+                      "queries within one request), not parallel (one core).", lines[-1])
+        self.assertEqual(labglance.summary([], TABLE), ["No run finished: nothing to compare."])
+
+
+def res_row(target, wl, c, rps, rss_kib, threads, errors=0):
+    r = row(target, wl, c, rps)
+    r.update(path="/" + wl, errors_total=errors, errors={"timeout": errors},
+             resources={"rss_kib": rss_kib, "threads": threads, "held_median": c,
+                        "held_max": c, "queued_median": 0})
+    return r
+
+
+class Charts(unittest.TestCase):
+    """The layout of the charts, from the gnuplot each chart function writes."""
+    order = [(m["name"], labreport.PALETTE[i]) for i, m in enumerate(TABLE)]
+
+    def test_labels_never_overprint(self):
+        for log, lo, hi in ((True, 1.0, 10000.0), (False, 0.0, 60.0)):
+            ys = [28.5, 28.5, 28.4, 35.5, 18.0, None, 9000.0 if log else 59.0]
+            got = labreport.spread(ys, lo, hi, log=log, dy=0.05)
+            self.assertIsNone(got[5])
+            f = sorted(((labreport.math.log10(y) - labreport.math.log10(lo)) /
+                        (labreport.math.log10(hi) - labreport.math.log10(lo)) if log
+                        else (y - lo) / (hi - lo)) for y in got if y is not None)
+            self.assertEqual(len(f), 6)
+            for a, b in zip(f, f[1:]):
+                self.assertGreaterEqual(b - a, 0.065 - 1e-9, (log, f))
+            self.assertTrue(0 <= f[0] and f[-1] <= 1, f)
+        # far-apart labels stay where they asked to be
+        self.assertAlmostEqual(labreport.spread([10.0], 1.0, 1000.0)[0], 10.0)
+
+    def test_cpu_is_linear_and_every_line_is_told_apart(self):
+        rows = [res_row(m, "cpu", c, v, 4000, 1) for m, v in (("iterative", 20.0), ("event", 20.0),
+                                                             ("threads", 40.0)) for c in (1, 10)]
+        head, blocks, plots = labreport.chart_throughput("cpu", rows, self.order, 2)
+        self.assertIn("unset logscale y", head)
+        self.assertIn("set yrange [0:46]", head)
+        self.assertIn("requests/s\"", head)
+        head, _, _ = labreport.chart_throughput("db", [dict(r, workload="db") for r in rows],
+                                                self.order, 2)
+        self.assertNotIn("unset logscale y", head)
+        # iterative and event coincide: other markers, other widths, other x
+        lines = [p for p in plots if "title 'iterative'" in p or "title 'event'" in p]
+        self.assertEqual(len(lines), 2)
+        self.assertNotEqual(lines[0].split("pt ")[1].split()[0], lines[1].split("pt ")[1].split()[0])
+        self.assertNotEqual(lines[0].split("lw ")[1].split()[0], lines[1].split("lw ")[1].split()[0])
+        xs = {b.split("\n")[1].split()[0] for b in blocks if b.startswith("$m")}
+        self.assertEqual(len(xs), 3, blocks)
+
+    def test_memory_and_threads_per_mode(self):
+        rows = [res_row("threads", "db", 1000, 9000.0, 23142, 845),
+                res_row("event", "db", 1000, 9000.0, 4813, 1),
+                res_row("threads", "db", 10, 100.0, 3900, 11),
+                res_row("event", "db", 10, 100.0, 3800, 1)]
+        names = [k for k, _ in labreport.CHARTS]
+        self.assertIn("memory", names)
+        self.assertIn("threads", names)
+        fn = dict(labreport.CHARTS)
+        _, blocks, plots = fn["memory"]("db", rows, self.order, 2)
+        vals = [b for b in blocks if b.startswith("$val")][0]
+        self.assertIn('"22.6"', vals)
+        self.assertIn('"4.7"', vals)
+        _, blocks, _ = fn["threads"]("db", rows, self.order, 2)
+        vals = [b for b in blocks if b.startswith("$val")][0]
+        self.assertIn('"845"', vals)
+        self.assertIn('"1"', vals)
+
+
+if __name__ == "__main__":
+    unittest.main()
