@@ -258,7 +258,11 @@ void loopdb_free(loopdb *ld) {
 loopdb_batch *loopdb_start(loopdb *ld, conn *c, void *arg, conn_want *w) {
     const db_plan *plan = conn_db(c);
     unsigned n = plan->per_batch;
-    loopdb_batch *b = xcalloc(1, sizeof *b + n * sizeof b->q[0]);
+    loopdb_batch *b = calloc(1, sizeof *b + n * sizeof b->q[0]);
+    if (!b) { /* no memory for this request's queries: it fails, the loop goes on */
+        *w = conn_db_fail(c, "out of memory for this request's database queries");
+        return NULL;
+    }
     b->ld = ld;
     b->c = c;
     b->arg = arg;

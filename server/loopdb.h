@@ -28,7 +28,7 @@ void loopdb_free(loopdb *ld);
 /* Starts the current batch of c (its last want was CONN_WANT_DB). Returns
  * the batch, which calls done(loop, arg, w) when it has finished — or NULL
  * with *w set when it finished at once (a /db?blocking=1 batch, made with
- * blocking calls in the loop, or a full queue). */
+ * blocking calls in the loop, a full queue, or no memory for the batch). */
 loopdb_batch *loopdb_start(loopdb *ld, conn *c, void *arg, conn_want *w);
 
 /* The connection closes in the middle of batch b: stops its timers, gives

@@ -226,8 +226,9 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             if (es->pool) { /* off the loop: nothing of ec is touched till it comes back */
                 ev_io_stop(loop, &ec->io);
                 ev_timer_stop(loop, &ec->timer);
-                work_pool_submit(es->pool, offloaded, es, ec);
-                return;
+                if (work_pool_submit(es->pool, offloaded, es, ec) == 0)
+                    return;
+                /* no memory to queue it: run it here, as event does */
             }
             conn_work(&ec->c); /* in the loop: every other connection waits meanwhile */
             w = conn_work_done(&ec->c);

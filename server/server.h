@@ -170,8 +170,9 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
  * could be started. */
 work_pool *work_pool_start(unsigned n);
 
-/* Queues fn(a, b) to run on one of the pool's threads. */
-void work_pool_submit(work_pool *p, void (*fn)(void *a, void *b), void *a, void *b);
+/* Queues fn(a, b) to run on one of the pool's threads. Returns 0, or -1
+ * when there is no memory to queue it (the caller runs it itself). */
+int work_pool_submit(work_pool *p, void (*fn)(void *a, void *b), void *a, void *b);
 
 /* Runs what is queued, then ends the threads and frees p (NULL: nothing). */
 void work_pool_stop(work_pool *p);

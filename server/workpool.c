@@ -67,8 +67,10 @@ work_pool *work_pool_start(unsigned n) {
     return p;
 }
 
-void work_pool_submit(work_pool *p, void (*fn)(void *a, void *b), void *a, void *b) {
-    job *j = xmalloc(sizeof *j);
+int work_pool_submit(work_pool *p, void (*fn)(void *a, void *b), void *a, void *b) {
+    job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
     *j = (job){fn, a, b, NULL};
     pthread_mutex_lock(&p->lock);
     if (p->tail)
@@ -78,6 +80,7 @@ void work_pool_submit(work_pool *p, void (*fn)(void *a, void *b), void *a, void 
     p->tail = j;
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
+    return 0;
 }
 
 void work_pool_stop(work_pool *p) {
