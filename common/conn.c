@@ -531,9 +531,23 @@ static void begin_response(conn *c, page_id page) {
 }
 
 /* Answers an error and closes the connection after it. */
+/* The answer when not even a request's exchange can be allocated: static,
+ * so that a client is still told (and retries) instead of seeing a close. */
+static const char NO_MEMORY_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                    "Content-Type: text/plain; charset=utf-8\r\n"
+                                    "Content-Length: 31\r\nConnection: close\r\n"
+                                    "Retry-After: 1\r\n\r\n"
+                                    "out of memory for this request\n";
+
 static conn_want send_error(conn *c, int status, const char *msg) {
-    if (!exchange(c)) /* an error before any byte, and no memory to say it */
-        return CONN_CLOSE;
+    if (!exchange(c)) { /* no memory even for the request: the static 503 */
+        c->state = CS_WRITING;
+        c->close_after = 1;
+        c->no_memory = 1;
+        c->static_off = 0;
+        c->phase_us = now(c);
+        return CONN_WANT_WRITE;
+    }
     if (c->state == CS_READING)
         begin_response(c, PAGE_OTHER);
     c->close_after = 1;
@@ -682,7 +696,7 @@ static conn_want parse(conn *c, const char *in, size_t n, int from_pending) {
     }
     if (e != HPE_OK) {
         if (!c->x) /* on_message_begin found no memory for the request */
-            return CONN_CLOSE;
+            return send_error(c, 503, "out of memory");
         if (c->x->r.err_status)
             return send_error(c, c->x->r.err_status, c->x->r.err_msg);
         return send_error(c, 400, parse_error_text(c));
@@ -746,7 +760,7 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer) {
 void conn_destroy(conn *c) {
     if (!c->env)
         return; /* already destroyed */
-    if (c->state == CS_DB || c->state == CS_WORK || c->state == CS_WRITING)
+    if ((c->state == CS_DB || c->state == CS_WORK || c->state == CS_WRITING) && c->x)
         metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
     metrics_gauge_add(c->env->metrics, GAUGE_OPEN, -1);
     board(c, BOARD_NONE, -1);
@@ -778,6 +792,10 @@ conn_want conn_eof(conn *c) {
 }
 
 const char *conn_out(const conn *c, size_t *len) {
+    if (c->no_memory) {
+        *len = sizeof NO_MEMORY_503 - 1 - c->static_off;
+        return NO_MEMORY_503 + c->static_off;
+    }
     *len = c->x->out.len - c->x->out_off;
     return c->x->out.p + c->x->out_off;
 }
@@ -792,6 +810,13 @@ static const char *peer_text(const conn *c, char *out) {
 conn_want conn_wrote(conn *c, size_t n) {
     if (c->state != CS_WRITING && c->state != CS_INTERIM)
         return CONN_CLOSE;
+    if (c->no_memory) { /* the static 503: then close */
+        c->static_off = (uint16_t)(c->static_off + n);
+        if (c->static_off < sizeof NO_MEMORY_503 - 1)
+            return CONN_WANT_WRITE;
+        c->state = CS_CLOSED;
+        return CONN_CLOSE;
+    }
     c->x->out_off += n;
     if (c->x->out_off < c->x->out.len)
         return CONN_WANT_WRITE;
@@ -925,7 +950,7 @@ static int send_paced(const conn *c) {
 }
 
 void conn_unsent(conn *c, size_t unsent) {
-    if ((c->state != CS_WRITING && c->state != CS_INTERIM) || !send_paced(c))
+    if ((c->state != CS_WRITING && c->state != CS_INTERIM) || !send_paced(c) || !c->x)
         return;
     /* phase_bytes: what the client had received at the last look; each
      * --min-send-rate bytes received since pay for one second past phase_us,

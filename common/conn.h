@@ -107,6 +107,8 @@ typedef struct conn {
     uint8_t close_after;   /* 1 to close once the current response is written */
     uint8_t board;         /* the board_state it is counted in on the scoreboard */
     uint8_t peer_len;      /* the client's address for the access log: 4 or 16 bytes */
+    uint8_t no_memory;     /* 1: no exchange could be had; writing the static 503 */
+    uint16_t static_off;   /* bytes of that 503 already written */
     uint8_t peer[16];      /* (binary, 0 bytes when unknown), formatted only to log */
 } conn;
 

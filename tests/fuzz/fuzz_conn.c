@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             size_t len;
             const char *out = conn_out(&c, &len);
             assert(len > 0);
-            if (c.x->out_off == 0)
+            if (c.x && c.x->out_off == 0)
                 assert(len >= 9 && memcmp(out, "HTTP/1.1 ", 9) == 0);
             size_t n = len > 7 && (knobs & 8) ? len / 2 : len;
             w = conn_wrote(&c, n);
