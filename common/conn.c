@@ -170,8 +170,9 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     for (size_t i = 0; i < n; i++) {
         char ch = (char)tolower((unsigned char)at[i]);
         for (int k = 1; k < HDR_COUNT; k++)
-            if ((c->x->r.match_bits & (1u << k)) && (c->x->r.match_pos >= strlen(known_headers[k]) ||
-                                                  known_headers[k][c->x->r.match_pos] != ch))
+            if ((c->x->r.match_bits & (1u << k)) &&
+                (c->x->r.match_pos >= strlen(known_headers[k]) ||
+                 known_headers[k][c->x->r.match_pos] != ch))
                 c->x->r.match_bits &= (uint8_t) ~(1u << k);
         if (c->x->r.match_pos < 255)
             c->x->r.match_pos++;
@@ -202,8 +203,8 @@ static int on_header_field_complete(llhttp_t *p) {
     } else if (c->x->r.cur_header == HDR_TRANSFER_ENCODING) {
         c->x->r.saw_te = 1;
     }
-    c->x->r.match_bits = 1;          /* for Expect: bit 0 = the value still matches */
-    c->x->r.match_pos = 0;           /* for Expect: bytes of the value matched so far */
+    c->x->r.match_bits = 1;       /* for Expect: bit 0 = the value still matches */
+    c->x->r.match_pos = 0;        /* for Expect: bytes of the value matched so far */
     return count_head(c, 2, 431); /* ": " (one space, as nearly every client sends) */
 }
 
@@ -283,7 +284,8 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
     if (c->x->body.len + n > c->env->cfg->max_body_size)
         return fail(c, 413, "the request body is larger than --max-body-size");
-    if (c->x->body.len + n > c->x->r.body_held && body_take(c, c->x->body.len + n - c->x->r.body_held) != 0)
+    if (c->x->body.len + n > c->x->r.body_held &&
+        body_take(c, c->x->body.len + n - c->x->r.body_held) != 0)
         return -1; /* a chunked body takes the budget as it grows */
     buf_append(&c->x->body, at, n);
     return c->x->body.failed ? body_no_memory(c) : 0;
@@ -525,7 +527,8 @@ static void begin_response(conn *c, page_id page) {
     c->state = CS_WRITING;
     c->x->r.page = page;
     c->x->r.start_us = now(c);
-    if (!c->x->r.begin_us) /* refused before a byte arrived (503, or a TLS port spoken to in clear) */
+    /* refused before a byte arrived (503, or a TLS port spoken to in clear) */
+    if (!c->x->r.begin_us)
         c->x->r.begin_us = c->accepted_us;
     metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, 1);
 }

@@ -88,7 +88,6 @@ typedef struct conn_exchange {
     size_t body_bytes; /* body bytes of the response being sent (for the access log) */
 } conn_exchange;
 
-
 typedef struct conn {
     llhttp_t parser;       /* llhttp state; parser.data points back here */
     const server_env *env; /* settings, counters, log (borrowed) */

@@ -101,16 +101,7 @@ def _render(out, name, n, header, panels, png):
         parts += ["set terminal " + term, "set output '%s.%s'" % (name, ext),
                   "set multiplot layout %d,%d title \"%s\"" % (rows, cols, header), body,
                   "unset multiplot", "unset output", "reset"]
-    script = os.path.join(cdir, name + ".gp")
-    with open(script, "w") as f:
-        f.write("\n".join(parts) + "\n")
-    r = subprocess.run(["gnuplot", name + ".gp"], cwd=cdir, stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True)
-    problems = [l for l in r.stderr.splitlines() if l.strip() and "warning" not in l.lower()]
-    if r.returncode != 0 or problems:
-        raise RuntimeError("gnuplot failed on %s: %s" % (script, r.stderr.strip()[-500:]))
-    labreport.shrink_svg(os.path.join(cdir, name + ".svg"))
-    return "charts/%s.svg" % name, ("charts/%s.png" % name if png else None)
+    return labreport.run_gnuplot(cdir, name, parts, png)
 
 
 def nice_step(xmax, n=4):

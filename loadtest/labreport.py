@@ -397,6 +397,14 @@ def render(out, name, spec, png):
         parts += ["set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'",
                   "set output '%s.png'" % name, "replot"]
     parts.append("unset output")
+    return run_gnuplot(cdir, name, parts, png)
+
+
+def run_gnuplot(cdir, name, parts, png):
+    """Writes the script lines parts to cdir/name.gp and runs gnuplot on it
+    (stdin closed: it never waits for a terminal). Any error, or output that is
+    not a warning, is a RuntimeError. Returns the chart paths relative to the
+    results folder: (svg, png or None)."""
     script = os.path.join(cdir, name + ".gp")
     with open(script, "w") as f:
         f.write("\n".join(parts) + "\n")

@@ -52,41 +52,41 @@ typedef enum { C_CLOSED, C_CONNECTING, C_IDLE, C_BUSY } cstate;
 typedef struct client client;
 
 typedef struct cn {
-    client *cl;         /* the run it belongs to */
-    int fd;             /* the socket, or -1 */
-    cstate st;          /* where it is */
-    ev_io w;            /* its read/write watcher */
-    llhttp_t parser;    /* response parser, reset per connection */
-    int done;           /* set by on_message_complete */
-    int status;         /* status of the response being read */
-    long req;           /* index of the request in flight, or -1 */
-    size_t sent;        /* bytes of the request written so far */
+    client *cl;      /* the run it belongs to */
+    int fd;          /* the socket, or -1 */
+    cstate st;       /* where it is */
+    ev_io w;         /* its read/write watcher */
+    llhttp_t parser; /* response parser, reset per connection */
+    int done;        /* set by on_message_complete */
+    int status;      /* status of the response being read */
+    long req;        /* index of the request in flight, or -1 */
+    size_t sent;     /* bytes of the request written so far */
 } cn;
 
 struct client {
-    struct ev_loop *loop;           /* the loop */
-    struct sockaddr_storage addr;   /* the server */
-    socklen_t addrlen;              /* its length */
-    char *request;                  /* the GET request bytes */
-    size_t reqlen;                  /* their length */
-    int64_t *due;                   /* intended send times, µs from start */
-    long n;                         /* how many are scheduled */
-    long next;                      /* the next request not yet due/queued */
-    long queue_head;                /* first request due but not yet sent */
-    long max_queue;                 /* most requests ever waiting in the queue */
-    cn *conns;                      /* the connections */
-    int nconns;                     /* how many may be open */
-    int64_t t0;                     /* the start, µs on CLOCK_MONOTONIC */
-    int64_t timeout_us;             /* --timeout */
-    int64_t end_us;                 /* the last due time + timeout: give up after */
-    uint32_t *lat;                  /* latencies of completed requests, µs */
-    long nlat;                      /* how many */
+    struct ev_loop *loop;         /* the loop */
+    struct sockaddr_storage addr; /* the server */
+    socklen_t addrlen;            /* its length */
+    char *request;                /* the GET request bytes */
+    size_t reqlen;                /* their length */
+    int64_t *due;                 /* intended send times, µs from start */
+    long n;                       /* how many are scheduled */
+    long next;                    /* the next request not yet due/queued */
+    long queue_head;              /* first request due but not yet sent */
+    long max_queue;               /* most requests ever waiting in the queue */
+    cn *conns;                    /* the connections */
+    int nconns;                   /* how many may be open */
+    int64_t t0;                   /* the start, µs on CLOCK_MONOTONIC */
+    int64_t timeout_us;           /* --timeout */
+    int64_t end_us;               /* the last due time + timeout: give up after */
+    uint32_t *lat;                /* latencies of completed requests, µs */
+    long nlat;                    /* how many */
     long sent, opened, completed_in_window;
     long e_connect, e_read, e_write, e_status, e_timeout;
-    double duration_s;              /* --duration */
-    ev_timer tick;                  /* fires at the next due time */
-    ev_timer sweep;                 /* looks for timed-out requests */
-    llhttp_settings_t settings;     /* the parser's callbacks */
+    double duration_s;          /* --duration */
+    ev_timer tick;              /* fires at the next due time */
+    ev_timer sweep;             /* looks for timed-out requests */
+    llhttp_settings_t settings; /* the parser's callbacks */
 };
 
 static int64_t now_us(void) {
@@ -475,8 +475,9 @@ int main(int argc, char **argv) {
             poisson = 1;
             continue;
         }
-        static const char *const valued[] = {"--url",     "--rate", "--duration",       "--connections",
-                                             "--timeout", "--seed", "--print-schedule", NULL};
+        static const char *const valued[] = {
+            "--url",     "--rate", "--duration",       "--connections",
+            "--timeout", "--seed", "--print-schedule", NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -540,8 +541,10 @@ int main(int argc, char **argv) {
     if (!url)
         return bad("--url", "(required)");
     if (parse_url(&cl, url) != 0) {
-        fprintf(stderr, "openloop: --url: '%s' is not http://HOST:PORT/PATH with a loopback "
-                        "HOST (127.0.0.1 or [::1])\n", url);
+        fprintf(stderr,
+                "openloop: --url: '%s' is not http://HOST:PORT/PATH with a loopback "
+                "HOST (127.0.0.1 or [::1])\n",
+                url);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -190,7 +190,7 @@ static void reap(server *s, worker_slot *slots, unsigned n) {
                         WEXITSTATUS(status));
             metrics_release_slot(s->env.metrics, i + 1);
             dbwait_release_owner(s->env.dbpool, pid); /* its pool connections and place in line */
-            if (s->env.timeline) /* what it was doing when it died is over */
+            if (s->env.timeline)                      /* what it was doing when it died is over */
                 timeline_lane_release(s->env.timeline, i);
             metrics_add(&s->env.metrics->worker_restarts, 1);
             w->pid = 0;

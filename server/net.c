@@ -270,7 +270,7 @@ int net_handshake(transport *t, conn *c, conn_want w, conn_want *next) {
     int r = t->handshook ? 0 : transport_handshake(t);
     if (r == TRANSPORT_WANT_READ || r == TRANSPORT_WANT_WRITE)
         return r;
-    *next = r == 0                    ? w
+    *next = r == 0                     ? w
             : r == TRANSPORT_PLAINTEXT ? conn_refuse(c, 400, TLS_PLAINTEXT_WHY)
                                        : CONN_CLOSE;
     return 0;
