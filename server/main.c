@@ -110,9 +110,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     unsigned port, tls_port = 0;
+    net_share share = drivers[cfg->mode].reuseport ? NET_SHARE_FIRST : NET_ALONE;
     s.tls_listen_fd = -1;
-    s.listen_fd =
-        net_listen(cfg->bind, cfg->port, drivers[cfg->mode].reuseport, &port, err, sizeof err);
+    s.listen_fd = net_listen(cfg->bind, cfg->port, share, &port, err, sizeof err);
     if (s.listen_fd < 0) {
         fprintf(stderr, "httpmodes: %s\n", err);
         return 1;
@@ -127,8 +127,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "httpmodes: %s\n", err);
             return 2;
         }
-        s.tls_listen_fd = net_listen(cfg->bind, cfg->tls_port, drivers[cfg->mode].reuseport,
-                                     &tls_port, err, sizeof err);
+        s.tls_listen_fd = net_listen(cfg->bind, cfg->tls_port, share, &tls_port, err, sizeof err);
         s.tls_port = tls_port;
         net_defer_accept(cfg, s.tls_listen_fd);
         if (s.tls_listen_fd < 0) {

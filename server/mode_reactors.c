@@ -53,11 +53,13 @@ int run_reactors(server *s) {
         unsigned port;
         /* the first loop takes the sockets main() opened (with SO_REUSEPORT);
          * the others open their own on the same ports */
-        int fd =
-            i == 0 ? s->listen_fd : net_listen(s->cfg.bind, s->cfg.port, 1, &port, err, sizeof err);
-        int tls_fd = i == 0 || s->tls_listen_fd < 0 || fd < 0
-                         ? (i == 0 ? s->tls_listen_fd : -1)
-                         : net_listen(s->cfg.bind, s->tls_port, 1, &port, err, sizeof err);
+        int fd = i == 0
+                     ? s->listen_fd
+                     : net_listen(s->cfg.bind, s->cfg.port, NET_SHARE_JOIN, &port, err, sizeof err);
+        int tls_fd =
+            i == 0 || s->tls_listen_fd < 0 || fd < 0
+                ? (i == 0 ? s->tls_listen_fd : -1)
+                : net_listen(s->cfg.bind, s->tls_port, NET_SHARE_JOIN, &port, err, sizeof err);
         r->serve_fd = fd;
         r->serve_tls_fd = tls_fd;
         if (i > 0) { /* ours to close, and to set up as main() did the first */

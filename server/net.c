@@ -18,8 +18,23 @@
 
 #include "util.h"
 
-int net_listen(const char *bind_addr, unsigned want_port, int reuseport, unsigned *port, char *err,
-               size_t errlen) {
+/* Binds a socket to addr with SO_REUSEADDR only, and closes it: 0 when
+ * nobody listens on that port, -1 with errno set otherwise. */
+static int port_unshared(const struct addrinfo *addr) {
+    int fd = socket(addr->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1, rc = -1;
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+        bind(fd, addr->ai_addr, addr->ai_addrlen) == 0)
+        rc = 0;
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return rc;
+}
+
+int net_listen(const char *bind_addr, unsigned want_port, net_share share, unsigned *port,
+               char *err, size_t errlen) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -31,10 +46,11 @@ int net_listen(const char *bind_addr, unsigned want_port, int reuseport, unsigne
         snprintf(err, errlen, "--bind %s: %s", bind_addr, gai_strerror(rc));
         return -1;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+    int fd = -1, one = 1;
+    if ((share == NET_SHARE_FIRST && want_port != 0 && port_unshared(res) != 0) ||
+        (fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (share != NET_ALONE && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
         snprintf(err, errlen, "cannot listen on %s port %u: %s", bind_addr, want_port,
                  strerror(errno));

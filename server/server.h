@@ -47,11 +47,20 @@ typedef struct server {
     atomic_uint serving;     /* connections this process serves now (--max-connections) */
 } server;
 
+/* How a listening socket shares its port. */
+typedef enum {
+    NET_ALONE,       /* the port is ours alone */
+    NET_SHARE_FIRST, /* SO_REUSEPORT, and the first: the port must be free */
+    NET_SHARE_JOIN,  /* SO_REUSEPORT beside our first socket (the reactors) */
+} net_share;
+
 /* Opens a listening socket on bind, want_port (0 = any free port)
- * (SO_REUSEADDR, non-blocking; SO_REUSEPORT too when reuseport, so that
- * several sockets of ours share the port: the reactors). Returns the fd and
- * stores the bound port in *port; -1 with a message in err. */
-int net_listen(const char *bind, unsigned want_port, int reuseport, unsigned *port, char *err,
+ * (SO_REUSEADDR, non-blocking; SO_REUSEPORT unless NET_ALONE, so that several
+ * sockets of ours share the port). NET_SHARE_FIRST first checks that nobody
+ * listens there: SO_REUSEPORT alone would let a second server of the same
+ * user share the port silently. Returns the fd and stores the bound port in
+ * *port; -1 with a message in err. */
+int net_listen(const char *bind, unsigned want_port, net_share share, unsigned *port, char *err,
                size_t errlen);
 
 /* With --slow-client-defence on and a --first-byte-timeout, sets

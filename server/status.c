@@ -77,7 +77,7 @@ static pid_t status_fork(server *s) {
 
 int status_start(server *s, unsigned want_port, unsigned *port, int as_process, char *err,
                  size_t errlen) {
-    s->status_fd = net_listen(s->cfg.bind, want_port, 0, port, err, errlen);
+    s->status_fd = net_listen(s->cfg.bind, want_port, NET_ALONE, port, err, errlen);
     if (s->status_fd < 0)
         return -1;
     s->status_env = (server_env){.cfg = &s->cfg,

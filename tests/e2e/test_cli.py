@@ -246,7 +246,19 @@ class CliTest(unittest.TestCase):
             silent.close()
 
     def test_port_in_use(self):
+        self.check_port_in_use(reuseport=False)
+
+    def test_port_in_use_by_a_reuseport_listener(self):
+        """Another server of the same user that listens with SO_REUSEPORT (nginx's
+        `reuseport`, or a second httpmodes in reactors): reactors must not share
+        its port silently, the other modes refuse it anyway."""
+        self.check_port_in_use(reuseport=True)
+
+    def check_port_in_use(self, reuseport):
         holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if reuseport:
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             holder.bind(("127.0.0.1", 0))
             holder.listen(1)
