@@ -130,6 +130,7 @@ def why(wl, tied, cell, table):
 def summary(rows, modes):
     """The one-screen summary: a list of Markdown lines."""
     table = labmodel.by_name(modes)
+    rows = labmodel.measured(rows)
     order = [wl for wl in ("db", "dashboard", "cpu", "hello") if any(r["workload"] == wl for r in rows)]
     order += [wl for wl in dict.fromkeys(r["workload"] for r in rows) if wl not in order]
     out = [line(wl, rows, table) for wl in order]

@@ -342,6 +342,12 @@ def fmt_rate(x):
     return "%.2f" % x
 
 
+def measured(rows):
+    """The rows with a measurement: a run wrk gave no result for (it hung or
+    died) is no rate of 0, and takes no part in a ranking."""
+    return [r for r in rows if not r.get("no_result")]
+
+
 def winners(rows):
     """{workload: [(concurrency, best row, runner-up row or None)]}, ranking
     the runs at each concurrency by ok_rps — responses that came back in time
@@ -351,9 +357,10 @@ def winners(rows):
     for wl in dict.fromkeys(r["workload"] for r in rows):
         per_c = []
         for c in sorted({r["concurrency"] for r in rows if r["workload"] == wl}):
-            cell = sorted((r for r in rows if r["workload"] == wl and r["concurrency"] == c),
+            cell = sorted((r for r in measured(rows) if r["workload"] == wl and r["concurrency"] == c),
                           key=lambda r: -(r.get("ok_rps") or 0))
-            per_c.append((c, cell[0], cell[1] if len(cell) > 1 else None))
+            if cell:
+                per_c.append((c, cell[0], cell[1] if len(cell) > 1 else None))
         out[wl] = per_c
     return out
 
@@ -384,7 +391,7 @@ def summary(rows, modes):
             continue
         c, best, second = per_c[-1]
         if second is not None and tied(best.get("ok_rps"), second.get("ok_rps")):
-            cell = sorted((r for r in rows if r["workload"] == wl and r["concurrency"] == c),
+            cell = sorted((r for r in measured(rows) if r["workload"] == wl and r["concurrency"] == c),
                           key=lambda r: -(r.get("ok_rps") or 0))
             text = "**%s**: at %d connections a **tie within noise** (±%d %%) between %s (%s good req/s)" % (
                 wl, c, TIE * 100, ", ".join("**%s**" % r["target"] for r in ties(cell)),

@@ -484,7 +484,8 @@ class Sampler:
 
 def wrk_command(url, connections, seconds, timeout_s, script=LUA):
     threads = max(1, min(2, connections))
-    return ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % max(1, math.ceil(seconds)),
+    # result.lua needs -c to take out the samples wrk makes up (see there)
+    return ["env", "HTTPMODES_WRK_CONNECTIONS=%d" % connections, "wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % max(1, math.ceil(seconds)),
             "--timeout", "%gs" % timeout_s, "-s", script, url]
 
 

@@ -54,6 +54,19 @@ class Glance(unittest.TestCase):
         self.assertIn("**threads** (synchronous, concurrent, parallel) wins with 190 good req/s, "
                       "2.0× **event** (95.0)", t)
 
+    def test_a_run_without_a_result_is_no_loser(self):
+        """wrk hung or died (no result line): that run is no rate of 0, so it is
+        neither ranked nor said to have got nothing through."""
+        rows = [row("event", "hello", 100, 90000.0), row("threads", "hello", 100, 60000.0),
+                row("apache-worker", "hello", 100, 0.0, kind="peer")]
+        self.assertIn("got nothing through", text(rows))
+        rows[2]["no_result"] = True
+        t = text(rows)
+        self.assertNotIn("got nothing through", t)
+        self.assertNotIn("apache-worker", t)
+        self.assertIn("**event**", t)
+        self.assertNotIn("got nothing through", "\n".join(labmodel.summary(rows, TABLE)))
+
     def test_a_tie_stays_a_tie(self):
         rows = [row("threads", "cpu", 10, 180.0), row("reactors", "cpu", 10, 172.0),
                 row("event", "cpu", 10, 90.0)]
