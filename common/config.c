@@ -50,6 +50,7 @@ static const option_def options[] = {
     {"db-p99", "HTTPMODES_DB_P99", OPT_UINT, 1, 600000, OFF(db_p99_ms)},
     {"db-seed", "HTTPMODES_DB_SEED", OPT_U64, 0, UINT64_MAX, OFF(db_seed)},
     {"db", "HTTPMODES_DB", OPT_STR, 0, 0, STR(db)},
+    {"db-timeout", "HTTPMODES_DB_TIMEOUT", OPT_UINT, 1, 600000, OFF(db_timeout_ms)},
     {"access-log", "HTTPMODES_ACCESS_LOG", OPT_PATH, 0, 0, STR(access_log)},
     {"keep-alive", "HTTPMODES_KEEP_ALIVE", OPT_ONOFF, 0, 0, OFF(keep_alive)},
     {"max-header-size", "HTTPMODES_MAX_HEADER_SIZE", OPT_SIZE, 256, 1048576, OFF(max_header_size)},
@@ -105,6 +106,7 @@ void config_defaults(config *cfg) {
     cfg->workers = 1; /* the default mode's (config_load resolves the mode's own) */
     cfg->db_delay_ms = 100;
     cfg->db_seed = 1;
+    cfg->db_timeout_ms = 10000;
     cfg->keep_alive = 1;
     cfg->max_header_size = 8192;
     cfg->max_body_size = 1048576;
@@ -145,6 +147,10 @@ static const char *usage_options =
     "  --db URL|off             run each query on a real PostgreSQL as SELECT pg_sleep()\n"
     "                           (postgres://... or a libpq conninfo 'host=... dbname=...');\n"
     "                           unreachable or full: a 503      (default off: simulated)\n"
+    "  --db-timeout MS          with --db: how long a connect may take, and how long\n"
+    "                           past its own time a query may go unanswered; then\n"
+    "                           503 and that connection is dropped, 1-600000\n"
+    "                                                              (default 10000)\n"
     "  --access-log FILE|-      Common Log Format access log, - = stdout (default off)\n"
     "  --keep-alive on|off      keep connections open between requests\n"
     "                           (default: on for threads, event and reactors, off\n"
@@ -515,6 +521,13 @@ int config_warnings(const config *cfg, char *out, size_t outlen) {
                  "httpmodes: note: --workers is ignored in mode %s (it has no pool of workers "
                  "to size)\n",
                  mi->name);
+        n++;
+    }
+    if (!cfg->db[0] && given(cfg, offsetof(config, db_timeout_ms))) {
+        size_t len = strlen(out);
+        snprintf(out + len, outlen - len,
+                 "httpmodes: note: --db-timeout is ignored without --db (the simulated "
+                 "database always answers)\n");
         n++;
     }
     return n;

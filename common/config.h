@@ -45,6 +45,7 @@ typedef struct config {
     unsigned timeline_size;       /* requests the live view's ring keeps */
     unsigned cpus;                /* --cpus: run on this many CPUs (sched_setaffinity); 0 = all */
     char db[512];                 /* --db: a PostgreSQL URL or conninfo; "" = simulated */
+    unsigned db_timeout_ms;       /* --db: a connect's limit, and a query's beyond its own time */
     char name[64];                /* --name: X-Replica header and /stats "name"; "" = none */
     uint64_t given;               /* bit i: the i-th option was set (environment or argv) */
 } config;

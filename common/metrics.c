@@ -28,10 +28,12 @@ void metrics_add(_Atomic uint64_t *counter, int64_t delta) {
 static unsigned my_slot; /* per process: set once in a prefork worker after fork() */
 
 static _Atomic uint64_t *gauge_total(metrics *m, metrics_gauge g) {
-    return g == GAUGE_OPEN        ? &m->open
-           : g == GAUGE_IN_FLIGHT ? &m->in_flight
-           : g == GAUGE_TLS_OPEN  ? &m->tls_open
-                                  : &m->body_memory;
+    return g == GAUGE_OPEN           ? &m->open
+           : g == GAUGE_IN_FLIGHT    ? &m->in_flight
+           : g == GAUGE_TLS_OPEN     ? &m->tls_open
+           : g == GAUGE_PG_OPEN      ? &m->pg_open
+           : g == GAUGE_PG_IN_FLIGHT ? &m->pg_in_flight
+                                     : &m->body_memory;
 }
 
 void metrics_gauge_add(metrics *m, metrics_gauge g, int64_t delta) {
@@ -76,6 +78,76 @@ static uint64_t get(const _Atomic uint64_t *c) {
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+static const char *const pg_fail_names[PG_FAIL_COUNT] = {"connect", "full", "gone", "timeout",
+                                                         "error"};
+
+/* Appends "postgres":{...}, (a trailing comma) when --db is set: nothing
+ * otherwise, so a simulated database shows no PostgreSQL counters. */
+static void pg_json(const metrics *m, const config *cfg, buf *out) {
+    if (!cfg->db[0])
+        return;
+    buf_printf(out,
+               "\"postgres\":{\"timeout_ms\":%u,\"queries\":{\"sent\":%llu,\"answered\":%llu,"
+               "\"failed\":{",
+               cfg->db_timeout_ms, (unsigned long long)get(&m->pg_sent),
+               (unsigned long long)get(&m->pg_answered));
+    for (int i = 0; i < PG_FAIL_COUNT; i++)
+        buf_printf(out, "%s\"%s\":%llu", i ? "," : "", pg_fail_names[i],
+                   (unsigned long long)get(&m->pg_failed[i]));
+    buf_printf(out,
+               "},\"cancelled\":%llu,\"in_flight\":%llu},\"connections\":{\"open\":%llu,"
+               "\"made\":%llu,\"backoffs\":%llu}},",
+               (unsigned long long)get(&m->pg_cancelled), (unsigned long long)get(&m->pg_in_flight),
+               (unsigned long long)get(&m->pg_open), (unsigned long long)get(&m->pg_connects),
+               (unsigned long long)get(&m->pg_backoffs));
+}
+
+/* Appends the PostgreSQL counters in Prometheus' text format (--db only). */
+static void pg_prometheus(const metrics *m, const config *cfg, buf *out) {
+    if (!cfg->db[0])
+        return;
+    buf_printf(out,
+               "# HELP httpmodes_postgres_queries_total Queries started on PostgreSQL (--db).\n"
+               "# TYPE httpmodes_postgres_queries_total counter\n"
+               "httpmodes_postgres_queries_total %llu\n"
+               "# HELP httpmodes_postgres_queries_answered_total Of those, answered with their "
+               "row.\n"
+               "# TYPE httpmodes_postgres_queries_answered_total counter\n"
+               "httpmodes_postgres_queries_answered_total %llu\n"
+               "# HELP httpmodes_postgres_queries_failed_total Of those, failed (a 503), by "
+               "reason.\n"
+               "# TYPE httpmodes_postgres_queries_failed_total counter\n",
+               (unsigned long long)get(&m->pg_sent), (unsigned long long)get(&m->pg_answered));
+    for (int i = 0; i < PG_FAIL_COUNT; i++)
+        buf_printf(out, "httpmodes_postgres_queries_failed_total{reason=\"%s\"} %llu\n",
+                   pg_fail_names[i], (unsigned long long)get(&m->pg_failed[i]));
+    buf_printf(out,
+               "# HELP httpmodes_postgres_queries_cancelled_total Of those, dropped because "
+               "their request went away.\n"
+               "# TYPE httpmodes_postgres_queries_cancelled_total counter\n"
+               "httpmodes_postgres_queries_cancelled_total %llu\n"
+               "# HELP httpmodes_postgres_queries_in_flight Queries under way on PostgreSQL "
+               "now.\n"
+               "# TYPE httpmodes_postgres_queries_in_flight gauge\n"
+               "httpmodes_postgres_queries_in_flight %llu\n"
+               "# HELP httpmodes_postgres_connects_total Connections to PostgreSQL made.\n"
+               "# TYPE httpmodes_postgres_connects_total counter\n"
+               "httpmodes_postgres_connects_total %llu\n"
+               "# HELP httpmodes_postgres_backoffs_total Connects that failed, each starting "
+               "or doubling a back-off.\n"
+               "# TYPE httpmodes_postgres_backoffs_total counter\n"
+               "httpmodes_postgres_backoffs_total %llu\n"
+               "# HELP httpmodes_postgres_connections_open Connections to PostgreSQL open now.\n"
+               "# TYPE httpmodes_postgres_connections_open gauge\n"
+               "httpmodes_postgres_connections_open %llu\n"
+               "# HELP httpmodes_postgres_timeout_seconds --db-timeout.\n"
+               "# TYPE httpmodes_postgres_timeout_seconds gauge\n"
+               "httpmodes_postgres_timeout_seconds %.3f\n",
+               (unsigned long long)get(&m->pg_cancelled), (unsigned long long)get(&m->pg_in_flight),
+               (unsigned long long)get(&m->pg_connects), (unsigned long long)get(&m->pg_backoffs),
+               (unsigned long long)get(&m->pg_open), (double)cfg->db_timeout_ms / 1000.0);
+}
+
 void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
     uint64_t now = util_now_us();
     if (cfg->name[0]) /* --name (letters, digits, . _ - only: nothing to escape) */
@@ -90,8 +162,7 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
         "\"tls\":{\"accepted\":%llu,\"open\":%llu,\"handshakes\":%llu,\"resumed\":%llu,"
         "\"failures\":%llu},"
         "\"in_flight\":%llu,\"worker_restarts\":%llu,\"reloads\":%llu,\"send_timeouts\":%llu,"
-        "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},"
-        "\"requests\":{\"total\":%llu,\"by_page\":{",
+        "\"db\":{\"queries\":%llu,\"wait_us\":%llu},\"cpu\":{\"iterations\":%llu},",
         config_mode_name(cfg->mode), (double)(now - m->start_us) / 1e6, cfg->workers, config_cpus(),
         cfg->keep_alive ? "true" : "false", (unsigned long long)get(&m->accepted),
         (unsigned long long)get(&m->open), (unsigned long long)get(&m->accept_errors),
@@ -102,8 +173,10 @@ void metrics_render_json(const metrics *m, const config *cfg, buf *out) {
         (unsigned long long)get(&m->tls_failures), (unsigned long long)get(&m->in_flight),
         (unsigned long long)get(&m->worker_restarts), (unsigned long long)get(&m->reloads),
         (unsigned long long)get(&m->send_timeouts), (unsigned long long)get(&m->db_queries),
-        (unsigned long long)get(&m->db_wait_us), (unsigned long long)get(&m->cpu_iterations),
-        (unsigned long long)get(&m->requests));
+        (unsigned long long)get(&m->db_wait_us), (unsigned long long)get(&m->cpu_iterations));
+    pg_json(m, cfg, out);
+    buf_printf(out, "\"requests\":{\"total\":%llu,\"by_page\":{",
+               (unsigned long long)get(&m->requests));
     uint64_t by_status[METRICS_STATUS_SLOTS] = {0};
     int first_page = 1;
     for (int p = 0; p < PAGE_COUNT; p++) {
@@ -223,4 +296,5 @@ void metrics_render_prometheus(const metrics *m, const config *cfg, buf *out) {
                            route_page_name((page_id)p), s + METRICS_STATUS_MIN,
                            (unsigned long long)n);
         }
+    pg_prometheus(m, cfg, out);
 }

@@ -13,12 +13,24 @@
 #define METRICS_SLOTS 1025 /* slot 0: a single process; 1..1024: prefork workers */
 
 typedef enum {
-    GAUGE_OPEN,        /* connections open */
-    GAUGE_IN_FLIGHT,   /* requests being handled */
-    GAUGE_TLS_OPEN,    /* HTTPS connections open */
-    GAUGE_BODY_MEMORY, /* bytes of request bodies held (the --max-body-memory budget) */
+    GAUGE_OPEN,         /* connections open */
+    GAUGE_IN_FLIGHT,    /* requests being handled */
+    GAUGE_TLS_OPEN,     /* HTTPS connections open */
+    GAUGE_BODY_MEMORY,  /* bytes of request bodies held (the --max-body-memory budget) */
+    GAUGE_PG_OPEN,      /* --db: PostgreSQL connections open (connecting, busy or idle) */
+    GAUGE_PG_IN_FLIGHT, /* --db: queries started on PostgreSQL and not ended */
     GAUGE_COUNT
 } metrics_gauge;
+
+/* Why a PostgreSQL query failed (--db), as /stats counts it. */
+typedef enum {
+    PG_FAIL_CONNECT, /* no connection: refused, unreachable, or in the back-off after that */
+    PG_FAIL_FULL,    /* no connection: max_connections reached ("too many clients") */
+    PG_FAIL_GONE,    /* the connection broke mid-query (PostgreSQL stopped, network lost) */
+    PG_FAIL_TIMEOUT, /* no answer within --db-timeout (connecting, or past the query's time) */
+    PG_FAIL_ERROR,   /* PostgreSQL answered with an error, the connection still good */
+    PG_FAIL_COUNT
+} metrics_pg_fail;
 
 #define METRICS_STATUS_MIN 100
 #define METRICS_STATUS_SLOTS 500 /* codes 100..599 */
@@ -45,6 +57,14 @@ typedef struct metrics {
     _Atomic uint64_t refused_bodies; /* bodies answered 503: over --max-body-memory, or no memory */
     _Atomic uint64_t send_timeouts;  /* responses cut: their client read too slowly */
     _Atomic uint64_t reloads;        /* SIGHUPs acted on (re-read, or workers replaced) */
+    _Atomic uint64_t pg_sent;        /* --db: queries started on PostgreSQL */
+    _Atomic uint64_t pg_answered;    /* of those, answered with their row */
+    _Atomic uint64_t pg_failed[PG_FAIL_COUNT]; /* of those, failed (a 503), by why */
+    _Atomic uint64_t pg_cancelled; /* of those, dropped because their request went away */
+    _Atomic uint64_t pg_in_flight; /* of those, under way now (a gauge) */
+    _Atomic uint64_t pg_connects;  /* connections to PostgreSQL made */
+    _Atomic uint64_t pg_backoffs;  /* connects that failed, each starting or doubling a back-off */
+    _Atomic uint64_t pg_open;      /* connections open now (a gauge) */
     _Atomic uint64_t by_page_status[PAGE_COUNT][METRICS_STATUS_SLOTS]; /* responses */
     _Atomic uint64_t slot_gauge[METRICS_SLOTS][GAUGE_COUNT]; /* open/in_flight per process */
 } metrics;

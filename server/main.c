@@ -85,10 +85,6 @@ int main(int argc, char **argv) {
      * 1 MiB uploads). Setting it turns that adjustment off. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     mallopt(M_TRIM_THRESHOLD, 256 * 1024);
-    if (pgdb_configure(cfg->db, err, sizeof err) != 0) {
-        fprintf(stderr, "httpmodes: %s\n", err);
-        return 2;
-    }
     char notes[256];
     if (config_warnings(cfg, notes, sizeof notes) > 0) /* say it, and go on */
         fputs(notes, stderr);
@@ -102,6 +98,10 @@ int main(int argc, char **argv) {
     if (!s.env.metrics || !s.env.timeline || !s.env.dbpool) {
         fprintf(stderr, "httpmodes: cannot map shared memory for the counters\n");
         return 1;
+    }
+    if (pgdb_configure(cfg->db, cfg->db_timeout_ms, s.env.metrics, err, sizeof err) != 0) {
+        fprintf(stderr, "httpmodes: %s\n", err);
+        return 2;
     }
     s.env.routes = &route_main;
     s.env.worker = getpid(); /* the drivers set their own lane and worker */
@@ -193,10 +193,10 @@ int main(int argc, char **argv) {
         close(s.tls_listen_fd);
     tls_ctx_free(s.tls);
     access_log_close(s.env.log);
+    pgdb_shutdown(); /* counts its connections out: before the counters go */
+    pgdb_configure("", 0, NULL, err, sizeof err);
     metrics_destroy(s.env.metrics);
     timeline_destroy(s.env.timeline);
     dbpool_destroy(s.env.dbpool);
-    pgdb_shutdown();
-    pgdb_configure("", err, sizeof err);
     return rc;
 }

@@ -18,13 +18,20 @@ What it proves, from the server's own timestamps (the live view's
 - blocking models run their queries on PostgreSQL too;
 - PostgreSQL stopped mid-run gives 503s naming PostgreSQL while /hello
   keeps answering, and queries work again once it is back (reconnect);
-- max_connections reached gives 503s ("too many clients"), the rest 200.
+- max_connections reached gives 503s ("too many clients"), the rest 200;
+- a query whose backend stops answering (SIGSTOP) gets a 503 naming the
+  deadline, its time + --db-timeout, while the server serves other
+  requests, and its connection is dropped; so does a connect that gets no
+  answer (a socket that never accepts), in every path;
+- /stats and /metrics count the queries (sent, answered, failed by reason),
+  connections and back-offs, summed over threads, loops and processes.
 """
 import glob
 import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -81,6 +88,30 @@ def our_connections():
     """The connections the server holds open (idle ones stay in its free lists)."""
     out = psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'httpmodes'")
     return int(out) if out.isdigit() else -1
+
+
+def query_backends():
+    """The pids of the server's PostgreSQL backends running a query now."""
+    out = psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'httpmodes' "
+               "AND state = 'active' AND query LIKE '%pg_sleep%'")
+    return [int(x) for x in out.split() if x.isdigit()]
+
+
+def backend_alive(pid):
+    return str(pid) in psql("SELECT pid FROM pg_stat_activity").split()
+
+
+def pg_counters(s):
+    """The server's PostgreSQL counters (/stats "postgres")."""
+    return json.loads(s.get("/stats")[2])["postgres"]
+
+
+def metric(s, line_start):
+    """The value of the first /metrics line starting with line_start."""
+    for line in s.get("/metrics")[2].decode().splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    return None
 
 
 def free_port():
@@ -247,10 +278,139 @@ class PostgresTest(unittest.TestCase):
                         self.assertEqual(st, 503)
                         self.assertIn(b"PostgreSQL", body)
                         self.assertEqual(s.get("/hello")[0], 200)  # the server keeps serving
+                        pg = pg_counters(s)
+                        self.assertEqual(pg["queries"]["failed"]["gone"], 3, pg)
+                        self.assertGreaterEqual(pg["queries"]["failed"]["connect"], 1, pg)
+                        self.assertGreaterEqual(pg["connections"]["backoffs"], 1, pg)
                     finally:
                         pg_start()
                     # reconnects once the back-off (at most 2 s) has passed
                     self.assertTrue(wait_until(lambda: s.get("/db?delay=10")[0] == 200, 15, 0.3))
+                    pg = pg_counters(s)
+                    self.assertEqual(pg["queries"]["in_flight"], 0, pg)
+                    self.assertEqual(pg["queries"]["sent"], pg["queries"]["answered"] +
+                                     sum(pg["queries"]["failed"].values()), pg)
+
+    def test_postgres_not_answering_gives_503_in_time(self):
+        """A backend stopped mid-query (SIGSTOP) never answers: the request
+        gets a 503 once the query's time + --db-timeout has passed, in every
+        path (the blocking ones used to wait in PQexec for ever), while the
+        server serves others; the connection is dropped, not reused."""
+        cases = [(m, "") for m in MODES] + [("event", "&blocking=1")] * ("event" in MODES)
+        for mode, extra in cases:
+            with self.subTest(mode=mode, extra=extra):
+                with Server(mode, "--db", url(), "--db-timeout", "1000", *workers(mode)) as s:
+                    self.assertEqual(s.get("/db?delay=10")[0], 200)  # connected once
+                    result = []
+                    t0 = time.time()
+                    th = threading.Thread(target=lambda: result.append(
+                        s.get("/db?delay=2000" + extra, timeout=60)))
+                    th.start()
+                    stopped = []
+                    try:
+                        self.assertTrue(wait_until(lambda: stopped.extend(query_backends()) or
+                                                   stopped, 1.5, 0.02), "no query under way")
+                        for pid in stopped:
+                            os.kill(pid, signal.SIGSTOP)
+                        if not extra:  # the others are served meanwhile
+                            self.assertEqual(s.get("/hello", timeout=5)[0], 200)
+                            self.assertTrue(th.is_alive())
+                        th.join(20)
+                        elapsed = time.time() - t0
+                        self.assertFalse(th.is_alive(), "the request hung")
+                    finally:
+                        for pid in stopped:
+                            os.kill(pid, signal.SIGCONT)
+                        th.join(30)
+                    st, _, body = result[0]
+                    self.assertEqual(st, 503, body[:300])
+                    self.assertIn(b"PostgreSQL did not answer within 3000 ms (the query's 2000 ms"
+                                  b" + --db-timeout 1000 ms)", body)
+                    self.assertGreater(elapsed, 2.8)
+                    self.assertLess(elapsed, 9)  # 3 s, with room for a busy machine
+                    self.assertEqual(s.get("/hello")[0], 200)
+                    # its connection was closed: the backend finds out and ends
+                    self.assertTrue(wait_until(lambda: not backend_alive(stopped[0]), 15, 0.2))
+                    self.assertEqual(s.get("/db?delay=10")[0], 200)
+                    pg = pg_counters(s)
+                    self.assertEqual(pg["queries"]["failed"],
+                                     {"connect": 0, "full": 0, "gone": 0, "timeout": 1, "error": 0})
+                    self.assertEqual(pg["queries"]["answered"], 2)
+                    self.assertEqual(pg["queries"]["in_flight"], 0)
+                    self.assertEqual(pg["connections"]["backoffs"], 0)
+
+    def test_connect_without_answer_gives_503_in_time(self):
+        """A 'server' that accepts TCP connections (the kernel's queue) but
+        never answers: the connect gives up after --db-timeout, in every path
+        (libpq's connect_timeout does not apply under PQconnectPoll)."""
+        modes = MODES + ["event"] * ("event" in MODES)
+        for i, mode in enumerate(modes):
+            extra = "&blocking=1" if i == len(MODES) else ""
+            with self.subTest(mode=mode, extra=extra), socket.socket() as silent:
+                silent.bind(("127.0.0.1", 0))
+                silent.listen(64)
+                dead = "postgres://postgres@127.0.0.1:%d/postgres" % silent.getsockname()[1]
+                with Server(mode, "--db", dead, "--db-timeout", "1000", *workers(mode)) as s:
+                    t0 = time.time()
+                    st, _, body = s.get("/db?delay=10" + extra, timeout=30)
+                    elapsed = time.time() - t0
+                    self.assertEqual(st, 503, body[:300])
+                    self.assertIn(b"PostgreSQL did not answer within 1000 ms (connecting", body)
+                    self.assertGreater(elapsed, 0.9)
+                    self.assertLess(elapsed, 4)  # libpq's own 5 s, or the loop's 10 s, before
+                    st, _, body = s.get("/db?delay=10" + extra, timeout=30)  # back-off, or again
+                    self.assertEqual(st, 503)
+                    self.assertIn(b"PostgreSQL", body)
+                    self.assertEqual(s.get("/hello")[0], 200)
+                    pg = pg_counters(s)
+                    self.assertEqual(pg["queries"]["sent"], 2)
+                    self.assertEqual(pg["queries"]["failed"]["timeout"], 2)
+                    self.assertGreaterEqual(pg["connections"]["backoffs"], 1)
+                    self.assertEqual(pg["connections"]["made"], 0)
+                    self.assertEqual(pg["connections"]["open"], 0)
+                    self.assertEqual(pg["queries"]["in_flight"], 0)
+
+    def test_counters_after_real_queries(self):
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                with Server(mode) as s:  # simulated: no PostgreSQL counters at all
+                    self.assertNotIn("postgres", json.loads(s.get("/stats")[2]))
+                    self.assertNotIn(b"httpmodes_postgres", s.get("/metrics")[2])
+                with Server(mode, "--db", url(), *workers(mode)) as s:
+                    n = 6
+                    res = concurrent(lambda i: s.get("/db?delay=300", timeout=60), n)
+                    self.assertEqual([r[0] for r in res], [200] * n, res[0][2][:300])
+                    st, _, body = s.get("/dashboard?widgets=3&delay=10")  # 3 queries more
+                    self.assertEqual(st, 200, body[:300])
+                    pg = pg_counters(s)  # summed over every thread, loop and process
+                    self.assertEqual(pg["queries"]["sent"], n + 3, pg)
+                    self.assertEqual(pg["queries"]["answered"], n + 3, pg)
+                    self.assertEqual(sum(pg["queries"]["failed"].values()), 0, pg)
+                    self.assertEqual(pg["queries"]["in_flight"], 0, pg)
+                    self.assertEqual(pg["queries"]["cancelled"], 0, pg)
+                    self.assertEqual(pg["timeout_ms"], 10000)
+                    # n at once need n connections, each kept idle for the next query
+                    self.assertGreaterEqual(pg["connections"]["made"], n, pg)
+                    self.assertEqual(pg["connections"]["open"], pg["connections"]["made"], pg)
+                    self.assertTrue(wait_until(
+                        lambda: our_connections() == pg["connections"]["open"], 5), pg)
+                    self.assertEqual(pg["connections"]["backoffs"], 0, pg)
+                    self.assertEqual(metric(s, "httpmodes_postgres_queries_answered_total"), n + 3)
+                    self.assertEqual(metric(s, 'httpmodes_postgres_queries_failed_total'
+                                               '{reason="timeout"}'), 0)
+                    self.assertEqual(metric(s, "httpmodes_postgres_connections_open"),
+                                     pg["connections"]["open"])
+                    # a query under way shows as in flight until it is answered
+                    th = threading.Thread(target=lambda: res.append(
+                        s.get("/db?delay=1500", timeout=60)))
+                    th.start()
+                    seen = wait_until(lambda: pg_counters(s)["queries"]["in_flight"] == 1, 1.2)
+                    th.join(60)
+                    self.assertTrue(seen)
+                    self.assertEqual(res[-1][0], 200)
+                    pg = pg_counters(s)
+                    self.assertEqual(pg["queries"]["in_flight"], 0, pg)
+                    self.assertEqual(pg["queries"]["answered"], n + 4, pg)
 
     def test_max_connections_reached_gives_503(self):
         for mode in [m for m in MODES if harness.event_loop(m)]:
@@ -262,6 +422,10 @@ class PostgresTest(unittest.TestCase):
                     self.assertEqual(set(codes), {200, 503}, codes)
                     self.assertTrue(any(b"too many clients" in r[2] for r in res if r[0] == 503))
                     self.assertEqual(s.get("/hello")[0], 200)
+                    # each 503 counted as "full": refused, or in the back-off that followed
+                    failed = pg_counters(s)["queries"]["failed"]
+                    self.assertEqual(failed["full"], codes.count(503), failed)
+                    self.assertEqual(sum(failed.values()), codes.count(503), failed)
                 # the connections are closed with the server: PostgreSQL has room again
                 self.assertTrue(wait_until(lambda: our_connections() == 0, 10))
 

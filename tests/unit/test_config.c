@@ -451,6 +451,30 @@ static void test_db(void **state) {
     check_error(ARGS("--db", ""), "--db", NULL);
     set_env(0, "HTTPMODES_DB", "localhost");
     check_error(NULL, "HTTPMODES_DB", "conninfo");
+    clear_env(NULL);
+    /* --db-timeout: ms, 10 s by default */
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_int_equal(c.db_timeout_ms, 10000);
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--db-timeout", "250")), CONFIG_OK);
+    assert_int_equal(c.db_timeout_ms, 250);
+    set_env(0, "HTTPMODES_DB_TIMEOUT", "1500");
+    assert_int_equal(load(&c, err, sizeof err, NULL), CONFIG_OK);
+    assert_int_equal(c.db_timeout_ms, 1500);
+    set_env(0, "HTTPMODES_DB_TIMEOUT", "0");
+    check_error(NULL, "HTTPMODES_DB_TIMEOUT", NULL);
+    clear_env(NULL);
+    check_error(ARGS("--db-timeout", "0"), "--db-timeout", "1 to 600000");
+    check_error(ARGS("--db-timeout", "600001"), "--db-timeout", "1 to 600000");
+    check_error(ARGS("--db-timeout", "2s"), "--db-timeout", NULL);
+    check_error(ARGS("--db-timeout", "-5"), "--db-timeout", NULL);
+    /* without --db it does nothing, and the server says so */
+    char notes[512];
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--db-timeout", "250")), CONFIG_OK);
+    assert_int_equal(config_warnings(&c, notes, sizeof notes), 1);
+    assert_non_null(strstr(notes, "--db-timeout is ignored without --db"));
+    assert_int_equal(load(&c, err, sizeof err, ARGS("--db-timeout", "250", "--db", "host=/tmp")),
+                     CONFIG_OK);
+    assert_int_equal(config_warnings(&c, notes, sizeof notes), 0);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, clear_env, NULL)

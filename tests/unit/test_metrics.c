@@ -207,6 +207,70 @@ static void test_prometheus(void **state) {
     buf_free(&out);
 }
 
+/* --db: the PostgreSQL counters, in /stats and /metrics only when it is
+ * set; its gauges leave the totals with a dead prefork worker's slot. */
+static void test_postgres(void **state) {
+    metrics *m = *state;
+    config cfg;
+    config_defaults(&cfg);
+    buf out = {0};
+    metrics_render_json(m, &cfg, &out);
+    assert_false(tu_contains(out.p, out.len, "postgres"));
+    out.len = 0;
+    metrics_render_prometheus(m, &cfg, &out);
+    assert_false(tu_contains(out.p, out.len, "postgres"));
+    strcpy(cfg.db, "postgres://u@127.0.0.1/d");
+    cfg.db_timeout_ms = 2500;
+    metrics_add(&m->pg_sent, 9);
+    metrics_add(&m->pg_answered, 4);
+    metrics_add(&m->pg_failed[PG_FAIL_CONNECT], 1);
+    metrics_add(&m->pg_failed[PG_FAIL_FULL], 2);
+    metrics_add(&m->pg_failed[PG_FAIL_TIMEOUT], 1);
+    metrics_add(&m->pg_cancelled, 1);
+    metrics_add(&m->pg_connects, 3);
+    metrics_add(&m->pg_backoffs, 2);
+    pid_t pid = fork(); /* a worker with a query under way on its one connection dies */
+    if (pid == 0) {
+        metrics_set_slot(5);
+        metrics_gauge_add(m, GAUGE_PG_OPEN, 1);
+        metrics_gauge_add(m, GAUGE_PG_IN_FLIGHT, 1);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    metrics_gauge_add(m, GAUGE_PG_OPEN, 2);
+    out.len = 0;
+    metrics_render_json(m, &cfg, &out);
+    assert_true(tu_json_valid(out.p, out.len));
+    const char *want = "\"postgres\":{\"timeout_ms\":2500,\"queries\":{\"sent\":9,\"answered\":4,"
+                       "\"failed\":{\"connect\":1,\"full\":2,\"gone\":0,\"timeout\":1,\"error\":0},"
+                       "\"cancelled\":1,\"in_flight\":1},\"connections\":{\"open\":3,\"made\":3,"
+                       "\"backoffs\":2}}";
+    if (!tu_contains(out.p, out.len, want))
+        fail_msg("JSON lacks %s:\n%.*s", want, (int)out.len, out.p);
+    out.len = 0;
+    metrics_render_prometheus(m, &cfg, &out);
+    static const char *lines[] = {
+        "httpmodes_postgres_queries_total 9",
+        "httpmodes_postgres_queries_answered_total 4",
+        "httpmodes_postgres_queries_failed_total{reason=\"full\"} 2",
+        "httpmodes_postgres_queries_failed_total{reason=\"gone\"} 0",
+        "httpmodes_postgres_queries_cancelled_total 1",
+        "httpmodes_postgres_queries_in_flight 1",
+        "httpmodes_postgres_connects_total 3",
+        "httpmodes_postgres_backoffs_total 2",
+        "httpmodes_postgres_connections_open 3",
+        "httpmodes_postgres_timeout_seconds 2.500",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!has_line(&out, lines[i]))
+            fail_msg("Prometheus text lacks the line %s:\n%.*s", lines[i], (int)out.len, out.p);
+    metrics_release_slot(m, 5); /* the master reaps it */
+    assert_int_equal(atomic_load(&m->pg_open), 2);
+    assert_int_equal(atomic_load(&m->pg_in_flight), 0);
+    buf_free(&out);
+}
+
 static void test_shared_across_fork(void **state) {
     metrics *m = *state;
     metrics_add(&m->accepted, 1);
@@ -235,6 +299,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_gauge_take, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prometheus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_across_fork, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
