@@ -14,6 +14,7 @@ A mixed row (meta["mixed"]["runs"] in results.json) holds
   background_rps (wrk's), rate, latency_ms{p50,p99,...}, answered, errors,
   scheduled, completed, notes."""
 import json
+import math
 import os
 import subprocess
 import sys
@@ -73,45 +74,80 @@ def run_cell(mode, bg, a, server_args, paths, hello_rate, conns_bg, openloop_bin
     return row
 
 
-def chart(out, rows, order, cols, timeout_s, png):
-    """/hello p99 per mode (clusters) under each background (bars), log
-    scale; a bar for a cell with unanswered requests is labelled with their
-    share."""
-    modes = [m for m in order if any(r["target"] == m for r in rows)]
+BAR = 0.25  # a bar's width and the step between a cluster's bars (3 bars and a gap of 1)
+PLOT_PX = 300  # about the height of the chart's plot area, in pixels (760x420, key below)
+CHAR_PX = 5.5  # about the length of one character of a bar's label (font 8), in pixels
+
+
+def fits_above(top, text, lo, hi):
+    """True when text, written up from a bar's top at top (log axis lo..hi),
+    ends inside the plot; else it goes inside the bar, up from its foot."""
+    f = (math.log10(max(top, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    return f + (len(text) * CHAR_PX + 10) / PLOT_PX <= 0.98
+
+
+def chart(out, rows, look, timeout_s, png):
+    """/hello p99 per mode (clusters, each mode's name under it in its
+    colour with its marker: labreport.looks) under each background (bars),
+    log scale. Every bar has its value written up from its top (rotated, so
+    that neighbours never print over each other), red with the share left
+    unanswered when some requests were; no latency is above the timeout, and
+    the axis runs to 10x it to leave room for them; a label too long for the
+    room above its bar is written inside it, up from its foot."""
+    modes = [(m, col, pt) for m, col, pt in look if any(r["target"] == m for r in rows)]
     by = {(r["target"], r["background"]): r for r in rows}
-    vals = [timeout_s * 1000] + [(r["latency_ms"] or {}).get("p99") for r in rows]
-    lo, hi = labreport.log_range(vals, pad_top=2)
-    lines, labels = [], []
+    t_ms = timeout_s * 1000
+    lo, _ = labreport.log_range([t_ms] + [(r["latency_ms"] or {}).get("p99") for r in rows])
+    hi = t_ms * 10
+    lines, labels, bad, inside = [], [], [], []
     fill = {"none": "#bbbbbb", "cpu": "#d62728", "db": "#1f77b4"}
-    for i, m in enumerate(modes):
+    for i, (m, _, _) in enumerate(modes):
         cells = []
         for j, bg in enumerate(BACKGROUNDS):
             r = by.get((m, bg))
             p99 = (r["latency_ms"] or {}).get("p99") if r else None
             cells.append(labopen._num(p99))
-            if r and r.get("answered") is not None and r["answered"] < 0.995:
-                labels.append('%g %s "%d%% unanswered"' % (i + (j - 1) * 0.27, labopen._num(p99 or lo),
-                                                          round((1 - r["answered"]) * 100)))
+            x = i + (j - 1) * BAR
+            lost = r is not None and r.get("answered") is not None and r["answered"] < 1 - 1e-9
+            text = ("%s ms" % labreport.ms(p99)) if p99 is not None else ("no answer" if r else "not run")
+            if lost:
+                text += ", %s unanswered" % labopen.share_text(1 - r["answered"])
+            if fits_above(p99 or lo, text, lo, hi):
+                (bad if lost else labels).append('%g %s "%s"' % (x, labopen._num(p99 or lo), text))
+            else:  # a tall bar: its label inside it, up from its foot, in a colour that shows on its fill
+                inside.append('%g %s "%s" 0x%s' % (x, labopen._num(lo), text,
+                                                   "222222" if bg == "none" else "ffffff"))
         lines.append('"%s" %s' % (m, " ".join(cells)))
-    blocks = [labreport.datablock("h", lines)]
-    if labels:
-        blocks.append(labreport.datablock("u", labels))
-    head = "\n".join([
+    blocks = [labreport.datablock("h", lines), labreport.datablock("v", labels),
+              labreport.datablock("u", bad), labreport.datablock("in", inside)]
+    head = [
         'set title "/hello p99 (open loop, %g req/s) under each background"' % rows[0]["rate"],
         "set ylabel 'p99 ms (log)'", "set logscale y", "set yrange [%g:%g]" % (lo, hi),
+        "set xrange [-0.6:%g]" % (len(modes) - 0.4),
         "set style data histograms", "set style histogram clustered gap 1",
         "set style fill solid 0.85 border -1", "set boxwidth 0.9",
-        "set grid ytics lc rgb '#dddddd'", "set key below center horizontal font ',10'",
-        "set xtics nomirror", "set ytics format '%g'", "set border lc rgb '#555555'"])
+        "set grid ytics lc rgb '#dddddd'",
+        "set key at graph 0.5, graph -0.1 center top horizontal maxrows 1 font ',9' samplen 2",
+        "set xtics format '' scale 0", "set ytics format '%g'", "set border lc rgb '#555555'",
+        "set bmargin 5"]
+    for i, (m, col, pt) in enumerate(modes):  # the mode's name in its colour, its marker before it
+        head.append("set label %d '%s' at %g, graph -0.045 left offset 0.9,0 tc rgb '%s' "
+                    "point pt %d ps 1.4 lc rgb '%s'" % (i + 1, m, i - 0.36, col, pt, col))
     names = {"none": "no background", "cpu": "/cpu at 2x the CPUs",
              "db": "/db at 2x the prefork workers"}
-    plots = ["$h using %d:xtic(1) lc rgb '%s' title '%s'" % (k + 2, fill[bg], names[bg])
+    plots = ["$h using %d lc rgb '%s' title '%s'" % (k + 2, fill[bg], names[bg])
              for k, bg in enumerate(BACKGROUNDS)]
-    plots.append("%g with lines dt 3 lc rgb '%s' title 'timeout'" % (timeout_s * 1000, labreport.ERROR_RED))
+    plots.append("%g with lines dt 3 lc rgb '%s' title 'timeout'" % (t_ms, labreport.ERROR_RED))
     if labels:
-        plots.append("$u using 1:2:3 with labels rotate by 90 left offset 0,0.5 font ',8' tc rgb '%s' notitle"
+        plots.append("$v using 1:2:3 with labels rotate by 90 left offset 0,0.4 font ',8' tc rgb '#333333' "
+                     "notitle")
+    if bad:
+        plots.append("$u using 1:2:3 with labels rotate by 90 left offset 0,0.4 font ',8' tc rgb '%s' notitle"
                      % labreport.ERROR_RED)
-    return labreport.render(out, "mixed-hello", (head, blocks, plots), png)
+    if inside:
+        plots.append("$in using 1:2:3:4 with labels rotate by 90 left offset 0,0.6 font ',8' tc rgb variable "
+                     "notitle")
+    return labreport.render(out, "mixed-hello", ("\n".join(head), blocks, plots), png)
 
 
 def section(out, meta, png):
@@ -121,8 +157,7 @@ def section(out, meta, png):
         return []
     s = mx.get("settings") or {}
     names = labreport.targets_in_order(rows, meta)
-    cols = labreport.colours(names, meta)
-    svg, pngf = chart(out, rows, names, cols, s.get("timeout_s", 5), png)
+    svg, pngf = chart(out, rows, labreport.looks(names, meta), s.get("timeout_s", 5), png)
     md = ["## Mixed workloads: /hello while something else runs", "",
           "Each mode on a fresh server, with a background load from wrk — none; `%s` with %d "
           "connections (twice the server's CPUs); `%s` with %d connections (twice prefork's default "

@@ -38,7 +38,8 @@ With a bounded database pool (httpmodes --db-pool P, given to compare as
 model: /db becomes min(C, P, the model's bound)/D (Little's law: P
 connections each busy D seconds), and /dashboard min(its queries at once,
 P)/(K*D). Past P/D an event loop stops scaling: the rest of C queues for a
-connection, and p99 grows with the queue.
+connection, and p99 grows with the queue. compare --db-pools runs /db once
+per pool size, each row with its own db_pool, which overrides the run's.
 
 The I/O-bound predictions are capped by that mode's /hello throughput at the
 same concurrency, measured in the same run: no mode serves a DB page faster
@@ -180,7 +181,8 @@ def predict(rows, db_delay_ms, widgets, workers, cores, modes, db_pool=0):
     """Sets prediction, prediction_basis, ratio and miss on every row (None /
     False where there is no prediction). modes is the server's mode table
     (labrun.list_modes); a row's N is its own workers when it has them (the
-    server said), else workers; db_pool is the server's --db-pool (0: none).
+    server said), else workers; db_pool is the server's --db-pool (0: none),
+    unless the row has its own db_pool (compare --db-pools; 0: none).
     Returns rows."""
     d = db_delay_ms / 1000.0
     table = by_name(modes)
@@ -198,11 +200,12 @@ def predict(rows, db_delay_ms, widgets, workers, cores, modes, db_pool=0):
         n = r.get("workers") or workers or default_workers(table[mode], cores)
         p, basis, low = None, None, None
         queries = bound(waits, c, n) * (widgets if wl == "dashboard" and together else 1)
-        if wl in ("db", "dashboard") and db_pool and db_pool < queries:
+        pool = r["db_pool"] if r.get("db_pool") is not None else db_pool  # the row's own (--db-pools)
+        if wl in ("db", "dashboard") and pool and pool < queries:
             # the pool, not the model, bounds the queries in flight
-            p, basis = db_pool / (d * (widgets if wl == "dashboard" else 1)), \
+            p, basis = pool / (d * (widgets if wl == "dashboard" else 1)), \
                 "P/D" if wl == "db" else "P/(K*D)"
-            basis += ", P=%d (--db-pool)" % db_pool
+            basis += ", P=%d (--db-pool)" % pool
         elif wl == "db" or (wl == "dashboard" and together):
             p, basis = bound(waits, c, n) / d, "%s/D" % WAITS_BASIS[waits]
         elif wl == "dashboard":

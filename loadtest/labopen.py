@@ -80,32 +80,26 @@ def capacity(mode, wl, connections, cell, closed_rows, settings, cores, modes):
 
 
 # ---------------------------------------------------------------- charts
+# Each mode is drawn as everywhere in the report (labreport.looks: its
+# colour and marker shape); p50 filled, p99 the open form of the same shape.
+# The keys sit under each panel, never over the data; latency never exceeds
+# the timeout, so the band above the timeout line (the axis runs to 3x it)
+# is kept for labels, spread apart with labreport.spread.
 
-def _panels(n):
+def _layout(n):
     cols = min(n, 4)
     return int(math.ceil(n / float(cols))), cols
 
 
 def _render(out, name, n, header, panels, png):
-    """Writes charts/NAME.gp (a multiplot of n panels) and runs gnuplot.
-    Returns (svg, png or None) relative to out."""
-    rows, cols = _panels(n)
-    w, h = 260 * cols + 40, 250 * rows + 40
-    cdir = os.path.join(out, "charts")
-    os.makedirs(cdir, exist_ok=True)
-    body = "\n".join(panels)
-    parts = ["# made by loadtest/compare --open-loop; gnuplot %s.gp (from charts/)" % name]
-    for term, ext in [("svg size %d,%d noenhanced font 'sans,10' background rgb 'white'" % (w, h), "svg")] + (
-            [("pngcairo size %d,%d noenhanced font 'sans,9' background rgb 'white'" % (w, h), "png")]
-            if png else []):
-        parts += ["set terminal " + term, "set output '%s.%s'" % (name, ext),
-                  "set multiplot layout %d,%d title \"%s\"" % (rows, cols, header), body,
-                  "unset multiplot", "unset output", "reset"]
-    return labreport.run_gnuplot(cdir, name, parts, png)
+    """One small chart per mode, four to a row (labreport.render_panels)."""
+    rows, cols = _layout(n)
+    return labreport.render_panels(out, name, header, panels, (rows, cols),
+                                   (270 * cols + 40, 270 * rows + 40), png)
 
 
 def nice_step(xmax, n=4):
-    """A round tic step giving about n tics from 0 to xmax."""
+    """A round tic step giving at most about n tics from 0 to xmax."""
     raw = max(xmax, 1e-9) / n
     mag = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
@@ -115,89 +109,124 @@ def nice_step(xmax, n=4):
 
 
 def _num(x):
-    return "NaN" if x is None else "%.6g" % x
+    return labreport.num(x)
 
 
 def _lat_range(rows, timeout_s):
-    vals = [timeout_s * 1000]
+    """(lo, hi) of a latency axis (ms, log): from the decade below the
+    fastest to 3x the timeout — no latency is above the timeout, and the
+    band between is where the labels go."""
+    vals = []
     for r in rows:
         vals += [(r.get("latency_ms") or {}).get("p50"), (r.get("latency_ms") or {}).get("p99")]
-    return labreport.log_range(vals, pad_top=1.5)
+    lo, _ = labreport.log_range(vals + [timeout_s * 1000])
+    return lo, timeout_s * 1000 * 3
 
 
-def chart_hockey(out, wl, rows, order, cols, timeout_s, png):
-    """p50 and p99 against offered load, one panel per mode; the predicted
-    capacity is the dashed vertical line; runs where some requests went
-    unanswered (timeouts, never sent) get a red circle and their share."""
-    modes = [m for m in order if any(r["target"] == m for r in rows)]
+# the key under each panel, below its x label (a key in the bottom margin
+# would print over the label)
+PANEL = ["set grid lc rgb '#dddddd'", "set ytics format '%g'", "set xtics font ',8'",
+         "set border lc rgb '#555555'", "set bmargin 6",
+         "set key at graph 0.5, graph -0.3 center top horizontal maxcols 2 font ',8' samplen 2 spacing 0.9"]
+
+
+def _above_timeout(xs, xr, t_ms, hi, xlog):
+    """Heights just above the timeout line (inside the label band) for
+    labels at xs, and x positions spread apart so none prints over another
+    (labels about a sixth of a panel wide)."""
+    xs_spread = labreport.spread(xs, xr[0], xr[1], log=xlog, gap=0.17)
+    y = 10 ** (math.log10(t_ms) + 0.55 * (math.log10(hi) - math.log10(t_ms)))
+    return xs_spread, y
+
+
+def share_text(x):
+    """A share as a short label: "12%", "0.5%" below one per cent."""
+    return ("%.1f%%" % (x * 100)) if x < 0.0095 else ("%d%%" % round(x * 100))
+
+
+def chart_hockey(out, wl, rows, look, timeout_s, png):
+    """p50 and p99 against offered load, one panel per mode (look: the
+    modes' labreport.looks in order); the predicted capacity is the dashed
+    vertical line; runs where some requests went unanswered (timeouts,
+    never sent) get a red circle on the timeout line and their share above it."""
+    modes = [(m, col, pt) for m, col, pt in look if any(r["target"] == m for r in rows)]
     lo, hi = _lat_range(rows, timeout_s)
+    t_ms = timeout_s * 1000
     panels = []
-    for i, m in enumerate(modes):
+    for i, (m, col, pt) in enumerate(modes):
         rs = sorted((r for r in rows if r["target"] == m), key=lambda r: r["rate"])
         cap = rs[0]["capacity"]
         xmax = max(r["rate"] for r in rs) * 1.08
         data = ["%s %s %s" % (_num(r["rate"]), _num(r["latency_ms"].get("p50")),
                               _num(r["latency_ms"].get("p99"))) for r in rs]
-        # the share left unanswered, under the circle and above it by turns,
-        # so that neighbours do not print over each other
-        bad = ['%s %s "%d%%" %g' % (_num(r["rate"]), _num(timeout_s * 1000),
-                                   round((1 - (r["answered"] or 0)) * 100), -1.2 if k % 2 == 0 else 1.2)
-               for k, r in enumerate(x for x in rs if x["answered"] is not None and x["answered"] < 0.995)]
-        p = ["$o%d << EOD\n%s\nEOD" % (i, "\n".join(data))]
-        if bad:
-            p.append("$u%d << EOD\n%s\nEOD" % (i, "\n".join(bad)))
-        p += ["set title '%s' tc rgb '%s'" % (m, cols[m]), "set logscale y", "unset logscale x",
+        badr = [r for r in rs if r["answered"] is not None and r["answered"] < 1 - 1e-9]
+        p = [labreport.datablock("o%d" % i, data),
+             labreport.datablock("cap%d" % i, ["%s %s" % (_num(cap), _num(lo)), "%s %s" % (_num(cap), _num(hi))])]
+        if badr:
+            lx, ly = _above_timeout([r["rate"] for r in badr], (0, xmax), t_ms, hi, False)
+            p.append(labreport.datablock("u%d" % i, ['%s %s %s "%s"' % (
+                _num(r["rate"]), _num(t_ms), _num(x), share_text(1 - (r["answered"] or 0)))
+                for r, x in zip(badr, lx)]))
+        p += ["set title '%s: capacity %s req/s' tc rgb '%s'" % (m, labmodel.fmt_rate(cap), col),
+              "set logscale y", "unset logscale x",
               "set xrange [0:%g]" % xmax, "set yrange [%g:%g]" % (lo, hi),
-              "set xtics 0,%g" % nice_step(xmax), "set xlabel 'offered req/s'", "set ylabel 'ms (log)'" if i % 4 == 0 else "unset ylabel",
-              "set grid lc rgb '#dddddd'", "set key top left font ',8' samplen 2",
-              "set ytics format '%g'", "set xtics font ',8'",
-              "set arrow 1 from %g, graph 0 to %g, graph 1 nohead dt 2 lw 1.5 lc rgb '#555555'" % (cap, cap),
-              "set label 1 'predicted capacity' at %g, graph 0.5 center rotate by 90 offset -0.9,0 font ',8' "
-              "tc rgb '#555555'" % cap]
-        plots = ["$o%d using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc rgb '%s' title 'p50'" % (i, cols[m]),
-                 "$o%d using 1:3 with linespoints dt 2 lw 2 pt 6 ps 0.7 lc rgb '%s' title 'p99'" % (i, cols[m]),
-                 "%g with lines dt 3 lc rgb '%s' title 'timeout'" % (timeout_s * 1000, labreport.ERROR_RED)]
-        if bad:
+              "set xtics 0,%g" % nice_step(xmax), "set xlabel 'offered req/s' offset 0,0.3",
+              "set ylabel 'ms (log)'" if i % 4 == 0 else "unset ylabel"] + PANEL
+        plots = ["$o%d using 1:2 with linespoints lw 2 pt %d ps 0.8 lc rgb '%s' title 'p50'" % (i, pt, col),
+                 "$o%d using 1:3 with linespoints dt 2 lw 2 pt %d ps 0.9 lc rgb '%s' title 'p99'" % (
+                     i, labreport.open_point(pt), col),
+                 "$cap%d using 1:2 with lines dt 2 lw 1.5 lc rgb '#555555' title 'capacity'" % i,
+                 "%g with lines dt 3 lc rgb '%s' title 'timeout'" % (t_ms, labreport.ERROR_RED)]
+        if badr:
             plots += ["$u%d using 1:2 with points pt 6 ps 1.6 lw 2 lc rgb '%s' notitle" % (i, labreport.ERROR_RED),
-                      "$u%d using 1:($2*10**(0.2*$4)):3 with labels font ',7' tc rgb '%s' notitle" % (
-                          i, labreport.ERROR_RED)]
+                      "$u%d using 3:(%g):4 with labels font ',7' tc rgb '%s' notitle" % (
+                          i, ly, labreport.ERROR_RED)]
         p.append("plot " + ", \\\n     ".join(plots))
-        p += ["unset arrow 1", "unset label 1"]
         panels.append("\n".join(p))
-    return _render(out, "open-%s" % wl, len(modes), "%s: open-loop latency against offered load" % rows[0]["path"],
+    return _render(out, "open-%s" % wl, len(modes),
+                   "%s: open-loop latency against offered load (red: share unanswered)" % rows[0]["path"],
                    panels, png)
 
 
-def chart_co(out, wl, rows, closed, order, cols, timeout_s, png):
-    """p99 against achieved throughput per mode: the open-loop sweep (solid)
-    and wrk's closed-loop runs at each C (dashed, labelled c=…). Where they
-    reach the same throughput the gap is what wrk's closed loop left out."""
-    modes = [m for m in order if any(r["target"] == m for r in rows)]
+def chart_co(out, wl, rows, closed, look, timeout_s, png):
+    """p99 against achieved throughput per mode: the open-loop sweep (the
+    mode's colour and marker) and wrk's closed-loop runs at each C (grey
+    crosses, labelled c=…, the labels spread apart). Where they reach the
+    same throughput the gap is what wrk's closed loop left out. Rates on a
+    log axis, /cpu's on a linear one (labreport.linear_rates)."""
+    modes = [(m, col, pt) for m, col, pt in look if any(r["target"] == m for r in rows)]
     lo, hi = _lat_range(rows + closed, timeout_s)
+    linear = labreport.linear_rates(wl)
     panels = []
-    for i, m in enumerate(modes):
+    for i, (m, col, pt) in enumerate(modes):
         rs = sorted((r for r in rows if r["target"] == m and r.get("achieved_rps")),
                     key=lambda r: r["rate"])
-        cs = sorted((r for r in closed if r["target"] == m and r.get("rps")),
-                    key=lambda r: r["concurrency"])
-        xs = [r["achieved_rps"] for r in rs] + [r["rps"] for r in cs] + [1.0]
-        p = ["$a%d << EOD\n%s\nEOD" % (i, "\n".join("%s %s" % (_num(r["achieved_rps"]),
-                                                               _num(r["latency_ms"].get("p99")))
-                                                     for r in rs) or "NaN NaN"),
-             "$c%d << EOD\n%s\nEOD" % (i, "\n".join('%s %s "c=%d"' % (_num(r["rps"]),
-                                                                      _num((r.get("latency_ms") or {}).get("p99")),
-                                                                      r["concurrency"])
-                                                     for r in cs) or 'NaN NaN ""'),
-             "set title '%s' tc rgb '%s'" % (m, cols[m]), "set logscale y", "unset logscale x",
-             "set xrange [0:%g]" % (max(xs) * 1.12), "set yrange [%g:%g]" % (lo, hi),
-             "set xtics 0,%g" % nice_step(max(xs) * 1.12),
-             "set xlabel 'achieved req/s'", "set ylabel 'p99 ms (log)'" if i % 4 == 0 else "unset ylabel",
-             "set grid lc rgb '#dddddd'", "set key top left font ',8' samplen 2",
-             "set ytics format '%g'", "set xtics font ',8'",
-             "plot $a%d using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc rgb '%s' title 'open loop', \\\n"
-             "     $c%d using 1:2 with linespoints dt 2 lw 1.5 pt 4 ps 0.8 lc rgb '#444444' title 'wrk (closed)', \\\n"
-             "     $c%d using 1:2:3 with labels offset 0,0.8 font ',7' tc rgb '#444444' notitle" % (
-                 i, cols[m], i, i)]
+        cs = sorted((r for r in closed if r["target"] == m and r.get("rps")
+                     and (r.get("latency_ms") or {}).get("p99")), key=lambda r: r["concurrency"])
+        xs = [r["achieved_rps"] for r in rs] + [r["rps"] for r in cs] or [1.0]
+        if linear:
+            xr = (0, max(xs) * 1.3)
+            axis = ["unset logscale x", "set xrange [%g:%g]" % xr, "set xtics 0,%g" % nice_step(xr[1])]
+        else:
+            xr = (min(xs) / 1.6, max(xs) * 3)
+            axis = ["set logscale x", "set xrange [%g:%g]" % xr, "set xtics auto format '%g'"]
+        heights = labreport.label_heights([(r["rps"], r["latency_ms"]["p99"]) for r in cs], xr, (lo, hi),
+                                          xlog=not linear, near=0.12, gap=0.08, dy=0.07)
+        p = [labreport.datablock("a%d" % i, ["%s %s" % (_num(r["achieved_rps"]), _num(r["latency_ms"].get("p99")))
+                                             for r in rs]),
+             labreport.datablock("c%d" % i, ['%s %s %s "c=%d"' % (_num(r["rps"]), _num(r["latency_ms"]["p99"]),
+                                                                  _num(h), r["concurrency"])
+                                             for r, h in zip(cs, heights)])]
+        p += ["set title '%s' tc rgb '%s'" % (m, col), "set logscale y",
+              "set yrange [%g:%g]" % (lo, hi), "set xlabel 'achieved req/s%s' offset 0,0.3" % (
+                  "" if linear else " (log)"),
+              "set ylabel 'p99 ms (log)'" if i % 4 == 0 else "unset ylabel"] + axis + PANEL
+        plots = ["$a%d using 1:2 with linespoints lw 2 pt %d ps 0.8 lc rgb '%s' title 'open loop'" % (i, pt, col),
+                 "$c%d using 1:2 with linespoints dt 2 lw 1.5 pt 2 ps 1.0 lc rgb '#444444' title 'wrk (closed)'" % i,
+                 "%g with lines dt 3 lc rgb '%s' title 'timeout'" % (timeout_s * 1000, labreport.ERROR_RED)]
+        if cs:
+            plots.append("$c%d using 1:3:4 with labels left offset 0.8,0 font ',7' tc rgb '#444444' notitle" % i)
+        p.append("plot " + ", \\\n     ".join(plots))
         panels.append("\n".join(p))
     return _render(out, "co-%s" % wl, len(modes),
                    "%s: p99 at the same throughput, open loop against wrk's closed loop" % rows[0]["path"],
@@ -229,7 +258,7 @@ def section(out, meta, closed_rows, png):
         return []
     s = ol.get("settings") or {}
     names = labreport.targets_in_order(rows, meta)
-    cols = labreport.colours(names, meta)
+    look = labreport.looks(names, meta)
     md = ["## Open loop: latency against offered load", "",
           "The same pages offered by `loadtest/openloop` (built from `loadtest/openloop.c`) at a "
           "fixed rate — %s arrivals, whatever the server does — over at most %d connections, for "
@@ -245,11 +274,11 @@ def section(out, meta, closed_rows, png):
     for wl in dict.fromkeys(r["workload"] for r in rows):
         wrows = [r for r in rows if r["workload"] == wl]
         md += ["### %s" % wrows[0]["path"], ""]
-        svg, pngf = chart_hockey(out, wl, wrows, names, cols, s.get("timeout_s", 5), png)
+        svg, pngf = chart_hockey(out, wl, wrows, look, s.get("timeout_s", 5), png)
         md += ["![%s open loop](%s)" % (wl, svg), ""]
         cw = [r for r in closed if r["workload"] == wl]
         if cw:
-            svg2, png2 = chart_co(out, wl, wrows, cw, names, cols, s.get("timeout_s", 5), png)
+            svg2, png2 = chart_co(out, wl, wrows, cw, look, s.get("timeout_s", 5), png)
             md += ["![%s closed and open loop](%s)" % (wl, svg2), "",
                    "Above: p99 against the throughput actually achieved — solid the open loop, "
                    "dashed grey wrk's closed loop at each C. At the same throughput the closed "

@@ -13,6 +13,7 @@ import labmixed
 import labmodel
 import labopen
 import labpeers
+import labpool
 
 # the modes take these in the order of the server's table (iterative purple,
 # threads blue, prefork green, event orange, pool brown, reactors pink);
@@ -36,7 +37,7 @@ CSV_FIELDS = [
     "server_worker_restarts", "server_tls_handshakes", "server_tls_resumed", "held_median", "held_max", "queued_median", "queued_max",
     "rss_kib", "rss_kib_max", "threads", "threads_max", "processes", "server_cpu_cores",
     "wrk_cpu_cores", "machine_cpu_cores", "warmed", "server_exit", "notes",
-    "prediction_low", "cpus", "w_ms", "starved_min", "latency_share",
+    "prediction_low", "cpus", "w_ms", "starved_min", "latency_share", "db_pool",
 ]
 
 
@@ -52,15 +53,40 @@ def targets_in_order(rows, meta):
     return [m for m in modes if m in names] + [n for n in names if n not in modes]
 
 
-def colours(order, meta):
-    """{name: colour}: a mode keeps its place in the palette whichever modes
-    a run has; the others take the colours after the table's."""
+def looks(names, meta):
+    """[(name, colour, marker)] for names, in their order: the one place that
+    says how a mode is drawn. A mode keeps its place in the server's table —
+    the same colour and the same marker shape (POINTS) in every chart of
+    every report, whichever modes a run has; outside targets and peers take
+    the places after the table's."""
     modes = mode_names(meta)
-    out = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(modes)}
-    others = [n for n in order if n not in out]
-    for i, n in enumerate(others):
-        out[n] = PALETTE[(len(modes) + i) % len(PALETTE)]
-    return out
+    place = {m: i for i, m in enumerate(modes)}
+    for n in names:
+        if n not in place:
+            place[n] = len(place)
+    return [(n, PALETTE[place[n] % len(PALETTE)], POINTS[place[n] % len(POINTS)]) for n in names]
+
+
+def colours(order, meta):
+    """{name: colour} of looks()."""
+    return {n: c for n, c, _ in looks(order, meta)}
+
+
+def markers(order, meta):
+    """{name: marker (gnuplot point type, filled)} of looks()."""
+    return {n: p for n, _, p in looks(order, meta)}
+
+
+def open_point(pt):
+    """The open form of a filled marker of POINTS (p99 beside a filled p50);
+    a marker that has none is its own."""
+    return OPEN_FORM.get(pt, pt)
+
+
+def linear_rates(wl):
+    """True when workload wl's request rates go on a linear axis: /cpu's few
+    dozen req/s, where a log axis would flatten a core's worth of difference."""
+    return wl == "cpu"
 
 
 # ---------------------------------------------------------------- json, csv
@@ -97,6 +123,8 @@ def csv_row(r):
     w = labmodel.calibrated_w(r)[0]
     d["w_ms"] = w * 1000 if w else None
     d["starved_min"], d["latency_share"] = labmodel.starved_min(r), labmodel.latency_share(r)
+    if r.get("db_pool") is not None:  # a row of the --db-pools sweep
+        d["db_pool"] = r["db_pool"] or "off"
     for k, v in d.items():
         if isinstance(v, float):
             d[k] = round(v, 4)
@@ -155,31 +183,36 @@ def datablock(name, lines):
 
 
 # Point types that differ in shape (filled circle, square, triangle, diamond,
-# down triangle, pentagon, then their open forms): two series on the same
-# spot stay told apart by their markers, not only by colour.
-POINTS = [7, 5, 9, 13, 11, 15, 6, 4, 8, 12, 10, 14]
+# down triangle, pentagon — gnuplot has no more filled shapes — then an
+# asterisk for the seventh mode, then the open forms): two series on the
+# same spot stay told apart by their markers, not only by colour.
+POINTS = [7, 5, 9, 13, 11, 15, 3, 6, 4, 8, 12, 10, 14]
+OPEN_FORM = {7: 6, 5: 4, 9: 8, 13: 12, 11: 10, 15: 14}
 # each series sits this many decades right of the one before it on the log
 # x axis (centred on the true level): lines that coincide run side by side
 X_STEP = 0.02
 
 
-def series(rows, order):
-    """(index, name, colour, its rows by concurrency) for each target present;
-    order is the (name, colour) pairs of every target of the run."""
-    for i, (name, col) in enumerate(order):
-        rs = sorted((r for r in rows if r["target"] == name), key=lambda r: r["concurrency"])
+def series(rows, order, key="target"):
+    """(index, name, colour, marker, its rows by concurrency) for each series
+    present; order is the (name, colour, marker) of every series of the run
+    (looks(); a (name, colour) pair takes POINTS[index]), key the row field
+    that names a row's series."""
+    for i, entry in enumerate(order):
+        name, col = entry[0], entry[1]
+        pt = entry[2] if len(entry) > 2 else POINTS[i % len(POINTS)]
+        rs = sorted((r for r in rows if r.get(key) == name), key=lambda r: r["concurrency"])
         if rs:
-            yield i, name, col, rs
+            yield i, name, col, pt, rs
 
 
 def style(i, n):
-    """(x factor, line width, point size, point type) of series i of n. The
-    first series are drawn widest and with the largest markers, the later ones
-    narrower on top of them, so a line that runs under another still shows
-    around it; and each series is nudged along x."""
+    """(x factor, line width, point size) of series i of n. The first series
+    are drawn widest and with the largest markers, the later ones narrower on
+    top of them, so a line that runs under another still shows around it; and
+    each series is nudged along x (a factor: the x axes are log)."""
     k = (n - 1 - i) / max(1.0, n - 1.0)  # 1 for the first, 0 for the last
-    return (10 ** ((i - (n - 1) / 2.0) * X_STEP), 1.5 + 2.0 * k, 0.9 + 0.7 * k,
-            POINTS[i % len(POINTS)])
+    return 10 ** ((i - (n - 1) / 2.0) * X_STEP), 1.5 + 2.0 * k, 0.9 + 0.7 * k
 
 
 def xs(c, fx):
@@ -219,6 +252,31 @@ def spread(ys, lo, hi, log=True, gap=0.065, dy=0.0):
     return out
 
 
+def label_heights(points, xr, yr, xlog=True, ylog=True, near=0.05, dy=0.0, gap=0.065):
+    """Heights at which to draw the labels of points (x, y) so that none
+    prints over another: labels whose x lie within near (a share of the x
+    axis xr) of their neighbour's form a group, and each group is spread
+    apart in y (spread(); dy: how far above its point a label wants to sit,
+    a share of the axis yr). Returns the heights, in the order of points."""
+    def fx(x):
+        if xlog:
+            return (math.log10(x) - math.log10(xr[0])) / (math.log10(xr[1]) - math.log10(xr[0]))
+        return (x - xr[0]) / float(xr[1] - xr[0])
+    order = sorted(range(len(points)), key=lambda j: fx(points[j][0]))
+    groups, last = [], None
+    for j in order:
+        f = fx(points[j][0])
+        if last is None or f - last > near:
+            groups.append([])
+        groups[-1].append(j)
+        last = f
+    out = [None] * len(points)
+    for g in groups:
+        for j, h in zip(g, spread([points[j][1] for j in g], yr[0], yr[1], log=ylog, gap=gap, dy=dy)):
+            out[j] = h
+    return out
+
+
 def mark_errors(errs, title, dy, lo, hi, blocks, marks, log=True):
     """errs: (x, y, label, colour) of the runs with errors. Red circles at
     the points, each label in its series' colour, moved apart where two would
@@ -242,7 +300,7 @@ def mark_errors(errs, title, dy, lo, hi, blocks, marks, log=True):
 
 def chart_throughput(wl, rows, order, timeout_s):
     xr, xt = x_axis(rows)
-    linear = wl == "cpu"  # a few dozen req/s: a log axis would flatten the differences
+    linear = linear_rates(wl)
     vals = [r["rps"] for r in rows] + [r.get("prediction") for r in rows]
     if linear:
         lo, hi = 0.0, max([v for v in vals if v] or [1.0]) * 1.15
@@ -250,8 +308,8 @@ def chart_throughput(wl, rows, order, timeout_s):
         lo, hi = log_range(vals)
     blocks, plots, marks, errs = [], [], [], []
     n = len(order)
-    for i, name, col, rs in series(rows, order):
-        fx, lw, ps, pt = style(i, n)
+    for i, name, col, pt, rs in series(rows, order):
+        fx, lw, ps = style(i, n)
         lines = []
         for r in rs:
             y = r["rps"] if r["rps"] > 0 else lo  # nothing served: drawn on the bottom edge
@@ -283,8 +341,8 @@ def chart_latency(wl, rows, order, timeout_s):
     lo, hi = log_range(vals, pad_top=1.5)
     blocks, plots, marks, errs = [], [], [], []
     n = len(order)
-    for i, name, col, rs in series(rows, order):
-        fx, lw, ps, pt = style(i, n)
+    for i, name, col, pt, rs in series(rows, order):
+        fx, lw, ps = style(i, n)
         lines = []
         for r in rs:
             lat = r.get("latency_ms") or {}
@@ -297,7 +355,7 @@ def chart_latency(wl, rows, order, timeout_s):
         plots.append("$m%d using 1:2 with linespoints lw %.1f pt %d ps %.2f lc rgb '%s' title '%s p50'" % (
             i, lw, pt, ps, col, name))
         plots.append("$m%d using 1:3 with linespoints dt 2 lw %.1f pt %d ps %.2f lc rgb '%s' title '%s p99'"
-                     % (i, max(1.0, lw - 0.5), pt - 1 if pt % 2 else pt, ps, col, name))
+                     % (i, max(1.0, lw - 0.5), open_point(pt), ps, col, name))
     mark_errors(errs, "timeouts (not in p50/p99)", -0.07, lo, hi, blocks, marks)
     marks.append("%g with lines dt 3 lw 1 lc rgb '%s' title 'wrk --timeout %gs'" % (
         t_ms, ERROR_RED, timeout_s))
@@ -317,8 +375,8 @@ def chart_connections(wl, rows, order, timeout_s):
     _, hi = log_range(vals)
     blocks, plots = [], ["x with lines lw 1 dt 3 lc rgb '#888888' title 'offered (wrk -c)'"]
     n = len(order)
-    for i, name, col, rs in series(rows, order):
-        fx, lw, ps, pt = style(i, n)
+    for i, name, col, pt, rs in series(rows, order):
+        fx, lw, ps = style(i, n)
         lines = []
         for r in rs:
             res = r["resources"]
@@ -329,7 +387,7 @@ def chart_connections(wl, rows, order, timeout_s):
         plots.append("$m%d using 1:2 with linespoints lw %.1f pt %d ps %.2f lc rgb '%s' title '%s held'" % (
             i, lw, pt, ps, col, name))
         plots.append("$m%d using 1:3 with linespoints dt 3 lw 1.5 pt %d ps %.2f lc rgb '%s' "
-                     "title '%s queued'" % (i, pt - 1 if pt % 2 else pt, ps, col, name))
+                     "title '%s queued'" % (i, open_point(pt), ps, col, name))
     head = gp_header("%s — connections: offered, held by the server, queued" % rows[0]["path"],
                      "connections offered by wrk (log)", "connections (median, log; 0 drawn at 0.5)", xr, xt)
     return head + "\nset yrange [%g:%g]\n" % (floor, hi), blocks, plots
@@ -348,8 +406,8 @@ def chart_resource(key, title, ylabel, scale):
         lo, hi = log_range([r["resources"][key] * scale for r in rows], pad_top=1.5)
         blocks, plots, labels = [], [], []
         n = len(order)
-        for i, name, col, rs in series(rows, order):
-            fx, lw, ps, pt = style(i, n)
+        for i, name, col, pt, rs in series(rows, order):
+            fx, lw, ps = style(i, n)
             lines = ["%s %s" % (xs(r["concurrency"], fx), num(r["resources"][key] * scale)) for r in rs]
             blocks.append(datablock("m%d" % i, lines))
             plots.append("$m%d using 1:2 with linespoints lw %.1f pt %d ps %.2f lc rgb '%s' title '%s'" % (
@@ -400,6 +458,24 @@ def render(out, name, spec, png):
     return run_gnuplot(cdir, name, parts, png)
 
 
+def render_panels(out, name, header, panels, layout, size, png):
+    """Writes charts/NAME.gp — a multiplot of the panels (each a gnuplot
+    script drawing one plot, in the order of layout (rows, columns)) under
+    one header, size (width, height) in pixels — and runs gnuplot. Returns
+    (svg, png or None) relative to out."""
+    cdir = os.path.join(out, "charts")
+    os.makedirs(cdir, exist_ok=True)
+    body = "\n".join(panels)
+    parts = ["# made by loadtest/compare; gnuplot %s.gp (from the results folder's charts/)" % name]
+    for term, ext in [("svg size %d,%d noenhanced font 'sans,10' background rgb 'white'" % size, "svg")] + (
+            [("pngcairo size %d,%d noenhanced font 'sans,9' background rgb 'white'" % size, "png")]
+            if png else []):
+        parts += ["set terminal " + term, "set output '%s.%s'" % (name, ext),
+                  "set multiplot layout %d,%d title \"%s\"" % (layout[0], layout[1], header), body,
+                  "unset multiplot", "unset output", "reset"]
+    return run_gnuplot(cdir, name, parts, png)
+
+
 def run_gnuplot(cdir, name, parts, png):
     """Writes the script lines parts to cdir/name.gp and runs gnuplot on it
     (stdin closed: it never waits for a terminal). Any error, or output that is
@@ -434,9 +510,7 @@ def shrink_svg(path):
 
 def make_charts(out, meta, rows, png):
     """{workload: [(kind, svg, png)]} for every workload in rows."""
-    names = targets_in_order(rows, meta)
-    cols = colours(names, meta)
-    order = [(n, cols[n]) for n in names]
+    order = looks(targets_in_order(rows, meta), meta)
     charts = {}
     for wl in dict.fromkeys(r["workload"] for r in rows):
         wrows = [r for r in rows if r["workload"] == wl]
@@ -658,10 +732,12 @@ def prediction_text(meta, rows):
 def write_report(out, meta, rows, charts):
     order = targets_in_order(rows, meta)
     md = ["# httpmodes load-test report", ""]
-    md += ["## At a glance", ""] + labglance.summary(rows, meta.get("mode_table")) + [""]
+    if rows:
+        md += ["## At a glance", ""] + labglance.summary(rows, meta.get("mode_table")) + [""]
     md += settings_text(meta, rows) + [""]
-    md += ["## Summary", ""] + labmodel.summary(rows, meta.get("mode_table")) + [""]
-    md += ["## Reading this report", "", HOW_TO_READ, ""] + prediction_text(meta, rows) + [""]
+    if rows:  # (a --db-pools sweep alone has no matrix: its section says what it needs)
+        md += ["## Summary", ""] + labmodel.summary(rows, meta.get("mode_table")) + [""]
+        md += ["## Reading this report", "", HOW_TO_READ, ""] + prediction_text(meta, rows) + [""]
     for wl in dict.fromkeys(r["workload"] for r in rows):
         wrows = [r for r in rows if r["workload"] == wl]
         md += ["## %s" % TITLES.get(wl, wl), "", "Path `%s`." % wrows[0]["path"], ""]
@@ -677,6 +753,7 @@ def write_report(out, meta, rows, charts):
             md.append("%d. %s" % (i, n))
         if notes:
             md.append("")
+    md += labpool.section(out, meta, charts.get("_png", False))
     md += labpeers.section(meta)
     md += labopen.section(out, meta, rows, charts.get("_png", False))
     md += labmixed.section(out, meta, charts.get("_png", False))
@@ -689,7 +766,7 @@ def write_report(out, meta, rows, charts):
 
 def write_all(out, meta, rows, png=True):
     write_json(out, meta, rows)
-    write_csv(out, rows)
+    write_csv(out, rows + ((meta.get("db_pools") or {}).get("runs") or []))
     charts = make_charts(out, meta, rows, png) if rows else {}
     charts["_png"] = png
     write_report(out, meta, rows, charts)

@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMPARE = os.path.join(ROOT, "loadtest", "compare")
 BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "httpmodes"))
+OPENLOOP = os.environ.get("HTTPMODES_OPENLOOP", os.path.join(ROOT, "build", "loadtest", "openloop"))
 sys.path.insert(0, os.path.join(ROOT, "loadtest"))
 
 import labmodel  # noqa: E402
@@ -134,18 +135,18 @@ class TlsRun(unittest.TestCase):
                 self.assertIn("over HTTPS", f.read())
 
 
-class QuickRun(unittest.TestCase):
-    """compare --quick on modes iterative,reactors × workloads hello,db × c 1,4."""
+class LabRun(unittest.TestCase):
+    """One real compare run that a class's tests share: ARGS (all but --out)
+    into a temporary folder (PREFIX), removed afterwards; every test first
+    checks that it succeeded."""
+    ARGS = ()
+    PREFIX = "httpmodes-lab-"
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-")
+        cls.tmp = tempfile.mkdtemp(prefix=cls.PREFIX)
         cls.out = os.path.join(cls.tmp, "results")
-        cls.result = compare("--quick", "--bin", BIN, "--modes", ",".join(MODES),
-                          "--workloads", ",".join(WORKLOADS),
-                          "--concurrency", ",".join(map(str, LEVELS)),
-                          "--duration", "1", "--warmup", "0.2", "--stats-timeout", "5",
-                          "--out", cls.out)
+        cls.result = compare(*cls.ARGS, "--out", cls.out)
 
     @classmethod
     def tearDownClass(cls):
@@ -153,6 +154,14 @@ class QuickRun(unittest.TestCase):
 
     def setUp(self):
         self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+
+
+class QuickRun(LabRun):
+    """compare --quick on modes iterative,reactors × workloads hello,db × c 1,4."""
+
+    ARGS = ("--quick", "--bin", BIN, "--modes", ",".join(MODES), "--workloads", ",".join(WORKLOADS),
+            "--concurrency", ",".join(map(str, LEVELS)), "--duration", "1", "--warmup", "0.2",
+            "--stats-timeout", "5")
 
     def path(self, name):
         return os.path.join(self.out, name)
@@ -248,28 +257,87 @@ class QuickRun(unittest.TestCase):
         self.assertTrue(os.path.getsize(self.path("report.md")) > 0)
 
 
-OPENLOOP = os.environ.get("HTTPMODES_OPENLOOP", os.path.join(ROOT, "build", "loadtest", "openloop"))
+class PoolRun(LabRun):
+    """compare --quick --db-pools 2,off on event, /db at C = 2 and 8 (D = 20 ms):
+    each pool a series of its own on a server started with --db-pool, its
+    prediction min(C, P, C)/D, the chart with the pool's ceiling, the report."""
+    POOLS = (2, 0)
+    LEVELS = (2, 8)
+
+    ARGS = ("--quick", "--bin", BIN, "--modes", "event", "--db-pools", "2,off", "--concurrency", "2,8",
+            "--duration", "1", "--warmup", "0.2", "--stats-timeout", "5")
+    PREFIX = "httpmodes-lab-pool-"
+
+    def setUp(self):
+        LabRun.setUp(self)
+        with open(os.path.join(self.out, "results.json")) as f:
+            self.data = json.load(f)
+        self.rows = {(r["db_pool"], r["concurrency"]): r for r in self.data["meta"]["db_pools"]["runs"]}
+
+    def test_a_series_per_pool_run_with_that_pool(self):
+        self.assertEqual(self.data["runs"], [])  # --db-pools alone runs no matrix
+        self.assertEqual(self.data["meta"]["settings"]["db_pools"], [2, 0])
+        self.assertEqual(set(self.rows), {(p, c) for p in self.POOLS for c in self.LEVELS})
+        for (p, c), r in self.rows.items():
+            self.assertEqual((r["target"], r["workload"]), ("event", "db"))
+            self.assertEqual(r["series"], "event, pool 2" if p else "event, pool off")
+            self.assertEqual(r["server_exit"], 0, r)
+            self.assertGreater(r["requests"], 0, r)
+        # the predictions: min(C, P, C)/D with D = 20 ms
+        self.assertAlmostEqual(self.rows[(2, 8)]["prediction"], 100)
+        self.assertIn("P=2 (--db-pool)", self.rows[(2, 8)]["prediction_basis"])
+        self.assertAlmostEqual(self.rows[(2, 2)]["prediction"], 100)
+        self.assertAlmostEqual(self.rows[(0, 8)]["prediction"], 400)
+        self.assertNotIn("P=", self.rows[(0, 8)]["prediction_basis"])
+        # the server really had the pool: two queries at a time cap 8
+        # connections at P/D = 100 req/s, and each request waits its turn
+        # (a busy machine only makes it slower, never faster)
+        capped = self.rows[(2, 8)]
+        self.assertLess(capped["rps"], 130, capped)
+        self.assertGreater(capped["latency_ms"]["p50"], 50, capped)  # about C/(P/D) = 80 ms
+
+    def test_csv_has_the_pool_of_each_row(self):
+        with open(os.path.join(self.out, "results.csv")) as f:
+            got = sorted((x["db_pool"], x["concurrency"]) for x in csv.DictReader(f))
+        self.assertEqual(got, sorted([("2", "2"), ("2", "8"), ("off", "2"), ("off", "8")]))
+
+    def test_report_and_chart(self):
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("## The database pool: throughput and p99 against connections", md)
+        self.assertIn("flattens at P/D", md)
+        self.assertIn("Little's law", md)
+        self.assertIn("| event, pool 2 | 8 |", md)
+        self.assertIn("| event, pool off | 8 |", md)
+        self.assertNotIn("## At a glance", md)  # no matrix, no summary of one
+        self.assertIn("charts/db-pools.svg", md)
+        self.assertTrue(ET.parse(os.path.join(self.out, "charts", "db-pools.svg")).getroot()
+                        .tag.endswith("svg"))
+        with open(os.path.join(self.out, "charts", "db-pools.png"), "rb") as f:
+            self.assertEqual(f.read(8), PNG_MAGIC)
+        with open(os.path.join(self.out, "charts", "db-pools.gp")) as f:
+            gp = f.read()
+        self.assertIn("P/D = 100/s (P=2)", gp)  # the pool's ceiling, labelled
+        self.assertIn("C/(P/D), P=2", gp)       # Little's law
+        self.assertIn("title 'event, pool 2'", gp)
+        self.assertIn("title 'event, pool off'", gp)
+
+    def test_report_can_be_rebuilt(self):
+        r = compare("--report", self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.out, "results.json")) as f:
+            rows = json.load(f)["meta"]["db_pools"]["runs"]
+        self.assertEqual(sorted(x["prediction"] for x in rows), [100, 100, 100, 400])
 
 
-class OpenLoopRun(unittest.TestCase):
+class OpenLoopRun(LabRun):
     """compare --quick --open-loop on iterative and event, /db, at 50 % and
     150 % of the predicted capacity: open-loop rows, charts and report."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-open-")
-        cls.out = os.path.join(cls.tmp, "results")
-        cls.result = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", OPENLOOP,
-                             "--modes", "iterative,event", "--workloads", "db", "--concurrency", "8",
-                             "--open-levels", "50,150", "--duration", "1", "--warmup", "0.2",
-                             "--stats-timeout", "5", "--out", cls.out)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+    ARGS = ("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", OPENLOOP, "--modes", "iterative,event",
+            "--workloads", "db", "--concurrency", "8", "--open-levels", "50,150", "--duration", "1",
+            "--warmup", "0.2", "--stats-timeout", "5")
+    PREFIX = "httpmodes-lab-open-"
 
     def test_every_mode_and_level_has_an_open_loop_row(self):
         with open(os.path.join(self.out, "results.json")) as f:
@@ -304,6 +372,17 @@ class OpenLoopRun(unittest.TestCase):
                 self.assertEqual(f.read(8), PNG_MAGIC)
         self.assertIn("| iterative | 150 |", md)
         self.assertIn("Kept up", md)
+        # each mode drawn as in every chart of the lab: its colour and marker
+        meta = {"mode_table": table()}
+        for name in ("open-db", "co-db"):
+            with open(os.path.join(self.out, "charts", name + ".gp")) as f:
+                gp = f.read()
+            for m, col, pt in labreport.looks(["iterative", "event"], meta):
+                self.assertRegex(gp, r"pt %d ps [\d.]+ lc rgb '%s'" % (pt, col), (name, m))
+        with open(os.path.join(self.out, "charts", "db-latency.gp")) as f:
+            closed = f.read()
+        for m, col, pt in labreport.looks(["iterative", "event"], meta):
+            self.assertRegex(closed, r"pt %d ps [\d.]+ lc rgb '%s' title '%s p50'" % (pt, col, m))
 
     def test_open_loop_needs_the_generator(self):
         p = compare("--quick", "--open-loop", "--bin", BIN, "--openloop-bin", "/nonexistent/openloop",
@@ -319,24 +398,13 @@ class OpenLoopRun(unittest.TestCase):
         self.assertIn("--open-levels", p.stderr)
 
 
-class MixedRun(unittest.TestCase):
+class MixedRun(LabRun):
     """compare --quick --mixed on event and offload: /hello under each background."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="httpmodes-lab-mixed-")
-        cls.out = os.path.join(cls.tmp, "results")
-        cls.result = compare("--quick", "--mixed", "--bin", BIN, "--openloop-bin", OPENLOOP,
-                             "--modes", "event,offload", "--workloads", "hello", "--concurrency", "1",
-                             "--duration", "1", "--warmup", "0.2", "--stats-timeout", "5",
-                             "--out", cls.out)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+    ARGS = ("--quick", "--mixed", "--bin", BIN, "--openloop-bin", OPENLOOP, "--modes", "event,offload",
+            "--workloads", "hello", "--concurrency", "1", "--duration", "1", "--warmup", "0.2",
+            "--stats-timeout", "5")
+    PREFIX = "httpmodes-lab-mixed-"
 
     def test_every_mode_under_every_background(self):
         with open(os.path.join(self.out, "results.json")) as f:
@@ -362,6 +430,14 @@ class MixedRun(unittest.TestCase):
         self.assertTrue(ET.parse(os.path.join(self.out, "charts", "mixed-hello.svg")).getroot()
                         .tag.endswith("svg"))
         self.assertIn("| event | `/cpu?iterations=50000` |", md)
+        with open(os.path.join(self.out, "charts", "mixed-hello.gp")) as f:
+            gp = f.read()
+        for m, col, pt in labreport.looks(["event", "offload"], {"mode_table": table()}):
+            # the mode's name under its cluster, in its colour, with its marker
+            self.assertIn("'%s' at" % m, gp)
+            self.assertIn("tc rgb '%s' point pt %d" % (col, pt), gp)
+        # every bar's value written on it (and the share unanswered, if any)
+        self.assertEqual(gp.count(" ms\"") + gp.count(" unanswered\""), 6, gp)
 
 
 class OutsideTarget(unittest.TestCase):
@@ -424,6 +500,20 @@ class Model(unittest.TestCase):
         self.assertEqual([r["prediction"] for r in rows], [40.0, 20.0, 40.0, 10.0, 5.0])
         self.assertIn("P=4", rows[0]["prediction_basis"])
         self.assertEqual(labmodel.db_pool_of(["--db-pool", "off"]), 0)
+
+    def test_a_rows_own_pool_overrides_the_runs(self):
+        """compare --db-pools: each row carries its pool (0: none)."""
+        rows = labmodel.predict([dict(row("event", "db", 100, 40.0), db_pool=4),
+                                 dict(row("event", "db", 100, 900.0), db_pool=0),
+                                 dict(row("threads", "db", 100, 160.0), db_pool=16),
+                                 dict(row("iterative", "db", 100, 10.0), db_pool=16),
+                                 row("event", "db", 100, 20.0)],
+                                db_delay_ms=100, widgets=4, workers=8, cores=2, modes=table(),
+                                db_pool=2)
+        self.assertEqual([r["prediction"] for r in rows], [40.0, 1000.0, 160.0, 10.0, 20.0])
+        self.assertIn("P=4", rows[0]["prediction_basis"])
+        self.assertNotIn("P=", rows[1]["prediction_basis"])
+        self.assertNotIn("P=", rows[3]["prediction_basis"])  # 1/D is below the pool's 160
 
     def test_db_predictions_and_misses(self):
         rows = self.predict([row("iterative", "db", 10, 7.0),     # 1/D = 10: 30 % under
@@ -762,6 +852,14 @@ class BadOptions(unittest.TestCase):
         self.check(["--bogus"], "unrecognized arguments: --bogus")
         self.check(["--modes", ""], "nothing to load")
         self.check(["--bin", "/nonexistent/httpmodes"], "--bin: /nonexistent/httpmodes is not an executable")
+        self.check(["--db-pools", "4,0"], "--db-pools: '0' is not a pool size (1..10000, or off for none)")
+        self.check(["--db-pools", "16,many"], "--db-pools: 'many' is not a pool size")
+        self.check(["--db-pools", "10001"], "--db-pools: '10001' is not a pool size")
+        self.check(["--db-pools", ","], "--db-pools: give at least one pool size")
+        self.check(["--bin", BIN, "--db-pools", "4", "--server-arg=--db-pool=2"],
+                   "leave --db-pool out of --server-arg")
+        self.check(["--bin", BIN, "--db-pools", "4", "--modes", "", "--target",
+                    "x=http://127.0.0.1:9"], "--db-pools: runs the lab's own modes")
 
     def test_targets_must_be_loopback(self):
         self.check(["--target", "x=http://10.1.2.3:80"], "not a loopback address")
@@ -796,7 +894,7 @@ class BadOptions(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         for opt in ("--quick", "--modes", "--workloads", "--concurrency", "--duration", "--warmup",
                     "--db-delay", "--cpu-iterations", "--workers", "--timeout", "--target", "--out",
-                    "--bin", "--tls"):
+                    "--bin", "--tls", "--db-pools"):
             self.assertIn(opt, r.stdout)
 
     def test_missing_tools_say_what_to_install(self):

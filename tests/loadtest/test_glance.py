@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(ROOT, "loadtest"))
 
 import labglance  # noqa: E402
 import labmodel  # noqa: E402
+import labpool  # noqa: E402
 import labreport  # noqa: E402
 
 # the server's table as `httpmodes --list-modes` prints it (labrun.list_modes)
@@ -168,6 +169,112 @@ class Charts(unittest.TestCase):
         vals = [b for b in blocks if b.startswith("$val")][0]
         self.assertIn('"845"', vals)
         self.assertIn('"1"', vals)
+
+    def test_a_mode_is_drawn_alike_in_every_chart(self):
+        meta = {"mode_table": TABLE}
+        alone = labreport.looks(["event"], meta)
+        both = labreport.looks(["iterative", "event", "mine"], meta)
+        self.assertEqual(alone[0], both[1])  # its colour and marker, whichever modes ran
+        self.assertEqual(len({pt for _, _, pt in both}), 3)
+        self.assertEqual(labreport.colours(["event"], meta)["event"], alone[0][1])
+        self.assertEqual(labreport.markers(["event"], meta)["event"], alone[0][2])
+        self.assertEqual(labreport.open_point(7), 6)
+
+    def test_labels_of_nearby_points_are_spread_in_y(self):
+        pts = [(90.0, 100.0), (92.0, 105.0), (91.0, 98.0), (10.0, 100.0)]
+        got = labreport.label_heights(pts, (0, 120), (10, 10000), xlog=False, near=0.1)
+        f = sorted((labreport.math.log10(h) - 1) / 3 for h in got[:3])
+        for a, b in zip(f, f[1:]):
+            self.assertGreaterEqual(b - a, 0.065 - 1e-9, f)
+        self.assertAlmostEqual(got[3], 100.0)  # alone at its x: where it asked to be
+
+
+# the README's wrk table (event, D = 50 ms): req/s and p99 ms at C = 4, 16, 64, 256
+POOL_FIGURES = {4: ([78, 78, 76, 73], [71, 251, 1010, 3960]),
+                16: ([79, 314, 313, 308], [53, 52, 205, 893]),
+                0: ([79, 315, 1246, 4986], [53, 53, 54, 54])}
+
+
+def pool_rows(mode="event"):
+    out = []
+    for p, (rates, p99s) in POOL_FIGURES.items():
+        for c, rps, p99 in zip((4, 16, 64, 256), rates, p99s):
+            out.append({"target": mode, "kind": "mode", "workload": "db", "path": "/db?delay=50",
+                        "concurrency": c, "rps": float(rps), "ok_rps": float(rps), "errors_total": 0,
+                        "errors": {"timeout": 0}, "latency_ms": {"p50": p99 * 0.8, "p99": float(p99)},
+                        "db_pool": p, "series": labpool.series_name(mode, p), "requests": rps * 10})
+    return out
+
+
+class PoolChart(unittest.TestCase):
+    """compare --db-pools: the chart's layout and the predictions, on made-up rows."""
+    meta = {"mode_table": TABLE, "machine": {"cores": 2},
+            "settings": {"db_delay_ms": 50, "timeout_s": 10, "widgets": 4, "workers": None,
+                         "duration_s": 10}}
+
+    def setUp(self):
+        self.rows = labmodel.predict(pool_rows() + pool_rows("threads"), 50, 4, None, 2, TABLE)
+
+    @staticmethod
+    def block(text, name):
+        body = text.split("$%s << EOD\n" % name)[1].split("\nEOD")[0]
+        return [l.split() for l in body.splitlines()]
+
+    @staticmethod
+    def yrange(text):
+        lo, hi = text.split("set yrange [")[1].split("]")[0].split(":")
+        return float(lo), float(hi)
+
+    def test_options(self):
+        self.assertEqual(labpool.parse("4, 16,off,4"), [4, 16, 0])
+        for bad in ("0", "x", "10001", "", "-3"):
+            with self.assertRaises(ValueError):
+                labpool.parse(bad)
+        self.assertEqual(labpool.server_args(0), ["--db-pool", "off"])
+        self.assertEqual(labpool.series_name("event", 4), "event, pool 4")
+
+    def test_predictions_flatten_at_the_pool(self):
+        got = {(r["target"], r["db_pool"], r["concurrency"]): r["prediction"] for r in self.rows}
+        self.assertEqual(got[("event", 4, 256)], 80)
+        self.assertEqual(got[("event", 16, 256)], 320)
+        self.assertEqual(got[("event", 16, 4)], 80)    # C < P: C/D
+        self.assertEqual(got[("event", 0, 256)], 5120)  # no pool: C/D
+        r = next(r for r in self.rows if (r["target"], r["db_pool"], r["concurrency"]) == ("event", 4, 256))
+        self.assertEqual(labpool.little_ms(r), 3200)   # Little's law: C/(P/D)
+
+    def test_every_series_is_told_apart(self):
+        look = labpool.looks(self.rows, self.meta)
+        self.assertEqual([x[0] for x in look], ["threads, pool 4", "threads, pool 16", "threads, pool off",
+                                                "event, pool 4", "event, pool 16", "event, pool off"])
+        self.assertEqual(len({x[2] for x in look}), 6)            # a marker each
+        self.assertEqual(look[0][1], look[3][1])                  # a pool's colour in every mode
+        self.assertNotEqual(look[0][3], look[3][3])               # a mode's dash
+        left, right = labpool.panels(self.meta, self.rows)
+        for text in (left, right):
+            self.assertIn("set logscale xy", text)
+            xs = {self.block(text, "m%d" % i)[0][0] for i in range(6)}
+            self.assertEqual(len(xs), 6)  # each series nudged along x
+            self.assertEqual(len({l.split(" pt ")[1].split()[0] for l in text.splitlines()
+                                  if "title '" in l and "$m" in l and " pt " in l}), 6)
+
+    def test_ceilings_and_littles_law_with_labels_apart(self):
+        left, right = labpool.panels(self.meta, self.rows)
+        self.assertEqual({float(r[1]) for r in self.block(left, "ceil0")}, {80.0})    # P/D of pool 4
+        self.assertEqual({float(r[1]) for r in self.block(left, "ceil1")}, {320.0})   # and of 16
+        self.assertNotIn("$ceil2", left)  # no ceiling without a pool
+        self.assertIn("C/D: no pool", left)
+        lit = self.block(right, "lit0")  # pool 4: D until C = 4, then C*D/P
+        self.assertEqual(float(lit[0][1]), 50.0)
+        self.assertAlmostEqual(float(lit[-1][1]), float(lit[-1][0]) * 50 / 4)
+        for text, name in ((left, "tl"), (right, "ll")):
+            lo, hi = self.yrange(text)
+            hs = sorted(labreport.math.log10(float(l[1])) for l in self.block(text, name))
+            f = [(h - labreport.math.log10(lo)) / (labreport.math.log10(hi) - labreport.math.log10(lo))
+                 for h in hs]
+            self.assertEqual(len(f), 3)
+            for a, b in zip(f, f[1:]):
+                self.assertGreaterEqual(b - a, 0.065 - 1e-9, (name, f))
+            self.assertTrue(0 <= f[0] and f[-1] <= 1, f)
 
 
 if __name__ == "__main__":
