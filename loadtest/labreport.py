@@ -312,6 +312,10 @@ def chart_throughput(wl, rows, order, timeout_s):
         fx, lw, ps = style(i, n)
         lines = []
         for r in rs:
+            if r.get("no_result"):  # wrk gave nothing: a gap in the line, and said so
+                lines.append("%s NaN %s" % (xs(r["concurrency"], fx), num(r.get("prediction"))))
+                errs.append((xs(r["concurrency"], fx), lo, "no result", col))
+                continue
             y = r["rps"] if r["rps"] > 0 else lo  # nothing served: drawn on the bottom edge
             lines.append("%s %s %s" % (xs(r["concurrency"], fx), num(y), num(r.get("prediction"))))
             if r["errors_total"] or r["rps"] <= 0:
@@ -440,6 +444,12 @@ CHARTS = [("throughput", chart_throughput), ("latency", chart_latency),
                                      "threads (log)", 1))]
 
 
+# Up to this many key entries sit beside a chart; more (a run with peers has
+# two lines per target on the latency chart) go below it, this many to a row,
+# the chart growing by a row's height for each.
+KEY_BESIDE, KEY_COLUMNS, KEY_ROW_PX = 14, 3, 17
+
+
 def render(out, name, spec, png):
     """Writes charts/NAME.gp and runs gnuplot on it. Returns (svg, png or None)
     paths relative to out."""
@@ -447,13 +457,18 @@ def render(out, name, spec, png):
     cdir = os.path.join(out, "charts")
     os.makedirs(cdir, exist_ok=True)
     plot = "plot " + ", \\\n     ".join(plots)
+    height, keyed = 420, sum(1 for p in plots if "notitle" not in p)
+    if keyed > KEY_BESIDE:  # a key beside the plot would squeeze it to a sliver: below it
+        rows_of_key = -(-keyed // KEY_COLUMNS)
+        height += KEY_ROW_PX * rows_of_key
+        head += "\nset key below center horizontal maxcols %d spacing 1.0 font ',9'" % KEY_COLUMNS
     parts = ["# made by loadtest/compare; gnuplot %s.gp (from the results folder's charts/)" % name,
              "\n".join(blocks), head,
-             "set terminal svg size 760,420 noenhanced font 'sans,11' background rgb 'white'",
+             "set terminal svg size 760,%d noenhanced font 'sans,11' background rgb 'white'" % height,
              "set output '%s.svg'" % name, plot]
     if png:
-        parts += ["set terminal pngcairo size 760,420 noenhanced font 'sans,10' background rgb 'white'",
-                  "set output '%s.png'" % name, "replot"]
+        parts += ["set terminal pngcairo size 760,%d noenhanced font 'sans,10' background rgb 'white'"
+                  % height, "set output '%s.png'" % name, "replot"]
     parts.append("unset output")
     return run_gnuplot(cdir, name, parts, png)
 

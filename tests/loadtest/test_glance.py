@@ -4,6 +4,7 @@ stays a tie, and every model is named in the words synchronous /
 asynchronous / concurrent / parallel."""
 import os
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -151,6 +152,33 @@ class Charts(unittest.TestCase):
         self.assertNotEqual(lines[0].split("lw ")[1].split()[0], lines[1].split("lw ")[1].split()[0])
         xs = {b.split("\n")[1].split()[0] for b in blocks if b.startswith("$m")}
         self.assertEqual(len(xs), 3, blocks)
+
+    def test_a_run_without_a_result_is_a_gap_said_so(self):
+        rows = [res_row("event", "hello", c, 90000.0, 4000, 1) for c in (1, 10, 100)]
+        rows[2]["no_result"], rows[2]["rps"] = True, 0.0
+        _, blocks, plots = labreport.chart_throughput("hello", rows, self.order, 2)
+        data = [b for b in blocks if b.startswith("$m")][0].split("\n")[1:-1]
+        self.assertEqual(data[2].split()[1], "NaN", data)  # no point on the bottom edge
+        self.assertTrue(any("no result" in b for b in blocks), blocks)
+        self.assertFalse(any("0 req/s" in b for b in blocks), blocks)
+
+    def test_a_long_key_goes_below_a_taller_chart(self):
+        with tempfile.TemporaryDirectory() as out:
+            for n, below in ((5, False), (10, True)):
+                names = ["t%d" % i for i in range(n)]
+                order = [(m, labreport.PALETTE[i % len(labreport.PALETTE)]) for i, m in enumerate(names)]
+                rows = [dict(res_row(m, "db", c, 100.0, 4000, 1), latency_ms={"p50": 100, "p99": 110})
+                        for m in names for c in (1, 10)]
+                spec = labreport.chart_latency("db", rows, order, 2)
+                svg, _ = labreport.render(out, "db-latency-%d" % n, spec, png=False)
+                gp = open(os.path.join(out, "charts", "db-latency-%d.gp" % n)).read()
+                self.assertEqual("set key below" in gp, below, n)
+                height = int(gp.split("set terminal svg size 760,")[1].split()[0])
+                if below:  # 2 lines a target and the timeout line: 21 entries, 7 rows of 3
+                    self.assertEqual(height, 420 + 7 * labreport.KEY_ROW_PX)
+                else:
+                    self.assertEqual(height, 420)
+                self.assertTrue(os.path.getsize(os.path.join(out, svg)) > 0)
 
     def test_memory_and_threads_per_mode(self):
         rows = [res_row("threads", "db", 1000, 9000.0, 23142, 845),
