@@ -160,6 +160,15 @@ static void wait_transport(struct ev_loop *loop, ev_conn *ec, ssize_t want) {
     wait_for(loop, ec, want == TRANSPORT_WANT_WRITE ? EV_WRITE : EV_READ);
 }
 
+/* Goes back to the loop until ec is readable again: the other connections
+ * ready now come first (libev reports ec again if its bytes are there). */
+static void yield_read(struct ev_loop *loop, ev_conn *ec) {
+    ec->want = CONN_WANT_READ; /* what the next event goes on with */
+    wait_for(loop, ec, EV_READ);
+    if (transport_pending(&ec->t)) /* already decrypted: no socket event will come */
+        ev_feed_event(loop, &ec->io, EV_READ);
+}
+
 static void offloaded(void *a, void *b);
 static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w);
 
@@ -188,9 +197,7 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
         switch (w) {
         case CONN_WANT_READ: {
             if (reads++ == 16) { /* be fair to the other connections */
-                wait_for(loop, ec, EV_READ);
-                if (transport_pending(&ec->t)) /* already decrypted: no socket event will come */
-                    ev_feed_event(loop, &ec->io, EV_READ);
+                yield_read(loop, ec);
                 return;
             }
             ssize_t n = transport_read(&ec->t, es->inbuf, sizeof es->inbuf);
@@ -212,9 +219,19 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             size_t len;
             const char *out = conn_out(&ec->c, &len);
             ssize_t n = transport_write(&ec->t, out, len);
-            if (n >= 0)
+            if (n >= 0) {
                 w = conn_wrote(&ec->c, (size_t)n);
-            else if (n == TRANSPORT_FAIL)
+                if (w == CONN_WANT_READ && conn_idle(&ec->c)) {
+                    /* a response went out whole: the next request waits its
+                     * turn behind the connections already ready. Read at
+                     * once, a client that answers fast (wrk woken on this
+                     * core) was served up to 16 times in a row, and on
+                     * /cpu the others waited 16 x 37 ms (reactors' p50
+                     * 35 ms, p99 1.7 s at 10 connections) */
+                    yield_read(loop, ec);
+                    return;
+                }
+            } else if (n == TRANSPORT_FAIL)
                 w = CONN_CLOSE;
             else {
                 wait_transport(loop, ec, n);

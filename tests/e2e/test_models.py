@@ -13,6 +13,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -331,6 +332,56 @@ class Models(unittest.TestCase):
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
         self.assertEqual(too_many.returncode, 2)
         self.assertIn(b"--cpus", too_many.stderr)
+
+    # (d6) -----------------------------------------------------------------
+    def test_d6_a_loop_takes_connections_in_turn(self):
+        """One loop (event; reactors --workers 1): client A's next request is
+        already waiting when its /cpu ends, three others sent theirs meanwhile.
+        The loop answers A and then takes the three before A's next one — it
+        used to read A's next request at once and serve it first (so a client
+        that answers fast could be served 16 times in a row while the others
+        waited). Proven by the server's own start times."""
+        req = b"GET /cpu?iterations=600000 HTTP/1.1\r\nHost: x\r\n\r\n"
+
+        def response(sock, buf=b""):
+            while b"\r\n\r\n" not in buf:
+                d = sock.recv(65536)
+                if not d:
+                    raise AssertionError("closed before a response")
+                buf += d
+            head, rest = buf.split(b"\r\n\r\n", 1)
+            n = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+            while len(rest) < n:
+                rest += sock.recv(65536)
+            start = int(re.search(rb"(?i)\r\nx-request-start-us: *(\d+)", head).group(1))
+            return start, rest[n:]
+
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode not in ("event", "reactors"):
+                    self.skipTest("checked in the modes that run /cpu on a loop")
+                args = ("--workers", "1") if mode == "reactors" else ()
+                with Server(mode, "--max-iterations", "3000000", *args) as s:
+                    for _ in range(3):
+                        socks = [socket.create_connection(("127.0.0.1", s.port), timeout=60)
+                                 for _ in range(4)]
+                        try:
+                            a, others = socks[0], socks[1:]
+                            time.sleep(0.05)  # all four accepted and idle on the loop
+                            a.sendall(req)
+                            time.sleep(0.05)  # A's /cpu (~150 ms) has started
+                            for b in others:
+                                b.sendall(req)
+                            a.sendall(req)  # A's next, waiting in its socket (not read yet)
+                            _, rest = response(a)
+                            a2, _ = response(a, rest)
+                            starts = [response(b)[0] for b in others]
+                        finally:
+                            for x in socks:
+                                x.close()
+                        self.assertTrue(all(t < a2 for t in starts),
+                                        "A's second request (start %d) went before the others "
+                                        "that were waiting (%r)" % (a2, starts))
 
     # (e) ------------------------------------------------------------------
     def test_e_prefork_restarts_killed_worker(self):
