@@ -533,7 +533,6 @@ static void begin_response(conn *c, page_id page) {
     metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, 1);
 }
 
-/* Answers an error and closes the connection after it. */
 /* The answer when not even a request's exchange can be allocated: static,
  * so that a client is still told (and retries) instead of seeing a close. */
 static const char NO_MEMORY_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
@@ -542,6 +541,7 @@ static const char NO_MEMORY_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                     "Retry-After: 1\r\n\r\n"
                                     "out of memory for this request\n";
 
+/* Answers an error and closes the connection after it. */
 static conn_want send_error(conn *c, int status, const char *msg) {
     if (!exchange(c)) { /* no memory even for the request: the static 503 */
         c->state = CS_WRITING;

@@ -203,11 +203,48 @@ static void query_timed_out(uint64_t us, char *why, size_t whylen) {
              (unsigned long long)(g_timeout_us / 1000));
 }
 
+/* Returns 1 when pg can carry the next query: connected, no transaction open. */
+static int reusable(PGconn *pg) {
+    return PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) == PQTRANS_IDLE;
+}
+
 /* Returns 1 when an idle connection still looks alive (the server may have
  * closed it meanwhile: reading what is there, without blocking, tells). */
 static int alive(PGconn *pg) {
-    return PQconsumeInput(pg) && PQstatus(pg) == CONNECTION_OK &&
-           PQtransactionStatus(pg) == PQTRANS_IDLE;
+    return PQconsumeInput(pg) && reusable(pg);
+}
+
+/* A free list (the blocking calls' under g_lock, or one loop's): takes the
+ * first connection that is still alive, closing the dead ones; NULL if none. */
+static PGconn *idle_take(idle **list) {
+    while (*list) {
+        idle *i = *list;
+        PGconn *pg = i->pg;
+        *list = i->next;
+        free(i);
+        if (alive(pg))
+            return pg;
+        pg_close(pg);
+    }
+    return NULL;
+}
+
+/* Puts pg on a free list. */
+static void idle_put(idle **list, PGconn *pg) {
+    idle *i = xcalloc(1, sizeof *i);
+    i->pg = pg;
+    i->next = *list;
+    *list = i;
+}
+
+/* Closes every connection of a free list. */
+static void idle_close_all(idle **list) {
+    while (*list) {
+        idle *i = *list;
+        *list = i->next;
+        pg_close(i->pg);
+        free(i);
+    }
 }
 
 static void query_text(char *sql, size_t len, uint64_t us) {
@@ -344,32 +381,18 @@ static int run_blocking(PGconn *pg, uint64_t us, char *why, size_t whylen) {
 }
 
 int pgdb_query_blocking(uint64_t us, char *why, size_t whylen) {
-    PGconn *pg = NULL;
     int cls = ENDED_OK;
     query_started();
     pthread_mutex_lock(&g_lock);
-    while (!pg && g_idle) {
-        idle *i = g_idle;
-        g_idle = i->next;
-        pg = i->pg;
-        free(i);
-        if (!alive(pg)) {
-            pg_close(pg);
-            pg = NULL;
-        }
-    }
+    PGconn *pg = idle_take(&g_idle);
     pthread_mutex_unlock(&g_lock);
     if (!pg && may_connect(why, whylen, &cls) == 0)
         pg = connect_blocking(util_now_us() + g_timeout_us, why, whylen, &cls);
     if (pg)
         cls = run_blocking(pg, us, why, whylen);
-    if (pg && cls == ENDED_OK && PQstatus(pg) == CONNECTION_OK &&
-        PQtransactionStatus(pg) == PQTRANS_IDLE) {
-        idle *i = xcalloc(1, sizeof *i);
-        i->pg = pg;
+    if (pg && cls == ENDED_OK && reusable(pg)) {
         pthread_mutex_lock(&g_lock);
-        i->next = g_idle;
-        g_idle = i;
+        idle_put(&g_idle, pg);
         pthread_mutex_unlock(&g_lock);
     } else {
         pg_close(pg); /* failed, gone or late: never reused, the next query connects anew */
@@ -380,12 +403,7 @@ int pgdb_query_blocking(uint64_t us, char *why, size_t whylen) {
 
 void pgdb_shutdown(void) {
     pthread_mutex_lock(&g_lock);
-    while (g_idle) {
-        idle *i = g_idle;
-        g_idle = i->next;
-        pg_close(i->pg);
-        free(i);
-    }
+    idle_close_all(&g_idle);
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -418,12 +436,7 @@ pgdb_loop *pgdb_loop_new(struct ev_loop *loop) {
 void pgdb_loop_free(pgdb_loop *pl) {
     if (!pl)
         return;
-    while (pl->free) {
-        idle *i = pl->free;
-        pl->free = i->next;
-        pg_close(i->pg);
-        free(i);
-    }
+    idle_close_all(&pl->free);
     free(pl);
 }
 
@@ -441,15 +454,10 @@ static void finish(pgdb_q *q, int how, const char *why) {
     pgdb_loop *pl = q->pl;
     ev_io_stop(pl->loop, &q->io);
     ev_timer_stop(pl->loop, &q->timeout);
-    if (how == ENDED_OK && PQstatus(q->pg) == CONNECTION_OK &&
-        PQtransactionStatus(q->pg) == PQTRANS_IDLE) {
-        idle *i = xcalloc(1, sizeof *i);
-        i->pg = q->pg;
-        i->next = pl->free;
-        pl->free = i;
-    } else {
+    if (how == ENDED_OK && reusable(q->pg))
+        idle_put(&pl->free, q->pg);
+    else
         pg_close(q->pg);
-    }
     query_ended(how);
     q->done(q->arg, how == ENDED_OK ? NULL : why);
     free(q);
@@ -544,18 +552,8 @@ static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents) {
 
 pgdb_q *pgdb_loop_query(pgdb_loop *pl, uint64_t us, pgdb_done_fn *done, void *arg, char *why,
                         size_t whylen) {
-    PGconn *pg = NULL;
     query_started();
-    while (!pg && pl->free) {
-        idle *i = pl->free;
-        pl->free = i->next;
-        pg = i->pg;
-        free(i);
-        if (!alive(pg)) {
-            pg_close(pg);
-            pg = NULL;
-        }
-    }
+    PGconn *pg = idle_take(&pl->free);
     int connecting = 0;
     if (!pg) {
         int cls;

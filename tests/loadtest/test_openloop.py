@@ -20,9 +20,10 @@ GEN = os.environ.get("HTTPMODES_OPENLOOP", os.path.join(ROOT, "build", "loadtest
 
 class FakeServer:
     """A loopback HTTP/1.1 server: every request on a connection is read,
-    then answered after delay seconds (None: never), one after another on
-    that connection; connections are served in parallel, one thread each.
-    keep_alive False answers with Connection: close and closes."""
+    then answered after delay seconds (None: never; a function: delay(i, k)
+    for the k-th request, from 0, on the i-th connection, from 0), one after
+    another on that connection; connections are served in parallel, one
+    thread each. keep_alive False answers with Connection: close and closes."""
 
     def __init__(self, delay, keep_alive=True, status=200):
         self.delay, self.keep_alive, self.status = delay, keep_alive, status
@@ -47,11 +48,11 @@ class FakeServer:
             except OSError:
                 return
             with self.lock:
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+                i, self.connections = self.connections, self.connections + 1
+            threading.Thread(target=self._serve, args=(c, i), daemon=True).start()
 
-    def _serve(self, c):
-        buf = b""
+    def _serve(self, c, i):
+        buf, k = b"", 0
         try:
             while True:
                 while b"\r\n\r\n" not in buf:
@@ -65,7 +66,8 @@ class FakeServer:
                 if self.delay is None:
                     self.stopped.wait()
                     return
-                time.sleep(self.delay)
+                time.sleep(self.delay(i, k) if callable(self.delay) else self.delay)
+                k += 1
                 body = b"ok\n"
                 head = "HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s\r\n" % (
                     self.status, len(body), "" if self.keep_alive else "Connection: close\r\n")

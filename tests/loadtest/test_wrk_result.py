@@ -13,60 +13,14 @@ Timings are bounded loosely: a busy machine makes anything slower.
 """
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 import unittest
 
+import test_openloop  # its FakeServer (the module, so its tests are not run twice here)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "..", "..", "loadtest", "result.lua")
-
-
-class FakeServer:
-    """Loopback HTTP/1.1 with keep-alive: the k-th request (from 0) on the
-    i-th connection (from 0) is answered after delay(i, k) seconds."""
-
-    def __init__(self, delay):
-        self.delay = delay
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.port = self.sock.getsockname()[1]
-        self.conns = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                i, self.conns = self.conns, self.conns + 1
-            threading.Thread(target=self._serve, args=(c, i), daemon=True).start()
-
-    def _serve(self, c, i):
-        buf, k = b"", 0
-        try:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(4096)
-                    if not d:
-                        return
-                    buf += d
-                _, buf = buf.split(b"\r\n\r\n", 1)
-                time.sleep(self.delay(i, k))
-                k += 1
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
-        except OSError:
-            return
-        finally:
-            c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def wrk(port, connections, seconds, tell_connections=True):
@@ -93,11 +47,11 @@ class WrkResult(unittest.TestCase):
         """One answer in 20 takes 150 ms, the others 1 ms: the real p90 is
         fast and in_time is the requests; wrk's corrected histogram has
         hundreds more samples, spread between them (its p90 is slow)."""
-        s = FakeServer(lambda i, k: 0.15 if k % 20 == 19 else 0.001)
+        s = test_openloop.FakeServer(lambda i, k: 0.15 if k % 20 == 19 else 0.001)
         try:
             r, _ = wrk(s.port, 4, 2)
         finally:
-            s.close()
+            s.stop()
         self.assertGreater(r["requests"], 40)
         self.assertEqual(r["errors"]["timeout"], 0)
         self.assertIs(r["exact"], True)
@@ -112,11 +66,11 @@ class WrkResult(unittest.TestCase):
         """wrk does not tell a script its -c: without HTTPMODES_WRK_CONNECTIONS
         the samples stay in, and the line says the figures are not exact,
         with in_time never above the requests."""
-        s = FakeServer(lambda i, k: 0.15 if k % 20 == 19 else 0.001)
+        s = test_openloop.FakeServer(lambda i, k: 0.15 if k % 20 == 19 else 0.001)
         try:
             r, _ = wrk(s.port, 4, 2, tell_connections=False)
         finally:
-            s.close()
+            s.stop()
         self.assertIs(r["exact"], False)
         self.assertIsNone(r["corrected"])
         self.assertLessEqual(r["in_time"], r["requests"])
@@ -126,11 +80,11 @@ class WrkResult(unittest.TestCase):
         a sample every few ms below each slow one, thousands of distinct values
         over 2.5 s, and reading them one by one (each read scans the histogram
         from its start) took minutes. The line must come soon after the run."""
-        s = FakeServer(lambda i, k: 2.5 if k == 30 else 0.001)
+        s = test_openloop.FakeServer(lambda i, k: 2.5 if k == 30 else 0.001)
         try:
             r, took = wrk(s.port, 50, 4)
         finally:
-            s.close()
+            s.stop()
         self.assertLess(took, 4 + 30, "wrk took %.0f s for a 4 s run" % took)
         self.assertGreater(r["requests"], 0)
         self.assertLessEqual(r["in_time"], r["requests"])
