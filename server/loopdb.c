@@ -43,6 +43,8 @@ struct loopdb {
     dbpool *pool;            /* the pool, or NULL */
     loopdb_done_fn *done;    /* a batch has finished */
     int efd;                 /* eventfd a release to a parked query writes, or -1 */
+    int32_t pid;             /* this process: who holds its pool tickets (cached: getpid is
+                                a system call, once per query otherwise) */
     ev_io efd_w;             /* watches it */
     loopdb_batch *park_head; /* parked batches, oldest ticket first */
     loopdb_batch *park_tail;
@@ -174,7 +176,7 @@ static int advance(loopdb_batch *b) {
         unsigned i = b->next;
         int r = DBPOOL_HELD;
         if (b->pool)
-            r = dbpool_acquire(b->pool, (int32_t)getpid(), ld->efd, util_now_us(), &b->q[i].t);
+            r = dbpool_acquire(b->pool, ld->pid, ld->efd, util_now_us(), &b->q[i].t);
         if (r == DBPOOL_QUEUED) {
             park(ld, b);
             return 0;
@@ -228,6 +230,7 @@ loopdb *loopdb_new(struct ev_loop *loop, dbpool *pool, loopdb_done_fn *done) {
     ld->pool = pool;
     ld->done = done;
     ld->efd = -1;
+    ld->pid = (int32_t)getpid();
     ld->pg = pgdb_enabled() ? pgdb_loop_new(loop) : NULL;
     if (pool && dbpool_size(pool) > 0) {
         ld->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

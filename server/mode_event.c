@@ -252,8 +252,11 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
             break;
         case CONN_WANT_DB: {
             /* each query on its own timer, after taking a pool connection
-             * (parked meanwhile); /db?blocking=1 stops the loop for each */
-            ev_io_stop(loop, &ec->io);
+             * (parked meanwhile); /db?blocking=1 stops the loop for each.
+             * The socket stays watched for reading, as the answer leaves
+             * it: stopped and started again, it cost an epoll_ctl per
+             * request (failing: libev keeps a stopped fd in epoll). Bytes
+             * that come meanwhile stop it (on_io), so it never spins. */
             ev_timer_stop(loop, &ec->timer);
             ec->batch = loopdb_start(es->db, &ec->c, ec, &w);
             if (!ec->batch) { /* finished at once: blocking calls, or a full queue */
@@ -301,6 +304,10 @@ static void on_work_done(struct ev_loop *loop, ev_async *w, int revents) {
 static void on_io(struct ev_loop *loop, ev_io *w, int revents) {
     ev_conn *ec = (ev_conn *)((char *)w - offsetof(ev_conn, io));
     (void)revents;
+    if (ec->db_wait) { /* a pipelined request or the peer's close: read after the answer */
+        ev_io_stop(loop, w);
+        return;
+    }
     drive(loop, ec, (conn_want)ec->want);
 }
 

@@ -17,6 +17,7 @@ import unittest
 
 import harness
 from harness import Server
+from test_protocol import read_response
 
 GUARD = 20  # s: a hang guard, never a speed threshold
 FLOOD_S = 3.0
@@ -89,6 +90,40 @@ class Exhaustion(unittest.TestCase):
                 self.assertLess(used, FLOOD_S / 4,
                                 "the server burned %.2f s of CPU in a %.0f s flood" % (used, FLOOD_S))
                 self.assertEqual(s.get("/hello")[0], 200)
+
+
+    def test_bytes_during_a_database_wait_do_not_spin(self):
+        """A loop keeps watching a connection's socket while its request waits
+        on the database (stopping and starting it cost an epoll_ctl per
+        request). Bytes that arrive meanwhile, a pipelined request and then
+        the client's half-close, must stop that watch, not wake the loop again
+        and again for a whole second: both requests are answered, in order,
+        and the server stays near idle (a spin burns the whole second)."""
+        wait_s = 1.5
+        for mode in harness.MODES:
+            with self.subTest(mode=mode), Server(mode, "--keep-alive", "on") as s:
+                c = s.connect(timeout=GUARD)
+                try:
+                    # a first request, answered: the loop then watches the socket
+                    # (a request read right after accept never started the watch)
+                    c.sendall(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                    self.assertEqual(read_response(c)[0][0], 200)
+                    c.sendall(b"GET /db?delay=%d HTTP/1.1\r\nHost: a\r\n\r\n" % (wait_s * 1000))
+                    time.sleep(0.3)  # the query is under way: what comes now comes during it
+                    before = cpu_seconds(s.proc.pid)
+                    c.sendall(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                    c.shutdown(socket.SHUT_WR)
+                    out, closed = harness.read_all(c, GUARD)
+                    used = cpu_seconds(s.proc.pid) - before
+                finally:
+                    c.close()
+                resps = harness.parse_responses(out)
+                self.assertEqual([r[0] for r in resps], [200, 200], out[:300])
+                self.assertIn(b"Waited", resps[0][2])
+                self.assertEqual(resps[1][2], b"Hello, world!\n")
+                self.assertTrue(closed)
+                self.assertLess(used, wait_s / 3,
+                                "the server burned %.2f s of CPU in a %.1f s wait" % (used, wait_s))
 
 
     # ---- a cap on connections and on memory (issue item 3) --------------------------------
