@@ -80,6 +80,31 @@ void buf_printf(buf *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
+void buf_put_u64(buf *b, unsigned long long v) {
+    char d[20]; /* 2^64 has 20 digits */
+    size_t n = sizeof d;
+    do
+        d[--n] = (char)('0' + v % 10);
+    while (v /= 10);
+    buf_append(b, d + n, sizeof d - n);
+}
+
+void buf_put_fixed(buf *b, unsigned long long v, unsigned decimals) {
+    if (decimals > 19) /* 10^19 is the largest power of ten in 64 bits */
+        decimals = 19;
+    unsigned long long scale = 1;
+    for (unsigned i = 0; i < decimals; i++)
+        scale *= 10;
+    buf_put_u64(b, v / scale);
+    if (decimals == 0)
+        return;
+    char frac[20] = {'.'};
+    unsigned long long f = v % scale;
+    for (unsigned i = decimals; i > 0; i--, f /= 10)
+        frac[i] = (char)('0' + f % 10);
+    buf_append(b, frac, decimals + 1);
+}
+
 void buf_html(buf *b, const char *s) {
     for (; *s; s++) {
         switch (*s) {

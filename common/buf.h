@@ -29,6 +29,11 @@ int buf_reserve(buf *b, size_t n);
 void buf_puts(buf *b, const char *s);
 /* Appends printf-formatted text (no terminating NUL is counted in len). */
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends v in decimal (no printf: a page's numbers on the hot path). */
+void buf_put_u64(buf *b, unsigned long long v);
+/* Appends the fixed-point number v / 10^decimals with exactly that many
+ * digits after the point (100246 with 3: "100.246"; decimals 0: v). */
+void buf_put_fixed(buf *b, unsigned long long v, unsigned decimals);
 /* Appends s with &, <, >, " and ' replaced by HTML entities. */
 void buf_html(buf *b, const char *s);
 /* Appends s as the inside of a JSON string (quotes, backslashes, controls escaped). */

