@@ -209,9 +209,17 @@ static int reusable(PGconn *pg) {
 }
 
 /* Returns 1 when an idle connection still looks alive (the server may have
- * closed it meanwhile: reading what is there, without blocking, tells). */
+ * closed it meanwhile: reading what is there, without blocking, tells). A
+ * server that shuts down sends an idle connection a FATAL message and then
+ * closes it; libpq reads the message as a notice (PQisBusy parses it) and
+ * sees the close only on the next read, so read twice. */
 static int alive(PGconn *pg) {
-    return PQconsumeInput(pg) && reusable(pg);
+    for (int i = 0; i < 2; i++) {
+        if (!PQconsumeInput(pg))
+            return 0;
+        (void)PQisBusy(pg);
+    }
+    return reusable(pg);
 }
 
 /* A free list (the blocking calls' under g_lock, or one loop's): takes the

@@ -256,6 +256,28 @@ class PostgresTest(unittest.TestCase):
                     st, h, body = s.get("/db?delay=100&queries=2", timeout=30)
                     self.assertEqual(st, 200, body[:300])
 
+    def test_idle_connection_of_a_stopped_server_is_not_used(self):
+        """PostgreSQL shutting down sends each idle connection a FATAL message,
+        then closes it. The next query must see that and try a new connection
+        (refused: a 'connect' failure), not send its query on the dead one and
+        count it 'gone' — libpq reads the message as a notice and sees the
+        close only on a second read. (In reactors, which loop's idle
+        connection a query met decided it, and this flaked.)"""
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                with Server(mode, "--db", url(), *workers(mode)) as s:
+                    self.assertEqual(s.get("/db?delay=10")[0], 200)  # one idle connection now
+                    try:
+                        pg_stop("fast")
+                        time.sleep(0.3)  # its close has reached us
+                        st, _, body = s.get("/db?delay=10")
+                        self.assertEqual(st, 503, body[:300])
+                        pg = pg_counters(s)
+                        self.assertEqual(pg["queries"]["failed"]["gone"], 0, pg)
+                        self.assertEqual(pg["queries"]["failed"]["connect"], 1, pg)
+                    finally:
+                        pg_start()
+
     def test_postgres_gone_gives_503_and_comes_back(self):
         for mode in MODES:
             with self.subTest(mode=mode):
