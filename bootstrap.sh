@@ -23,13 +23,15 @@ BUILD_PKGS=(gcc make cmake pkg-config libc6-dev libssl-dev libev-dev libpq-dev)
 CLIENT_PKGS=(curl wrk)
 TEST_PKGS=("${CLIENT_PKGS[@]}" libcmocka-dev python3 chromium util-linux procps clang libclang-rt-14-dev
     gnuplot-nox iproute2 openssl nginx-light libnginx-mod-http-echo apache2-bin
-    postgresql)
+    postgresql valgrind)
 # ...and what the load-test lab (loadtest/compare) runs: wrk, gnuplot for the
 # charts, python3 for the driver, iproute2 (ss) and procps for what it samples,
 # and the peers of `compare --peers` (nginx with its echo module; Apache's
 # binary and modules only — apache2-bin, not apache2, which adds a system
-# service on port 80 — the lab starts its own on loopback)
-LAB_PKGS=(wrk gnuplot-nox python3 iproute2 procps nginx-light libnginx-mod-http-echo apache2-bin)
+# service on port 80 — the lab starts its own on loopback), and valgrind for
+# loadtest/instructions
+LAB_PKGS=(wrk gnuplot-nox python3 iproute2 procps nginx-light libnginx-mod-http-echo apache2-bin
+    valgrind)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -1,0 +1,71 @@
+"""Tests of loadtest/instructions: it runs the server under callgrind for real
+and its figures are well-formed, and a request's own work stays small.
+Instructions, unlike time, do not depend on how busy the machine is: in
+`event` a /hello answer takes about 8,500 here and a /db?delay=1 answer about
+21,800; with the response head and the /db page formatted by vsnprintf they
+took 11,096 and 55,344 — the ceilings catch that coming back.
+
+Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL = os.path.join(ROOT, "loadtest", "instructions")
+BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "httpmodes"))
+N = 300
+CEILING = {"/hello": 10000, "/db?delay=1": 35000}
+
+
+def sanitized(binary):
+    """True for a binary built with AddressSanitizer (as tests/e2e/harness.py)."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def instructions(*args):
+    return subprocess.run([sys.executable, TOOL, "--binary", BIN] + list(args),
+                          capture_output=True, text=True, timeout=300)
+
+
+@unittest.skipIf(sanitized(BIN), "AddressSanitizer does not run under valgrind")
+class Instructions(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which("valgrind"):
+            # a failure, not a skip: CI must not pass without the figure
+            raise RuntimeError("valgrind is missing (./bootstrap.sh test installs it)")
+
+    def test_per_request_work_in_event(self):
+        r = instructions("--json", "-n", str(N))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = json.loads(r.stdout)
+        self.assertEqual([row["path"] for row in rows], list(CEILING))
+        for row in rows:
+            with self.subTest(path=row["path"]):
+                self.assertEqual((row["mode"], row["requests"]), ("event", N))
+                # a floor too: a figure of 0 or a few hundred means the
+                # counting went wrong (the requests were not served)
+                self.assertGreater(row["instructions_per_request"], 2000)
+                self.assertLess(row["instructions_per_request"], CEILING[row["path"]], row)
+
+    def test_table_and_errors(self):
+        r = instructions("--path", "/hello", "-n", "20", "--mode", "reactors")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertIn("instructions / request", lines[0])
+        self.assertRegex(lines[1], r"^reactors\s+/hello\s+20\s+[\d,]+$")
+        r = instructions("-n", "0")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("-n must be at least 1", r.stderr)
+        r = subprocess.run([sys.executable, TOOL, "--binary", "/nonexistent"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no server at /nonexistent", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
