@@ -1,9 +1,9 @@
 """Tests of loadtest/instructions: it runs the server under callgrind for real
 and its figures are well-formed, and a request's own work stays small.
 Instructions, unlike time, do not depend on how busy the machine is: in
-`event` a /hello answer takes about 8,500 here and a /db?delay=1 answer about
-21,800; with the response head and the /db page formatted by vsnprintf they
-took 11,096 and 55,344 — the ceilings catch that coming back.
+`event` a /hello answer takes about 8,700 here and a /db?delay=1 answer about
+22,000; with the response head and the /db page formatted by vsnprintf they
+took 11,315 and 55,586 — the ceilings catch that coming back.
 
 Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
 import json
