@@ -23,10 +23,12 @@ class FakeServer:
     then answered after delay seconds (None: never; a function: delay(i, k)
     for the k-th request, from 0, on the i-th connection, from 0), one after
     another on that connection; connections are served in parallel, one
-    thread each. keep_alive False answers with Connection: close and closes."""
+    thread each. keep_alive False answers with Connection: close and closes;
+    headers(i, k), if given, adds header lines ("Name: value\\r\\n") to an answer."""
 
-    def __init__(self, delay, keep_alive=True, status=200):
+    def __init__(self, delay, keep_alive=True, status=200, headers=None):
         self.delay, self.keep_alive, self.status = delay, keep_alive, status
+        self.headers = headers  # None, or headers(i, k): more header lines for that answer
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -69,8 +71,9 @@ class FakeServer:
                 time.sleep(self.delay(i, k) if callable(self.delay) else self.delay)
                 k += 1
                 body = b"ok\n"
-                head = "HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s\r\n" % (
-                    self.status, len(body), "" if self.keep_alive else "Connection: close\r\n")
+                head = "HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s%s\r\n" % (
+                    self.status, len(body), "" if self.keep_alive else "Connection: close\r\n",
+                    self.headers(i, k - 1) if self.headers else "")
                 c.sendall(head.encode() + body)
                 if not self.keep_alive:
                     return

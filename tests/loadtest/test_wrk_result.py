@@ -10,9 +10,13 @@ that came, never more than wrk got, and the percentiles are theirs — and that
 a run whose latencies spread over seconds is still reported at once (reading
 wrk's histogram whole would take minutes; the lab used to kill wrk).
 Timings are bounded loosely: a busy machine makes anything slower.
+
+And of loadtest/dbwait.lua, which reads the server's own X-DB-Wait-Us from every
+answer: its mean and percentiles against answers that carry known values.
 """
 import json
 import os
+import re
 import subprocess
 import time
 import unittest
@@ -21,6 +25,7 @@ import test_openloop  # its FakeServer (the module, so its tests are not run twi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "..", "..", "loadtest", "result.lua")
+DBWAIT = os.path.join(HERE, "..", "..", "loadtest", "dbwait.lua")
 
 
 def wrk(port, connections, seconds, tell_connections=True):
@@ -93,3 +98,42 @@ class WrkResult(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DbWait(unittest.TestCase):
+    def setUp(self):
+        if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode != 0:
+            self.skipTest("wrk is not installed (bootstrap.sh installs it)")
+
+    def run_wrk(self, headers):
+        s = test_openloop.FakeServer(0, headers=headers)
+        try:
+            p = subprocess.run(["wrk", "-t1", "-c1", "-d1s", "-s", DBWAIT, s.url("/db")],
+                               capture_output=True, text=True, timeout=120)
+        finally:
+            s.stop()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return [l for l in p.stdout.splitlines() if l.startswith("dbwait:")]
+
+    def test_mean_and_percentiles_of_the_servers_waits(self):
+        # the k-th answer says it waited (k mod 100) ms + 50 us: spread evenly
+        # from 0.05 to 99.05 ms, so the mean is about 49.55 ms, the p50 in the
+        # 0.1 ms bucket ending at 49.1 or 50.1 ms and the p99 at 98.1 or 99.1
+        lines = self.run_wrk(lambda i, k: "X-DB-Wait-Us: %d\r\n" % (1000 * (k % 100) + 50))
+        self.assertEqual(len(lines), 1, lines)
+        m = re.match(r"dbwait: (\d+) answers, server's wait mean ([\d.]+) ms, p50 ([\d.]+), "
+                     r"p99 ([\d.]+), max ([\d.]+) ms$", lines[0])
+        self.assertIsNotNone(m, lines[0])
+        n, mean, p50, p99, top = int(m.group(1)), *map(float, m.groups()[1:])
+        self.assertGreaterEqual(n, 200, "too few answers to spread over 100 values")
+        # a partial last cycle of r < 100 answers moves the mean by at most 49.55 r / n
+        self.assertAlmostEqual(mean, 49.55, delta=5000.0 / n + 0.01)
+        self.assertIn(p50, (49.1, 50.1))
+        self.assertIn(p99, (98.1, 99.1))
+        self.assertEqual(top, 99.1)
+
+    def test_answers_without_the_header(self):
+        lines = self.run_wrk(None)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"^dbwait: no answer carried X-DB-Wait-Us \(\d+ without it\)$")
+
