@@ -38,6 +38,12 @@ int buf_reserve(buf *b, size_t n) {
 }
 
 void buf_append(buf *b, const void *s, size_t n) {
+    if (b->len + n <= b->cap && !b->failed) { /* fits: the common case, a response head */
+        if (n)
+            memcpy(b->p + b->len, s, n); /* memmove is not needed: s inside b is before len */
+        b->len += n;
+        return;
+    }
     if (n == 0)
         return;
     /* s may point into b itself (a copy of part of the buffer): keep its
@@ -49,10 +55,6 @@ void buf_append(buf *b, const void *s, size_t n) {
         return;
     memcpy(b->p + b->len, inside ? b->p + at : src, n);
     b->len += n;
-}
-
-void buf_puts(buf *b, const char *s) {
-    buf_append(b, s, strlen(s));
 }
 
 void buf_printf(buf *b, const char *fmt, ...) {

@@ -10,6 +10,7 @@
 #define HTTPMODES_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct buf {
     char *p;    /* heap bytes (NULL until the first append); owned */
@@ -25,8 +26,11 @@ void buf_append(buf *b, const void *s, size_t n);
  * right size before a large append). Returns 0; -1 with b marked failed
  * when the memory cannot be had. */
 int buf_reserve(buf *b, size_t n);
-/* Appends a NUL-terminated string. */
-void buf_puts(buf *b, const char *s);
+/* Appends a NUL-terminated string (inline: a literal's length is known at
+ * compile time). */
+static inline void buf_puts(buf *b, const char *s) {
+    buf_append(b, s, strlen(s));
+}
 /* Appends printf-formatted text (no terminating NUL is counted in len). */
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends v in decimal (no printf: a page's numbers on the hot path). */
