@@ -373,7 +373,7 @@ static void db_render(page_call *pc, const char *page, const char *count_key, co
     buf_puts(b, "). Each bar is one query, from when it was sent to when it answered: side by "
                 "side when they ran at once, a staircase when one waited for the other.</p>\n");
     svg_phases(b, pc, t0, t1);
-    buf_puts(&r->body, "<p><a href=\"/\">back</a></p></body></html>\n");
+    buf_puts(b, "<p><a href=\"/\">back</a></p></body></html>\n");
 }
 
 /* ?blocking=1: the page makes its queries as blocking calls, even in an
