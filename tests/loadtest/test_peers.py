@@ -63,7 +63,7 @@ class QuickRun(unittest.TestCase):
 
     def test_db_table_has_every_async_model(self):
         self.assertIn("/db?delay=100, 1000 connections: C/D = 10,000 req/s", self.out)
-        for pair in ("event vs nginx 1 worker", "reactors vs nginx auto"):
+        for pair in ("event vs nginx 1 worker", "reactors vs nginx auto", "offload vs nginx 1 worker"):
             self.assertRegex(self.out, r"\n  %s +%s +%s +[\d.]+ +%s +%s +\d+ +%s\n" % (
                 pair, NUM, RATIO, RATIO, RATIO, LOAD))
 
