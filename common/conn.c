@@ -499,8 +499,8 @@ static conn_want send_response(conn *c) {
     buf_puts(o, http_reason(r->status));
     put_header(o, "\r\nServer: httpmodes/", HTTPMODES_VERSION);
     put_header(o, "\r\nDate: ", date);
-    put_header(o, "\r\nContent-Type: ",
-               r->content_type ? r->content_type : "text/plain; charset=utf-8");
+    put_header(
+        o, "\r\nContent-Type: ", r->content_type ? r->content_type : "text/plain; charset=utf-8");
     put_header_u64(o, "\r\nContent-Length: ", r->body.len);
     put_header(o, "\r\nConnection: ", c->close_after ? "close" : "keep-alive");
     put_header(o, "\r\nX-Content-Type-Options: ", "nosniff");

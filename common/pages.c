@@ -68,12 +68,13 @@ static void html_head(buf *b, const char *title) {
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 "<title>");
     buf_puts(b, title);
-    buf_puts(b, "</title><style>"
-                "body{font-family:system-ui,sans-serif;max-width:58rem;margin:2rem auto;padding:0 1rem;"
-                "line-height:1.5;color:#1d2430}code,pre{background:#f2f4f7;padding:.1rem .3rem;"
-                "border-radius:4px}pre{padding:.6rem;overflow-x:auto}table{border-collapse:collapse}"
-                "td,th{border:1px solid #ccd;padding:.25rem .6rem;text-align:left}"
-                "th{background:#eef1f6}.k{color:#556}</style></head><body>\n");
+    buf_puts(
+        b, "</title><style>"
+           "body{font-family:system-ui,sans-serif;max-width:58rem;margin:2rem auto;padding:0 1rem;"
+           "line-height:1.5;color:#1d2430}code,pre{background:#f2f4f7;padding:.1rem .3rem;"
+           "border-radius:4px}pre{padding:.6rem;overflow-x:auto}table{border-collapse:collapse}"
+           "td,th{border:1px solid #ccd;padding:.25rem .6rem;text-align:left}"
+           "th{background:#eef1f6}.k{color:#556}</style></head><body>\n");
 }
 
 /* Appends a time in µs as milliseconds with one decimal (100246: "100.2"). */
@@ -81,9 +82,18 @@ static void put_ms(buf *b, uint64_t us) {
     buf_put_fixed(b, (us + 50) / 100, 1);
 }
 
-/* Appends a non-negative SVG coordinate with one decimal. */
-static void put_coord(buf *b, double v) {
+/* Appends an attribute from its start (` x="`, a literal) and value, then its
+ * closing quote: a whole number, or a non-negative coordinate with one decimal. */
+static void attr_u64(buf *b, const char *start, unsigned long long v) {
+    buf_puts(b, start);
+    buf_put_u64(b, v);
+    buf_puts(b, "\"");
+}
+
+static void attr_coord(buf *b, const char *start, double v) {
+    buf_puts(b, start);
     buf_put_fixed(b, v > 0 ? (unsigned long long)(v * 10 + 0.5) : 0, 1);
+    buf_puts(b, "\"");
 }
 
 /* Base URL for examples: the Host the client used when it looks sane, else
@@ -263,34 +273,29 @@ static void svg_phases(buf *b, const page_call *pc, uint64_t t0, uint64_t t1) {
     const unsigned W = 640, ROW = 22, LEFT = 90;
     unsigned n = pc->nphases;
     double span = t1 > t0 ? (double)(t1 - t0) : 1.0;
-    buf_puts(b, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"");
-    buf_put_u64(b, W + LEFT + 10);
-    buf_puts(b, "\" height=\"");
-    buf_put_u64(b, n * ROW + 30);
-    buf_puts(b, "\" role=\"img\" aria-label=\"this request's timeline\" "
+    buf_puts(b, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\"");
+    attr_u64(b, " width=\"", W + LEFT + 10);
+    attr_u64(b, " height=\"", n * ROW + 30);
+    buf_puts(b, " role=\"img\" aria-label=\"this request's timeline\" "
                 "style=\"font:12px system-ui,sans-serif\">");
     for (unsigned i = 0; i < n; i++) {
         const timeline_phase *ph = &pc->phases[i];
-        double x = LEFT + (double)(ph->start_us - t0) / span * W;
-        double w = (double)(ph->end_us - ph->start_us) / span * W;
         const char *kind = timeline_phase_name((phase_kind)ph->kind);
-        buf_puts(b, "<text x=\"4\" y=\"");
-        buf_put_u64(b, i * ROW + 15);
-        buf_puts(b, "\">");
+        double w = (double)(ph->end_us - ph->start_us) / span * W;
+        buf_puts(b, "<text x=\"4\"");
+        attr_u64(b, " y=\"", i * ROW + 15);
+        buf_puts(b, ">");
         buf_puts(b, kind);
         buf_puts(b, " ");
         buf_put_u64(b, i + 1);
         buf_puts(b, "</text><rect class=\"bar ");
         buf_puts(b, kind);
-        buf_puts(b, "\" x=\"");
-        put_coord(b, x);
-        buf_puts(b, "\" y=\"");
-        buf_put_u64(b, i * ROW + 3);
-        buf_puts(b, "\" width=\"");
-        put_coord(b, w < 1 ? 1 : w);
-        buf_puts(b, "\" height=\"");
-        buf_put_u64(b, ROW - 6);
-        buf_puts(b, "\" rx=\"3\" fill=\"");
+        buf_puts(b, "\"");
+        attr_coord(b, " x=\"", LEFT + (double)(ph->start_us - t0) / span * W);
+        attr_u64(b, " y=\"", i * ROW + 3);
+        attr_coord(b, " width=\"", w < 1 ? 1 : w);
+        attr_u64(b, " height=\"", ROW - 6);
+        buf_puts(b, " rx=\"3\" fill=\"");
         buf_puts(b, ph->kind == PHASE_CPU       ? "#e8862a"
                     : ph->kind == PHASE_DBQUEUE ? "#8b5cf6"
                                                 : "#3b7dd8");
@@ -302,23 +307,18 @@ static void svg_phases(buf *b, const page_call *pc, uint64_t t0, uint64_t t1) {
         put_ms(b, ph->end_us - t0);
         buf_puts(b, " ms</title></rect>");
     }
-    buf_puts(b, "<line x1=\"");
-    buf_put_u64(b, LEFT);
-    buf_puts(b, "\" y1=\"");
-    buf_put_u64(b, n * ROW + 6);
-    buf_puts(b, "\" x2=\"");
-    buf_put_u64(b, LEFT + W);
-    buf_puts(b, "\" y2=\"");
-    buf_put_u64(b, n * ROW + 6);
-    buf_puts(b, "\" stroke=\"#889\"/><text x=\"");
-    buf_put_u64(b, LEFT);
-    buf_puts(b, "\" y=\"");
-    buf_put_u64(b, n * ROW + 22);
-    buf_puts(b, "\">0 ms</text><text x=\"");
-    buf_put_u64(b, LEFT + W);
-    buf_puts(b, "\" y=\"");
-    buf_put_u64(b, n * ROW + 22);
-    buf_puts(b, "\" text-anchor=\"end\">");
+    buf_puts(b, "<line");
+    attr_u64(b, " x1=\"", LEFT);
+    attr_u64(b, " y1=\"", n * ROW + 6);
+    attr_u64(b, " x2=\"", LEFT + W);
+    attr_u64(b, " y2=\"", n * ROW + 6);
+    buf_puts(b, " stroke=\"#889\"/><text");
+    attr_u64(b, " x=\"", LEFT);
+    attr_u64(b, " y=\"", n * ROW + 22);
+    buf_puts(b, ">0 ms</text><text");
+    attr_u64(b, " x=\"", LEFT + W);
+    attr_u64(b, " y=\"", n * ROW + 22);
+    buf_puts(b, " text-anchor=\"end\">");
     put_ms(b, t1 > t0 ? t1 - t0 : 1);
     buf_puts(b, " ms</text></svg>\n");
     if (pc->more_phases)

@@ -2,7 +2,7 @@
 and its figures are well-formed, and a request's own work stays small.
 Instructions, unlike time, do not depend on how busy the machine is: in
 `event` a /hello answer takes about 7,600 here and a /db?delay=1 answer about
-18,300; with the response head and the /db page formatted by vsnprintf they
+19,300; with the response head and the /db page formatted by vsnprintf they
 took 11,315 and 55,586 — the ceilings catch that coming back.
 
 Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
