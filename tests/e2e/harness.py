@@ -351,14 +351,20 @@ def concurrent(fn, n):
 
 
 def backlog(port):
-    """Connections waiting in the accept queue of the IPv4 listening
-    socket on port (from /proc/net/tcp): 0 once the server took them."""
+    """Connections waiting in the accept queues of the IPv4 listening
+    sockets on port (from /proc/net/tcp): 0 once the server took them.
+    Summed: in reactors each loop has its own SO_REUSEPORT listener and
+    the kernel may queue a connection on any of them."""
+    queued, listeners = 0, 0
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
             fields = line.split()
             if fields[1].endswith(":%04X" % port) and fields[3] == "0A":
-                return int(fields[4].split(":")[1], 16)
-    raise AssertionError("no listening socket on port %d" % port)
+                queued += int(fields[4].split(":")[1], 16)
+                listeners += 1
+    if not listeners:
+        raise AssertionError("no listening socket on port %d" % port)
+    return queued
 
 
 def wait_until(pred, timeout=10, step=0.05):
