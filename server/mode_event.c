@@ -473,7 +473,12 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     ev_async_init(&es->work_w, on_work_done);
     if (pool)
         ev_async_start(loop, &es->work_w);
-    if (!atomic_load(&s->stopping)) /* a stop before the loop began: nothing to serve */
+    /* A stop before the loop began (reactors: a loop whose thread started
+     * late) still takes what its listener has queued, with the grace a fresh
+     * connection gets; skipped, they were reset when the listener closed. */
+    if (atomic_load(&s->stopping))
+        on_stop(loop, &es->stop_w, EV_READ);
+    if (!atomic_load(&s->stopping) || es->open > 0)
         ev_run(loop, 0);
     /* only reached once stopped: free whatever is left */
     while (es->conns)
