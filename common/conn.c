@@ -25,8 +25,27 @@ enum { HDR_NONE, HDR_HOST, HDR_ACCEPT, HDR_EXPECT, HDR_TRANSFER_ENCODING, HDR_CO
 static const char CONTINUE_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 static const char EXPECT_CONTINUE[] = "100-continue";
 
-static uint64_t now(const conn *c) {
-    return c->env->now_us ? c->env->now_us() : util_now_us();
+/* The time now. Inside one conn_feed or conn_wrote (parsing a request and
+ * answering it, or finishing a response: microseconds) the clock is read
+ * once and kept in the exchange, as nginx reads its clock once per event. It
+ * was read ten times per /hello answer, and clock_gettime was the costliest
+ * user-space symbol under perf. A CPU page or a database wait happens
+ * between two such calls, never inside one, so no kept time hides it. */
+static uint64_t now(conn *c) {
+    if (c->clock_held && c->x && c->x->clock_us)
+        return c->x->clock_us;
+    uint64_t t = c->env->now_us ? c->env->now_us() : util_now_us();
+    if (c->clock_held && c->x)
+        c->x->clock_us = t;
+    return t;
+}
+
+/* Begins a call from the driver in which now() is kept (see now); the call
+ * clears clock_held as it returns. */
+static void hold_clock(conn *c) {
+    c->clock_held = 1;
+    if (c->x)
+        c->x->clock_us = 0;
 }
 
 /* Starts a phase of the connection (see conn_deadline): its time and the
@@ -798,7 +817,9 @@ void conn_destroy(conn *c) {
 conn_want conn_feed(conn *c, const char *in, size_t n) {
     if (c->state != CS_READING)
         return CONN_CLOSE; /* a driver bug; never feed outside WANT_READ */
+    hold_clock(c);
     conn_want w = parse(c, in, n, 0);
+    c->clock_held = 0;
     /* counted after parsing, so that the bytes of the read that began a
      * phase (a request's first bytes, a body after its head) count in it —
      * unless the phase is a response leaving: its bytes are the client's */
@@ -832,7 +853,16 @@ static const char *peer_text(const conn *c, char *out) {
     return inet_ntop(c->peer_len == 4 ? AF_INET : AF_INET6, c->peer, out, INET6_ADDRSTRLEN);
 }
 
+static conn_want wrote(conn *c, size_t n);
+
 conn_want conn_wrote(conn *c, size_t n) {
+    hold_clock(c);
+    conn_want w = wrote(c, n);
+    c->clock_held = 0;
+    return w;
+}
+
+static conn_want wrote(conn *c, size_t n) {
     if (c->state != CS_WRITING && c->state != CS_INTERIM)
         return CONN_CLOSE;
     if (c->no_memory) { /* the static 503: then close */
@@ -883,7 +913,16 @@ const db_plan *conn_db(const conn *c) {
     return &c->x->call.plan;
 }
 
+static conn_want db_done(conn *c);
+
 conn_want conn_db_done(conn *c) {
+    hold_clock(c);
+    conn_want w = db_done(c);
+    c->clock_held = 0;
+    return w;
+}
+
+static conn_want db_done(conn *c) {
     if (c->state != CS_DB)
         return CONN_CLOSE;
     const db_plan *plan = &c->x->call.plan;
@@ -939,7 +978,10 @@ void conn_work(conn *c) {
 conn_want conn_work_done(conn *c) {
     if (c->state != CS_WORK)
         return CONN_CLOSE;
-    return finish_page(c);
+    hold_clock(c);
+    conn_want w = finish_page(c);
+    c->clock_held = 0;
+    return w;
 }
 
 void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us) {

@@ -51,6 +51,50 @@ static void assert_idle_no_buffers(const conn *c) {
 
 /* ---- basic requests ---------------------------------------------------------- */
 
+/* A clock that moves 1 µs at each read and counts its reads. */
+static unsigned ticking_reads;
+static uint64_t ticking_now(void) {
+    ticking_reads++;
+    return ++tu_clock_us;
+}
+
+/* One conn_feed, one conn_wrote: the clock is read once in each (plus once
+ * before the request's exchange exists), not at every step (it was read six
+ * times in the feed and three in the write of a /hello), and one answer's
+ * stamps come from one reading. A database wait between two calls still
+ * counts in full: its end is read anew in conn_db_done. */
+static void test_clock_read_once_per_call(void **state) {
+    tu_env *t = *state;
+    t->env.now_us = ticking_now;
+    assert_int_equal(conn_init(&t->c, &t->env, "127.0.0.1"), CONN_WANT_READ);
+    ticking_reads = 0;
+    assert_int_equal(conn_feed(&t->c, HELLO, strlen(HELLO)), CONN_WANT_WRITE);
+    assert_in_range(ticking_reads, 1, 2);
+    size_t len;
+    const char *out = conn_out(&t->c, &len);
+    tu_resp r;
+    assert_int_equal(tu_parse(out, len, 0, &r), 0);
+    assert_string_equal(tu_hdr(&r, "X-Request-Start-Us"), tu_hdr(&r, "X-Request-End-Us"));
+    ticking_reads = 0;
+    assert_int_equal(conn_wrote(&t->c, len), CONN_WANT_READ);
+    assert_int_equal(ticking_reads, 1);
+
+    const char *db = "GET /db?delay=7 HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_int_equal(conn_feed(&t->c, db, strlen(db)), CONN_WANT_DB);
+    uint64_t asked = tu_clock_us;
+    tu_clock_us += 7000;
+    assert_int_equal(conn_db_done(&t->c), CONN_WANT_WRITE);
+    out = conn_out(&t->c, &len);
+    assert_int_equal(tu_parse(out, len, 0, &r), 0);
+    uint64_t start = strtoull(tu_hdr(&r, "X-Request-Start-Us"), NULL, 10);
+    uint64_t end = strtoull(tu_hdr(&r, "X-Request-End-Us"), NULL, 10);
+    uint64_t wait = strtoull(tu_hdr(&r, "X-DB-Wait-Us"), NULL, 10);
+    assert_true(start <= asked && end > asked + 7000);
+    assert_in_range(wait, 7000, end - start);
+    assert_int_equal(conn_wrote(&t->c, len), CONN_WANT_READ);
+    conn_destroy(&t->c);
+}
+
 static void test_hello_whole(void **state) {
     tu_env *t = *state;
     tu_log l = {0};
@@ -1441,6 +1485,7 @@ static void test_feed_outside_read_is_close(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_hello_whole),
+        T(test_clock_read_once_per_call),
         T(test_hello_date_and_worker),
         T(test_hello_byte_by_byte),
         T(test_split_every_offset),
