@@ -86,7 +86,7 @@ typedef struct conn_exchange {
     http_resp resp;    /* the current response */
     page_call call;    /* the current page's parameters and plan */
     size_t body_bytes; /* body bytes of the response being sent (for the access log) */
-    uint64_t clock_us; /* the time read once in this conn_feed / conn_wrote, 0 = not yet */
+    uint64_t clock_us; /* the time read once in this call (see clock_held), 0 = not yet */
 } conn_exchange;
 
 typedef struct conn {
@@ -108,7 +108,7 @@ typedef struct conn {
     uint8_t board;         /* the board_state it is counted in on the scoreboard */
     uint8_t peer_len;      /* the client's address for the access log: 4 or 16 bytes */
     uint8_t no_memory;     /* 1: no exchange could be had; writing the static 503 */
-    uint8_t clock_held;    /* 1 inside conn_feed and conn_wrote: the clock is read once */
+    uint8_t clock_held;    /* 1 in conn_feed, _wrote, _db_done, _work_done: clock read once */
     uint16_t static_off;   /* bytes of that 503 already written */
     uint8_t peer[16];      /* (binary, 0 bytes when unknown), formatted only to log */
 } conn;
