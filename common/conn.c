@@ -40,12 +40,17 @@ static uint64_t now(conn *c) {
     return t;
 }
 
-/* Begins a call from the driver in which now() is kept (see now); the call
- * clears clock_held as it returns. */
+/* Begins a call from the driver in which now() is kept (see now)... */
 static void hold_clock(conn *c) {
     c->clock_held = 1;
     if (c->x)
         c->x->clock_us = 0;
+}
+
+/* ...and ends it, passing on what the call returned. */
+static conn_want release_clock(conn *c, conn_want w) {
+    c->clock_held = 0;
+    return w;
 }
 
 /* Starts a phase of the connection (see conn_deadline): its time and the
@@ -818,8 +823,7 @@ conn_want conn_feed(conn *c, const char *in, size_t n) {
     if (c->state != CS_READING)
         return CONN_CLOSE; /* a driver bug; never feed outside WANT_READ */
     hold_clock(c);
-    conn_want w = parse(c, in, n, 0);
-    c->clock_held = 0;
+    conn_want w = release_clock(c, parse(c, in, n, 0));
     /* counted after parsing, so that the bytes of the read that began a
      * phase (a request's first bytes, a body after its head) count in it —
      * unless the phase is a response leaving: its bytes are the client's */
@@ -857,9 +861,7 @@ static conn_want wrote(conn *c, size_t n);
 
 conn_want conn_wrote(conn *c, size_t n) {
     hold_clock(c);
-    conn_want w = wrote(c, n);
-    c->clock_held = 0;
-    return w;
+    return release_clock(c, wrote(c, n));
 }
 
 static conn_want wrote(conn *c, size_t n) {
@@ -917,9 +919,7 @@ static conn_want db_done(conn *c);
 
 conn_want conn_db_done(conn *c) {
     hold_clock(c);
-    conn_want w = db_done(c);
-    c->clock_held = 0;
-    return w;
+    return release_clock(c, db_done(c));
 }
 
 static conn_want db_done(conn *c) {
@@ -979,9 +979,7 @@ conn_want conn_work_done(conn *c) {
     if (c->state != CS_WORK)
         return CONN_CLOSE;
     hold_clock(c);
-    conn_want w = finish_page(c);
-    c->clock_held = 0;
-    return w;
+    return release_clock(c, finish_page(c));
 }
 
 void conn_db_query(conn *c, uint64_t start_us, uint64_t end_us) {

@@ -478,7 +478,7 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
      * connection gets; skipped, they were reset when the listener closed. */
     if (atomic_load(&s->stopping))
         on_stop(loop, &es->stop_w, EV_READ);
-    if (!atomic_load(&s->stopping) || es->open > 0)
+    if (!es->grace_end || es->open > 0) /* a stop from here on comes through stop_w */
         ev_run(loop, 0);
     /* only reached once stopped: free whatever is left */
     while (es->conns)
