@@ -1,5 +1,6 @@
 /* loopdb: how an event loop carries out a page's database batch — each
- * query on its own timer (so each can take its own drawn time), each first
+ * query with its own end (so each can take its own drawn time), all of a
+ * loop's ends in one heap under one timerfd (to the microsecond), each first
  * taking a connection from the pool (--db-pool). A query that finds none
  * is parked in the loop's FIFO without blocking anything; whoever releases
  * a connection to it (any thread of the process) writes the loop's eventfd,
@@ -31,7 +32,7 @@ void loopdb_free(loopdb *ld);
  * blocking calls in the loop, a full queue, or no memory for the batch). */
 loopdb_batch *loopdb_start(loopdb *ld, conn *c, void *arg, conn_want *w);
 
-/* The connection closes in the middle of batch b: stops its timers, gives
+/* The connection closes in the middle of batch b: takes its ends out, gives
  * back its connections and its place in the queue, frees b. */
 void loopdb_cancel(loopdb_batch *b);
 

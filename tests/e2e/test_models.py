@@ -383,6 +383,29 @@ class Models(unittest.TestCase):
                                         "A's second request (start %d) went before the others "
                                         "that were waiting (%r)" % (a2, starts))
 
+    def test_d7_waits_end_in_the_order_they_are_due(self):
+        """Five /db waits of different lengths sent at once, longest first:
+        an event loop keeps their ends in one heap under a timerfd, and ends
+        each when it is due -- never before its delay, and in the order of
+        the delays. Proven by the server's own X-DB-Wait-Us and end times
+        (the delays are 100 ms apart, far more than the few ms between the
+        requests' starts)."""
+        delays = [450, 50, 350, 150, 250]
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if not harness.event_loop(mode):
+                    self.skipTest("a blocking worker sleeps through its own wait")
+                args = ("--workers", "1") if mode == "reactors" else ()
+                with Server(mode, *args) as s:
+                    res = concurrent(lambda i: s.get("/db?delay=%d" % delays[i]), len(delays))
+                    self.assertEqual([r[0] for r in res], [200] * len(delays))
+                    for d, (_, h, _) in zip(delays, res):
+                        self.assertGreaterEqual(int(h["x-db-wait-us"]), d * 1000,
+                                                "a %d ms wait ended early" % d)
+                    ends = sorted((interval(h)[1], d) for d, (_, h, _) in zip(delays, res))
+                    self.assertEqual([d for _, d in ends], sorted(delays),
+                                     "waits ended out of order: %r" % ends)
+
     # (e) ------------------------------------------------------------------
     def test_e_prefork_restarts_killed_worker(self):
         for mode in harness.MODES:
