@@ -10,6 +10,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,22 @@ typedef struct ev_conn {
                                     this struct, see loadtest/idle-connections) */
 } ev_conn;
 
+/* A connection one loop of a group accepted and hands to another. */
+typedef struct handed {
+    struct handed *next;
+    int fd;
+    uint8_t tls;     /* from the HTTPS listener */
+    uint8_t counted; /* let in by net_admit (net_release at close) */
+    char peer[48];
+} handed;
+
+struct loop_group {
+    unsigned n;
+    atomic_uint *load;             /* each member's connections, counting those handed to it */
+    pthread_mutex_t lock;          /* guards members and their hand lists */
+    struct event_server **members; /* NULL before its loop starts and once it has ended */
+};
+
 typedef struct event_server {
     server *s;             /* settings and stop flag */
     const server_env *env; /* what this loop's connections see (its lane, its pages) */
@@ -60,6 +77,10 @@ typedef struct event_server {
     ev_async work_w;    /* offload: the pool finished work (done holds the connections) */
     pthread_mutex_t done_lock; /* guards done */
     struct ev_conn *done;      /* connections whose work the pool finished */
+    loop_group *group;         /* reactors: the loops it balances with, else NULL */
+    unsigned lane;             /* its member number in group */
+    ev_async hand_w;           /* group: connections were handed to this loop */
+    handed *hand;              /* those connections (under group->lock), newest first */
     char inbuf[65536];         /* one read buffer for the whole loop */
 } event_server;
 
@@ -95,6 +116,8 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
     ec->next = es->closed;
     es->closed = ec;
     es->open--;
+    if (es->group)
+        atomic_fetch_sub_explicit(&es->group->load[es->lane], 1, memory_order_relaxed);
     if (ec->counted)
         net_release(es->s);
     if (es->grace_end && es->open == 0) /* on_stop has run (and taken the queue) */
@@ -329,9 +352,117 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
         wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* timer woke early */
 }
 
-/* Accepts up to max connections waiting on w's socket and starts them.
- * Returns how many it took (fewer than max: the queue is empty, or out of
- * descriptors and accepting is paused). */
+/* Starts serving fd, a new connection (tls: from the HTTPS listener). Its
+ * place in the group's load is already counted. */
+static void adopt(struct ev_loop *loop, int fd, const char *peer, int tls, int admitted,
+                  int counted) {
+    event_server *es = es_of(loop);
+    ev_conn *ec = calloc(1, sizeof *ec);
+    if (!ec) { /* out of memory: this one is closed, the others go on */
+        net_close(fd);
+        if (counted)
+            net_release(es->s);
+        if (es->group)
+            atomic_fetch_sub_explicit(&es->group->load[es->lane], 1, memory_order_relaxed);
+        return;
+    }
+    transport_plain(&ec->t, fd);
+    ec->counted = (uint8_t)counted;
+    ev_io_init(&ec->io, on_io, fd, EV_READ);
+    /* in each loop iteration the sockets come before the timers (answers
+     * from the database, deadlines): reading a request is cheaper than
+     * sending an answer, so the requests already waiting start their
+     * wait first, and fewer wait behind a burst of answers (at 1,000
+     * /db connections the p99 fell from 114-119 ms to 108-114) */
+    ev_set_priority(&ec->io, 1);
+    ev_timer_init(&ec->timer, on_timer, 0.0, 0.0);
+    ec->prev = NULL;
+    ec->next = es->conns;
+    if (es->conns)
+        es->conns->prev = ec;
+    es->conns = ec;
+    es->open++;
+    conn_want first = conn_init(&ec->c, es->env, peer);
+    if (tls && (!admitted || transport_tls(&ec->t, es->s->tls, fd) != 0))
+        first = CONN_CLOSE;
+    else if (!admitted)
+        first = conn_refuse(&ec->c, 503, NET_FULL_WHY);
+    drive(loop, ec, first);
+}
+
+/* In a group: hands fd to a loop that has no connection, when this one
+ * has some. Otherwise a connection stays where the kernel put it (reactors
+ * steers it to the loop on the CPU its client ran on, see mode_reactors.c):
+ * handing off until the loops were even cost that closeness, as the loops
+ * took wrk's two threads' connections in bursts (/hello 200,000-330,000
+ * req/s from run to run, against 325,000-331,000 in five runs this way),
+ * while a loop with none at all leaves a core idle on /cpu (2 connections
+ * from one client thread: 31 instead of 62 req/s). Returns 1 when handed,
+ * 0 to serve it here. */
+static int hand_off(event_server *es, int fd, const char *peer, int tls, int counted) {
+    loop_group *g = es->group;
+    if (!g || atomic_load(&es->s->stopping) ||
+        atomic_load_explicit(&g->load[es->lane], memory_order_relaxed) == 0)
+        return 0;
+    unsigned to = g->n;
+    for (unsigned i = 0; i < g->n && to == g->n; i++)
+        if (i != es->lane && atomic_load_explicit(&g->load[i], memory_order_relaxed) == 0)
+            to = i;
+    if (to == g->n)
+        return 0;
+    handed *h = malloc(sizeof *h);
+    if (!h)
+        return 0;
+    h->fd = fd;
+    h->tls = (uint8_t)tls;
+    h->counted = (uint8_t)counted;
+    snprintf(h->peer, sizeof h->peer, "%s", peer);
+    pthread_mutex_lock(&g->lock);
+    event_server *dest = g->members[to];
+    /* not after the stop: on_stop has taken (or is taking) what was handed */
+    int ok = dest && !atomic_load(&es->s->stopping);
+    if (ok) {
+        h->next = dest->hand;
+        dest->hand = h;
+        atomic_fetch_add_explicit(&g->load[to], 1, memory_order_relaxed);
+        ev_async_send(dest->loop, &dest->hand_w);
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (!ok)
+        free(h);
+    return ok;
+}
+
+/* Takes es's hand list (oldest first). */
+static handed *take_handed(event_server *es) {
+    pthread_mutex_lock(&es->group->lock);
+    handed *list = es->hand, *rev = NULL;
+    es->hand = NULL;
+    pthread_mutex_unlock(&es->group->lock);
+    while (list) {
+        handed *h = list;
+        list = h->next;
+        h->next = rev;
+        rev = h;
+    }
+    return rev;
+}
+
+/* Connections another loop of the group handed to this one. */
+static void on_handed(struct ev_loop *loop, ev_async *w, int revents) {
+    (void)w;
+    (void)revents;
+    for (handed *h = take_handed(es_of(loop)), *next; h; h = next) {
+        next = h->next;
+        adopt(loop, h->fd, h->peer, h->tls, 1, h->counted);
+        free(h);
+    }
+}
+
+/* Accepts up to max connections waiting on w's socket and starts them (or
+ * hands them to a less loaded loop of the group). Returns how many it took
+ * (fewer than max: the queue is empty, or out of descriptors and accepting
+ * is paused). */
 static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
     event_server *es = es_of(loop);
     int taken = 0;
@@ -352,37 +483,14 @@ static int accept_some(struct ev_loop *loop, ev_io *w, int max) {
             return taken; /* EAGAIN: accepted everything waiting */
         }
         taken++;
-        ev_conn *ec = calloc(1, sizeof *ec);
-        if (!ec) { /* out of memory: this one is closed, the others go on */
-            net_close(fd);
-            continue;
-        }
-        transport_plain(&ec->t, fd);
-        ec->db_wait = 0;
-        ec->reset = 0;
-        ec->batch = NULL;
+        int tls = w == &es->accept_tls_w;
         int admitted = !es->capped || net_admit(es->s);
-        ec->counted = es->capped && admitted;
-        ev_io_init(&ec->io, on_io, fd, EV_READ);
-        /* in each loop iteration the sockets come before the timers (answers
-         * from the database, deadlines): reading a request is cheaper than
-         * sending an answer, so the requests already waiting start their
-         * wait first, and fewer wait behind a burst of answers (at 1,000
-         * /db connections the p99 fell from 114-119 ms to 108-114) */
-        ev_set_priority(&ec->io, 1);
-        ev_timer_init(&ec->timer, on_timer, 0.0, 0.0);
-        ec->prev = NULL;
-        ec->next = es->conns;
-        if (es->conns)
-            es->conns->prev = ec;
-        es->conns = ec;
-        es->open++;
-        conn_want first = conn_init(&ec->c, es->env, peer);
-        if (w == &es->accept_tls_w && (!admitted || transport_tls(&ec->t, es->s->tls, fd) != 0))
-            first = CONN_CLOSE;
-        else if (!admitted)
-            first = conn_refuse(&ec->c, 503, NET_FULL_WHY);
-        drive(loop, ec, first);
+        int counted = es->capped && admitted;
+        if (admitted && hand_off(es, fd, peer, tls, counted))
+            continue;
+        if (es->group)
+            atomic_fetch_add_explicit(&es->group->load[es->lane], 1, memory_order_relaxed);
+        adopt(loop, fd, peer, tls, admitted, counted);
     }
     return taken;
 }
@@ -412,6 +520,9 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     ev_io_stop(loop, &es->accept_tls_w);
     ev_io_stop(loop, &es->stop_w);
     ev_timer_stop(loop, &es->resume_w);
+    /* what another loop handed over before the stop (none comes after) */
+    if (es->group)
+        on_handed(loop, &es->hand_w, EV_ASYNC);
     /* Take the connections already queued (they get the grace below), then
      * stop listening: a connection made from now on is refused at once. */
     if (!paused && es->s->at_stop == STOP_DRAIN) {
@@ -434,8 +545,8 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     ev_break(loop, es->open == 0 ? EVBREAK_ALL : EVBREAK_CANCEL);
 }
 
-int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd,
-               work_pool *pool) {
+int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd, work_pool *pool,
+               loop_group *g) {
     /* one allocation per loop: its read buffer is not shared with another */
     event_server *es = xcalloc(1, sizeof *es);
     es->s = s;
@@ -473,6 +584,15 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     ev_async_init(&es->work_w, on_work_done);
     if (pool)
         ev_async_start(loop, &es->work_w);
+    ev_async_init(&es->hand_w, on_handed);
+    if (g && env->lane < g->n) { /* from now on the others may hand it connections */
+        es->group = g;
+        es->lane = env->lane;
+        ev_async_start(loop, &es->hand_w);
+        pthread_mutex_lock(&g->lock);
+        g->members[es->lane] = es;
+        pthread_mutex_unlock(&g->lock);
+    }
     /* A stop before the loop began (reactors: a loop whose thread started
      * late) still takes what its listener has queued, with the grace a fresh
      * connection gets; skipped, they were reset when the listener closed. */
@@ -481,6 +601,19 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     if (!es->grace_end || es->open > 0) /* a stop from here on comes through stop_w */
         ev_run(loop, 0);
     /* only reached once stopped: free whatever is left */
+    if (es->group) { /* out of the group; anything handed since on_stop is closed */
+        pthread_mutex_lock(&g->lock);
+        g->members[es->lane] = NULL;
+        pthread_mutex_unlock(&g->lock);
+        for (handed *h = take_handed(es), *next; h; h = next) {
+            next = h->next;
+            net_close(h->fd);
+            if (h->counted)
+                net_release(s);
+            free(h);
+        }
+        ev_async_stop(loop, &es->hand_w);
+    }
     while (es->conns)
         close_conn(loop, es->conns);
     free_closed(es);
@@ -493,7 +626,25 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     return 0;
 }
 
+loop_group *loop_group_new(unsigned n) {
+    loop_group *g = xcalloc(1, sizeof *g);
+    g->n = n;
+    g->load = xcalloc(n, sizeof *g->load);
+    g->members = xcalloc(n, sizeof *g->members);
+    pthread_mutex_init(&g->lock, NULL);
+    return g;
+}
+
+void loop_group_free(loop_group *g) {
+    if (!g)
+        return;
+    pthread_mutex_destroy(&g->lock);
+    free(g->members);
+    free(g->load);
+    free(g);
+}
+
 int run_event(server *s) {
     server_env env = worker_env(s, 0); /* one lane: this thread */
-    return loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, NULL);
+    return loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, NULL, NULL);
 }

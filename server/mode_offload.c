@@ -10,7 +10,7 @@ int run_offload(server *s) {
     if (!pool)
         return 1;
     server_env env = worker_env(s, 0); /* one lane: the loop's thread (not the pool's) */
-    int rc = loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, pool);
+    int rc = loop_serve(s, &env, s->listen_fd, s->tls_listen_fd, pool, NULL);
     work_pool_stop(pool); /* no job is left: the loop ended with every connection closed */
     return rc;
 }

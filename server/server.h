@@ -166,6 +166,7 @@ void blocking_worker(server *s, unsigned lane);
 
 /* A fixed pool of threads running jobs in FIFO order (offload's CPU pool). */
 typedef struct work_pool work_pool;
+typedef struct loop_group loop_group;
 
 /* Runs one libev loop in the calling thread, serving listen_fd (and
  * tls_listen_fd, -1 for none) with env until the server stops (the event
@@ -173,7 +174,15 @@ typedef struct work_pool work_pool;
  * CPU work runs on the pool and the loop goes on serving (offload); without,
  * it runs in the loop, which stops for it (the event model's lesson).
  * Returns 0, or 1 when no loop could be made. */
-int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd, work_pool *pool);
+int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd, work_pool *pool,
+               loop_group *g);
+
+/* The loops of reactors, which keep about as many connections each: a
+ * loop that accepts a connection while it has more than the least loaded
+ * loop hands it to that one (an fd passed between threads). Loop lane i is
+ * member i. */
+loop_group *loop_group_new(unsigned n);
+void loop_group_free(loop_group *g);
 
 /* Starts n threads. Returns the pool, or NULL (said on stderr) when none
  * could be started. */

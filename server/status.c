@@ -28,7 +28,7 @@
 
 static void *status_thread(void *arg) {
     server *s = arg;
-    loop_serve(s, &s->status_env, s->status_fd, -1, NULL);
+    loop_serve(s, &s->status_env, s->status_fd, -1, NULL, NULL);
     return NULL;
 }
 
@@ -67,7 +67,7 @@ static pid_t status_fork(server *s) {
     s->at_stop = STOP_KEEP_LISTENING; /* the main listeners are not ours to stop */
     signal(SIGHUP, SIG_IGN);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    loop_serve(s, &s->status_env, s->status_fd, -1, NULL);
+    loop_serve(s, &s->status_env, s->status_fd, -1, NULL, NULL);
     metrics_destroy(s->status_env.metrics);
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_do_leak_check(); /* _exit skips the sanitizer's own check at exit */

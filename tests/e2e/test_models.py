@@ -220,8 +220,8 @@ class Models(unittest.TestCase):
     # (d2) -----------------------------------------------------------------
     def test_d2_reactors_burn_cpu_in_parallel(self):
         """reactors --workers 2: /cpu requests are served by both loops, two
-        at once (the kernel spreads 12 connections over the two listeners:
-        all on one loop has a chance of 1 in 2048)."""
+        at once (a loop with no connection is handed the next one, wherever
+        the kernel steered it)."""
         for mode in harness.MODES:
             with self.subTest(mode=mode):
                 if mode != "reactors":
@@ -405,6 +405,66 @@ class Models(unittest.TestCase):
                     ends = sorted((interval(h)[1], d) for d, (_, h, _) in zip(delays, res))
                     self.assertEqual([d for _, d in ends], sorted(delays),
                                      "waits ended out of order: %r" % ends)
+
+    def test_d8_reactors_steer_by_cpu_and_use_every_loop(self):
+        """reactors pins loop i to the i-th CPU it may use and steers a new
+        connection to the loop on the CPU its client ran on; a loop with no
+        connection is handed the next one wherever it came from. From the
+        server's own X-Worker (a loop's thread id) and that thread's
+        Cpus_allowed_list: a client pinned to CPU c is served by the loop
+        pinned to c; and two connections from one CPU are served by two
+        loops (hashed, both landed on one loop half the time: /cpu at two
+        connections then used one core)."""
+        cpus = sorted(os.sched_getaffinity(0))
+        for mode in harness.MODES:
+            with self.subTest(mode=mode):
+                if mode != "reactors":
+                    self.skipTest("steering exists only in reactors")
+                if len(cpus) < 2:
+                    self.skipTest("needs two CPUs")
+                mine = os.sched_getaffinity(0)
+
+                def worker_cpus(s, worker):
+                    with open("/proc/%d/task/%d/status" % (s.proc.pid, worker)) as f:
+                        return re.search(r"^Cpus_allowed_list:\s*(\S+)", f.read(), re.M).group(1)
+
+                def hello(sock):
+                    sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                    buf = b""
+                    while b"\r\n\r\n" not in buf:
+                        d = sock.recv(65536)
+                        if not d:
+                            raise AssertionError("closed before a response")
+                        buf += d
+                    return int(re.search(rb"(?i)\r\nx-worker: *(\d+)", buf).group(1))
+
+                try:  # steering: a fresh server, one client per CPU
+                    with Server(mode, "--workers", "2") as s:
+                        socks = []
+                        try:
+                            for c in cpus[:2]:
+                                os.sched_setaffinity(0, {c})
+                                socks.append(socket.create_connection(("127.0.0.1", s.port), timeout=30))
+                                w = hello(socks[-1])
+                                self.assertEqual(worker_cpus(s, w), str(c),
+                                                 "a client on CPU %d was served by a loop on %s"
+                                                 % (c, worker_cpus(s, w)))
+                        finally:
+                            for x in socks:
+                                x.close()
+                    for _ in range(4):  # both from one CPU: two loops all the same
+                        with Server(mode, "--workers", "2") as s:
+                            os.sched_setaffinity(0, {cpus[0]})
+                            a = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+                            b = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+                            try:
+                                wa, wb = hello(a), hello(b)
+                            finally:
+                                a.close()
+                                b.close()
+                            self.assertNotEqual(wa, wb, "two connections, one loop, one idle")
+                finally:
+                    os.sched_setaffinity(0, mine)
 
     # (e) ------------------------------------------------------------------
     def test_e_prefork_restarts_killed_worker(self):
