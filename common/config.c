@@ -92,7 +92,9 @@ const char *config_mode_name(server_mode m) {
 
 unsigned config_cpus(void) {
     cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
+    /* the process's CPUs (its first thread's), not the calling thread's:
+     * each of reactors' loops is pinned to one */
+    if (sched_getaffinity(getpid(), sizeof set, &set) != 0)
         return 1;
     int n = CPU_COUNT(&set);
     return n > 0 ? (unsigned)n : 1;

@@ -440,6 +440,8 @@ class Models(unittest.TestCase):
 
                 try:  # steering: a fresh server, one client per CPU
                     with Server(mode, "--workers", "2") as s:
+                        # a pinned loop answers /stats with the process's CPUs, not its own one
+                        self.assertEqual(stats(s)["cpus"], len(cpus))
                         socks = []
                         try:
                             for c in cpus[:2]:
