@@ -60,9 +60,8 @@ static const mode_info table[MODE_COUNT] = {
                    .default_workers = 8,
                    .workers_meaning = "threads in the pool"},
     [MODE_REACTORS] = {.name = "reactors",
-                       .summary = "one libev event loop per CPU, each in its own thread "
-                                  "pinned to its CPU, with its own SO_REUSEPORT listener "
-                                  "taking the connections made on that CPU",
+                       .summary = "one libev event loop per CPU, each in its own thread with "
+                                  "its own SO_REUSEPORT listener",
                        .counterpart = "nginx with worker_processes auto, lwan",
                        .io_bound = "thousands of waits overlap in every loop",
                        .cpu_bound = "one core per loop: CPU work runs in parallel across loops",

@@ -10,6 +10,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,14 +392,12 @@ static void adopt(struct ev_loop *loop, int fd, const char *peer, int tls, int a
 }
 
 /* In a group: hands fd to a loop that has no connection, when this one
- * has some. Otherwise a connection stays where the kernel put it (reactors
- * steers it to the loop on the CPU its client ran on, see mode_reactors.c):
- * handing off until the loops were even cost that closeness, as the loops
- * took wrk's two threads' connections in bursts (/hello 200,000-330,000
- * req/s from run to run, against 325,000-331,000 in five runs this way),
- * while a loop with none at all leaves a core idle on /cpu (2 connections
- * from one client thread: 31 instead of 62 req/s). Returns 1 when handed,
- * 0 to serve it here. */
+ * has some. The kernel's hash can put two connections on one loop while
+ * another has none: two clients of /cpu then share one core (wrk -t1 -c2:
+ * 31 instead of 62 req/s, in about half the runs). Otherwise a connection
+ * stays where the kernel put it; evening out every imbalance would move
+ * connections between loops for no gain on a hash that is even on average.
+ * Returns 1 when handed, 0 to serve it here. */
 static int hand_off(event_server *es, int fd, const char *peer, int tls, int counted) {
     loop_group *g = es->group;
     if (!g || atomic_load(&es->s->stopping) ||
@@ -545,6 +544,59 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     ev_break(loop, es->open == 0 ? EVBREAK_ALL : EVBREAK_CANCEL);
 }
 
+/* The descriptors a loop makes for itself: epoll, the timerfd of its
+ * database waits, libev's eventfd for ev_async, the pool's eventfd. */
+#define LOOP_OWN_FDS 4
+
+/* Returns 1 when LOOP_OWN_FDS descriptors can be opened now, 0 when the
+ * process is out of them (EMFILE, ENFILE). */
+static int descriptors_free(void) {
+    int fds[LOOP_OWN_FDS], k = 0, ok = 1;
+    while (k < LOOP_OWN_FDS && (fds[k] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        k++;
+    if (k < LOOP_OWN_FDS)
+        ok = errno != EMFILE && errno != ENFILE; /* another error: the set-up says it */
+    while (k > 0)
+        close(fds[--k]);
+    return ok;
+}
+
+/* Makes es's loop and its database side. A loop whose thread starts while a
+ * flood holds every descriptor (reactors under load: the start-up line is
+ * out and clients connect before each thread runs) waits for them, as
+ * accepting does, instead of giving up: its SO_REUSEPORT listener would go
+ * on queueing connections no loop takes (test_exhaustion, 3 runs in 10
+ * under a busy CPU), and libev aborts when it cannot make its ev_async
+ * eventfd. Returns 0, or -1 (said) when it cannot, or the stop came first. */
+static int loop_setup(event_server *es) {
+    for (int said = 0;; said = 1) {
+        if (descriptors_free()) {
+            es->loop = ev_loop_new(EVFLAG_AUTO);
+            if (!es->loop) {
+                fprintf(stderr, "httpmodes: cannot start a libev loop\n");
+                return -1;
+            }
+            ev_set_userdata(es->loop, es);
+            /* libev makes its eventfd here, at the first ev_async_start */
+            ev_async_init(&es->hand_w, on_handed);
+            ev_async_start(es->loop, &es->hand_w);
+            es->db = loopdb_new(es->loop, es->env->dbpool, on_db_done);
+            if (es->db)
+                return 0;
+            ev_async_stop(es->loop, &es->hand_w);
+            ev_loop_destroy(es->loop);
+            es->loop = NULL;
+            if (descriptors_free()) /* not for want of descriptors: loopdb_new said why */
+                return -1;
+        }
+        if (atomic_load(&es->s->stopping))
+            return -1;
+        if (!said)
+            fprintf(stderr, "httpmodes: a loop waits for free descriptors to start\n");
+        usleep(ACCEPT_PAUSE_MS * 1000);
+    }
+}
+
 int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_fd, work_pool *pool,
                loop_group *g) {
     /* one allocation per loop: its read buffer is not shared with another */
@@ -556,20 +608,12 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     es->pool = pool;
     pthread_mutex_init(&es->done_lock, NULL);
     es->capped = listen_fd != s->status_fd; /* the live view's few are not counted */
-    es->loop = ev_loop_new(EVFLAG_AUTO);
-    if (!es->loop) {
-        fprintf(stderr, "httpmodes: cannot start a libev loop\n");
+    if (loop_setup(es) != 0) {
+        pthread_mutex_destroy(&es->done_lock);
         free(es);
         return 1;
     }
     struct ev_loop *loop = es->loop;
-    ev_set_userdata(loop, es);
-    es->db = loopdb_new(loop, env->dbpool, on_db_done);
-    if (!es->db) {
-        ev_loop_destroy(loop);
-        free(es);
-        return 1;
-    }
     ev_io_init(&es->accept_w, on_accept, listen_fd, EV_READ);
     ev_io_start(loop, &es->accept_w);
     ev_io_init(&es->accept_tls_w, on_accept, tls_listen_fd, EV_READ);
@@ -584,11 +628,11 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     ev_async_init(&es->work_w, on_work_done);
     if (pool)
         ev_async_start(loop, &es->work_w);
-    ev_async_init(&es->hand_w, on_handed);
-    if (g && env->lane < g->n) { /* from now on the others may hand it connections */
+    if (!(g && env->lane < g->n))
+        ev_async_stop(loop, &es->hand_w); /* no group: nothing is ever handed */
+    if (g && env->lane < g->n) {          /* from now on the others may hand it connections */
         es->group = g;
-        es->lane = env->lane;
-        ev_async_start(loop, &es->hand_w);
+        es->lane = env->lane; /* hand_w runs (loop_setup) */
         pthread_mutex_lock(&g->lock);
         g->members[es->lane] = es;
         pthread_mutex_unlock(&g->lock);
