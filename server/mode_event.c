@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,11 @@ typedef struct handed {
 struct loop_group {
     unsigned n;
     atomic_uint *load;             /* each member's connections, counting those handed to it */
-    pthread_mutex_t lock;          /* guards members and their hand lists */
+    pthread_mutex_t lock;          /* guards members, hand and gone */
     struct event_server **members; /* NULL before its loop starts and once it has ended */
+    handed **hand;                 /* what was handed to each, newest first (kept here, so a
+                                      loop that has not started yet finds it when it does) */
+    uint8_t *gone;                 /* 1: its loop ended, or could not start */
 };
 
 typedef struct event_server {
@@ -81,7 +85,6 @@ typedef struct event_server {
     loop_group *group;         /* reactors: the loops it balances with, else NULL */
     unsigned lane;             /* its member number in group */
     ev_async hand_w;           /* group: connections were handed to this loop */
-    handed *hand;              /* those connections (under group->lock), newest first */
     char inbuf[65536];         /* one read buffer for the whole loop */
 } event_server;
 
@@ -417,14 +420,15 @@ static int hand_off(event_server *es, int fd, const char *peer, int tls, int cou
     h->counted = (uint8_t)counted;
     snprintf(h->peer, sizeof h->peer, "%s", peer);
     pthread_mutex_lock(&g->lock);
-    event_server *dest = g->members[to];
     /* not after the stop: on_stop has taken (or is taking) what was handed */
-    int ok = dest && !atomic_load(&es->s->stopping);
+    int ok = !g->gone[to] && !atomic_load(&es->s->stopping);
     if (ok) {
-        h->next = dest->hand;
-        dest->hand = h;
+        h->next = g->hand[to];
+        g->hand[to] = h;
         atomic_fetch_add_explicit(&g->load[to], 1, memory_order_relaxed);
-        ev_async_send(dest->loop, &dest->hand_w);
+        event_server *dest = g->members[to]; /* NULL: it takes them when it starts */
+        if (dest)
+            ev_async_send(dest->loop, &dest->hand_w);
     }
     pthread_mutex_unlock(&g->lock);
     if (!ok)
@@ -432,12 +436,9 @@ static int hand_off(event_server *es, int fd, const char *peer, int tls, int cou
     return ok;
 }
 
-/* Takes es's hand list (oldest first). */
-static handed *take_handed(event_server *es) {
-    pthread_mutex_lock(&es->group->lock);
-    handed *list = es->hand, *rev = NULL;
-    es->hand = NULL;
-    pthread_mutex_unlock(&es->group->lock);
+/* Reverses a hand list: oldest first. */
+static handed *oldest_first(handed *list) {
+    handed *rev = NULL;
     while (list) {
         handed *h = list;
         list = h->next;
@@ -445,6 +446,41 @@ static handed *take_handed(event_server *es) {
         rev = h;
     }
     return rev;
+}
+
+/* Takes what was handed to es (oldest first). */
+static handed *take_handed(event_server *es) {
+    loop_group *g = es->group;
+    pthread_mutex_lock(&g->lock);
+    handed *list = g->hand[es->lane];
+    g->hand[es->lane] = NULL;
+    pthread_mutex_unlock(&g->lock);
+    return oldest_first(list);
+}
+
+/* Closes the connections of a hand list no loop will serve (s: release
+ * their places in --max-connections; NULL at exit). */
+static void close_handed(handed *h, server *s) {
+    for (handed *next; h; h = next) {
+        next = h->next;
+        net_close(h->fd);
+        if (h->counted && s)
+            net_release(s);
+        free(h);
+    }
+}
+
+/* Lane leaves g for good (its loop has ended, or could not start): nothing
+ * is handed to it any more, and what was is closed. */
+static void leave_group(loop_group *g, unsigned lane, server *s) {
+    pthread_mutex_lock(&g->lock);
+    g->members[lane] = NULL;
+    g->gone[lane] = 1;
+    atomic_store(&g->load[lane], UINT_MAX / 2); /* never the least loaded again */
+    handed *list = g->hand[lane];
+    g->hand[lane] = NULL;
+    pthread_mutex_unlock(&g->lock);
+    close_handed(list, s);
 }
 
 /* Connections another loop of the group handed to this one. */
@@ -571,7 +607,13 @@ static int descriptors_free(void) {
 static int loop_setup(event_server *es) {
     for (int said = 0;; said = 1) {
         if (descriptors_free()) {
-            es->loop = ev_loop_new(EVFLAG_AUTO);
+            /* epoll alone: out of descriptors, EVFLAG_AUTO would quietly fall
+             * back to poll(2) for the loop's whole life */
+            es->loop = ev_loop_new(EVBACKEND_EPOLL);
+            if (!es->loop && descriptors_free())
+                es->loop = ev_loop_new(EVFLAG_AUTO); /* no epoll here at all */
+            if (!es->loop && !descriptors_free())
+                goto wait;
             if (!es->loop) {
                 fprintf(stderr, "httpmodes: cannot start a libev loop\n");
                 return -1;
@@ -589,6 +631,7 @@ static int loop_setup(event_server *es) {
             if (descriptors_free()) /* not for want of descriptors: loopdb_new said why */
                 return -1;
         }
+    wait:
         if (atomic_load(&es->s->stopping))
             return -1;
         if (!said)
@@ -609,6 +652,8 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     pthread_mutex_init(&es->done_lock, NULL);
     es->capped = listen_fd != s->status_fd; /* the live view's few are not counted */
     if (loop_setup(es) != 0) {
+        if (g && env->lane < g->n)
+            leave_group(g, env->lane, s);
         pthread_mutex_destroy(&es->done_lock);
         free(es);
         return 1;
@@ -636,6 +681,7 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
         pthread_mutex_lock(&g->lock);
         g->members[es->lane] = es;
         pthread_mutex_unlock(&g->lock);
+        ev_async_send(loop, &es->hand_w); /* what was handed before it started */
     }
     /* A stop before the loop began (reactors: a loop whose thread started
      * late) still takes what its listener has queued, with the grace a fresh
@@ -646,16 +692,7 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
         ev_run(loop, 0);
     /* only reached once stopped: free whatever is left */
     if (es->group) { /* out of the group; anything handed since on_stop is closed */
-        pthread_mutex_lock(&g->lock);
-        g->members[es->lane] = NULL;
-        pthread_mutex_unlock(&g->lock);
-        for (handed *h = take_handed(es), *next; h; h = next) {
-            next = h->next;
-            net_close(h->fd);
-            if (h->counted)
-                net_release(s);
-            free(h);
-        }
+        leave_group(g, es->lane, s);
         ev_async_stop(loop, &es->hand_w);
     }
     while (es->conns)
@@ -675,6 +712,8 @@ loop_group *loop_group_new(unsigned n) {
     g->n = n;
     g->load = xcalloc(n, sizeof *g->load);
     g->members = xcalloc(n, sizeof *g->members);
+    g->hand = xcalloc(n, sizeof *g->hand);
+    g->gone = xcalloc(n, sizeof *g->gone);
     pthread_mutex_init(&g->lock, NULL);
     return g;
 }
@@ -682,7 +721,11 @@ loop_group *loop_group_new(unsigned n) {
 void loop_group_free(loop_group *g) {
     if (!g)
         return;
+    for (unsigned i = 0; i < g->n; i++) /* a lane whose thread never started */
+        close_handed(g->hand[i], NULL);
     pthread_mutex_destroy(&g->lock);
+    free(g->hand);
+    free(g->gone);
     free(g->members);
     free(g->load);
     free(g);

@@ -386,10 +386,9 @@ class Models(unittest.TestCase):
     def test_d7_waits_end_in_the_order_they_are_due(self):
         """Five /db waits of different lengths sent at once, longest first:
         an event loop keeps their ends in one heap under a timerfd, and ends
-        each when it is due -- never before its delay, and in the order of
-        the delays. Proven by the server's own X-DB-Wait-Us and end times
-        (the delays are 100 ms apart, far more than the few ms between the
-        requests' starts)."""
+        each when it is due -- never before its delay, and in the order
+        they are due in. Proven by the server's own X-DB-Wait-Us, start and end
+        times."""
         delays = [450, 50, 350, 150, 250]
         for mode in harness.MODES:
             with self.subTest(mode=mode):
@@ -402,9 +401,16 @@ class Models(unittest.TestCase):
                     for d, (_, h, _) in zip(delays, res):
                         self.assertGreaterEqual(int(h["x-db-wait-us"]), d * 1000,
                                                 "a %d ms wait ended early" % d)
-                    ends = sorted((interval(h)[1], d) for d, (_, h, _) in zip(delays, res))
-                    self.assertEqual([d for _, d in ends], sorted(delays),
-                                     "waits ended out of order: %r" % ends)
+                    # each due at its own start + delay (the starts may be far
+                    # apart on a busy machine): any two due more than 5 ms
+                    # apart end in that order
+                    due = [(interval(h)[0] + d * 1000, interval(h)[1], d)
+                           for d, (_, h, _) in zip(delays, res)]
+                    for a in due:
+                        for b in due:
+                            if a[0] + 5000 < b[0]:
+                                self.assertLess(a[1], b[1], "a wait due earlier ended later: %r"
+                                                % sorted(due))
 
     def test_d8_reactors_use_every_loop(self):
         """reactors --workers 2: a loop with no connection is handed the next
