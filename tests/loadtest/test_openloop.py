@@ -36,6 +36,7 @@ class FakeServer:
         self.port = self.sock.getsockname()[1]
         self.requests = 0
         self.connections = 0
+        self.delays = []  # the delay of every answer sent, in order
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -68,7 +69,10 @@ class FakeServer:
                 if self.delay is None:
                     self.stopped.wait()
                     return
-                time.sleep(self.delay(i, k) if callable(self.delay) else self.delay)
+                d = self.delay(i, k) if callable(self.delay) else self.delay
+                time.sleep(d)
+                with self.lock:
+                    self.delays.append(d)
                 k += 1
                 body = b"ok\n"
                 head = "HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s%s\r\n" % (
