@@ -38,15 +38,23 @@ static void sift_down(timeheap *h, size_t i) {
     put(h, i, node);
 }
 
+int timeheap_reserve(timeheap *h, size_t n) {
+    if (n <= h->cap)
+        return 0;
+    size_t cap = h->cap ? h->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    timeheap_node **v = realloc(h->v, cap * sizeof *v);
+    if (!v)
+        return -1;
+    h->v = v;
+    h->cap = cap;
+    return 0;
+}
+
 int timeheap_push(timeheap *h, timeheap_node *node) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 64;
-        timeheap_node **v = realloc(h->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        h->v = v;
-        h->cap = cap;
-    }
+    if (h->n == h->cap && timeheap_reserve(h, h->n + 1) != 0)
+        return -1;
     put(h, h->n++, node);
     sift_up(h, node->pos);
     return 0;

@@ -1,7 +1,7 @@
 /* timeheap: a binary min-heap of deadlines (µs), for the loops' database
- * waits (server/loopdb.c). Each entry is a timeheap_node embedded in its
- * owner, which remembers its place so that it can leave from the middle
- * (a connection closed mid-wait): push, pop and remove are O(log n). */
+ * waits (server/loopdb.c) and their connections' deadlines (mode_event.c). Each entry is a
+ * timeheap_node embedded in its owner, which remembers its place so that it can leave from the
+ * middle (a connection closed mid-wait): push, pop and remove are O(log n). */
 #ifndef HTTPMODES_TIMEHEAP_H
 #define HTTPMODES_TIMEHEAP_H
 
@@ -20,6 +20,9 @@ typedef struct timeheap {
     size_t n, cap;
 } timeheap;
 
+/* Makes room for n nodes, so that pushes up to n never fail. Returns 0, or
+ * -1 without memory (the heap is as it was). */
+int timeheap_reserve(timeheap *h, size_t n);
 /* Adds node (its at set, not queued). Returns 0, or -1 without memory. */
 int timeheap_push(timeheap *h, timeheap_node *node);
 /* Returns the node with the earliest deadline, or NULL when empty. */

@@ -3,10 +3,13 @@
  * at once; the only blocking is the CPU page, on purpose — while it burns,
  * every other connection waits, which is the lesson it teaches.
  *
- * Each connection is one allocation: the core's conn with its two watchers
- * embedded (libev's documented pattern). An idle keep-alive connection holds
- * no buffers: the loop reads into one shared buffer and the core copies only
- * what a request needs. */
+ * Each connection is one allocation: the core's conn with its socket's
+ * watcher and its place among the loop's deadlines embedded (libev's
+ * documented pattern). An idle keep-alive connection holds no buffers: the
+ * loop reads into one shared buffer and the core copies only what a request
+ * needs. The deadlines are one heap per loop under one libev timer, not an
+ * ev_timer per connection: a heap entry of 16 bytes instead of a 48-byte
+ * watcher and libev's 16-byte heap slot (loadtest/idle-connections). */
 #include "server.h"
 
 #include <errno.h>
@@ -24,14 +27,15 @@
 #include <ev.h>
 
 #include "loopdb.h"
+#include "timeheap.h"
 #include "util.h"
 
 typedef struct ev_conn {
     ev_io io;                    /* readiness of fd; data = the server */
-    ev_timer timer;              /* the core's deadline, or a database wait */
+    timeheap_node due;           /* in event_server.deadlines while its wait has a deadline */
     struct ev_conn *prev, *next; /* all connections, to close idle ones at shutdown */
     transport t;                 /* the socket, plain or TLS */
-    struct ev_conn *done_next;   /* offload: next in event_server.done */
+    struct ev_conn *done_next;   /* offload: next in event_server.done; on_deadlines: next due */
     loopdb_batch *batch;         /* a database batch: its queries, timers and pool connections */
     uint8_t want;                /* the core's last conn_want */
     uint8_t db_wait;             /* 1 while a database batch runs (batch) */
@@ -65,17 +69,20 @@ typedef struct event_server {
     server *s;             /* settings and stop flag */
     const server_env *env; /* what this loop's connections see (its lane, its pages) */
     struct ev_loop *loop;
-    int listen_fd;      /* this loop's listening socket */
-    int tls_listen_fd;  /* its HTTPS one, or -1 */
-    ev_io accept_w;     /* the listening socket */
-    ev_io accept_tls_w; /* the HTTPS one (active only with --tls-port) */
-    ev_timer resume_w;  /* re-enables accept after running out of descriptors */
-    ev_io stop_w;       /* the stop pipe: SIGTERM/SIGINT arrived */
-    ev_conn *conns;     /* list of open connections */
-    ev_conn *closed;    /* closed this loop iteration, freed by on_check (linked by next) */
-    ev_check check_w;   /* frees the closed connections after each iteration's callbacks */
-    unsigned open;      /* connections in the list */
-    int capped;         /* 1: its connections count against --max-connections */
+    int listen_fd;          /* this loop's listening socket */
+    int tls_listen_fd;      /* its HTTPS one, or -1 */
+    ev_io accept_w;         /* the listening socket */
+    ev_io accept_tls_w;     /* the HTTPS one (active only with --tls-port) */
+    ev_timer resume_w;      /* re-enables accept after running out of descriptors */
+    ev_io stop_w;           /* the stop pipe: SIGTERM/SIGINT arrived */
+    ev_conn *conns;         /* list of open connections */
+    timeheap deadlines;     /* theirs (ev_conn.due): room for one per open connection */
+    ev_timer deadline_w;    /* fires for the earliest of them */
+    uint64_t deadline_w_at; /* when deadline_w is set to fire (µs), UINT64_MAX: not running */
+    ev_conn *closed;        /* closed this loop iteration, freed by on_check (linked by next) */
+    ev_check check_w;       /* frees the closed connections after each iteration's callbacks */
+    unsigned open;          /* connections in the list */
+    int capped;             /* 1: its connections count against --max-connections */
     uint64_t grace_end; /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
     work_pool *pool;    /* offload: where page CPU work runs; NULL: in the loop */
     loopdb *db;         /* database batches: timers, the pool's eventfd */
@@ -102,7 +109,7 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
         return;
     ec->closing = 1;
     ev_io_stop(loop, &ec->io);
-    ev_timer_stop(loop, &ec->timer);
+    timeheap_remove(&es->deadlines, &ec->due);
     if (ec->batch) /* closed mid-query (at the very end of a stop): give its connections back */
         loopdb_cancel(ec->batch);
     conn_destroy(&ec->c);
@@ -151,34 +158,46 @@ static uint64_t deadline_of(const event_server *es, const ev_conn *ec) {
                                          : conn_deadline(&ec->c);
 }
 
-/* Watches fd for events (EV_READ or EV_WRITE) and arms the deadline timer.
+/* Sets the loop's timer for its earliest deadline (none: stopped). */
+static void arm_deadlines(struct ev_loop *loop, event_server *es) {
+    timeheap_node *top = timeheap_top(&es->deadlines);
+    uint64_t at = top ? top->at : UINT64_MAX;
+    if (at == es->deadline_w_at)
+        return;
+    ev_timer_stop(loop, &es->deadline_w);
+    es->deadline_w_at = at;
+    if (!top)
+        return;
+    uint64_t now = util_now_us();
+    ev_now_update(loop); /* timers count from libev's cached time; a /cpu may have aged it */
+    ev_timer_set(&es->deadline_w, at > now ? (double)(at - now) / 1e6 : 0.0, 0.0);
+    ev_timer_start(loop, &es->deadline_w);
+}
+
+/* Watches fd for events (EV_READ or EV_WRITE) and sets ec's deadline.
  *
- * The timer is re-armed only when the deadline moved earlier than the one it
- * is set for (or it is not running). Between keep-alive requests the deadline
- * only moves later, so a busy connection keeps the timer it has (no heap
+ * Its place in the heap moves only when the deadline moved earlier than the
+ * one it holds (or it holds none). Between keep-alive requests the deadline
+ * only moves later, so a busy connection keeps the place it has (no heap
  * removal and insertion per request, as nginx and libev's ev.pod "Be smart
- * about timeouts" advise): it fires early at most once per keep-alive
- * timeout, and on_timer re-arms it for the real deadline. */
+ * about timeouts" advise): it comes due early at most once per keep-alive
+ * timeout, and on_due sets the real deadline. */
 static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
+    event_server *es = es_of(loop);
     if (!ev_is_active(&ec->io) || (ec->io.events & (EV_READ | EV_WRITE)) != events) {
         ev_io_stop(loop, &ec->io);
         ev_io_set(&ec->io, ec->t.fd, events);
         ev_io_start(loop, &ec->io);
     }
-    uint64_t deadline = deadline_of(es_of(loop), ec), now = util_now_us();
-    if (deadline && ev_is_active(&ec->timer)) {
-        /* libev counts the remaining time from its cached clock, which is
-         * never ahead of now: now + remaining is no earlier than when the
-         * timer really fires, so "fires by the deadline" is never wrong */
-        double remaining = ev_timer_remaining(loop, &ec->timer);
-        if (remaining >= 0 && now + (uint64_t)(remaining * 1e6) + 1 <= deadline)
-            return;
-    }
-    ev_timer_stop(loop, &ec->timer);
-    ev_now_update(loop); /* timers count from libev's cached time; a /cpu may have aged it */
+    uint64_t deadline = deadline_of(es, ec);
+    if (deadline && ec->due.pos != TIMEHEAP_OUT && ec->due.at <= deadline)
+        return; /* due no later than the deadline: on_due looks again then */
+    timeheap_remove(&es->deadlines, &ec->due);
     if (deadline) {
-        ev_timer_set(&ec->timer, deadline > now ? (double)(deadline - now) / 1e6 : 0.0, 0.0);
-        ev_timer_start(loop, &ec->timer);
+        ec->due.at = deadline;
+        timeheap_push(&es->deadlines, &ec->due); /* never fails: adopt reserved its room */
+        if (deadline < es->deadline_w_at)
+            arm_deadlines(loop, es);
     }
 }
 
@@ -269,7 +288,7 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
         case CONN_WANT_WORK:
             if (es->pool) { /* off the loop: nothing of ec is touched till it comes back */
                 ev_io_stop(loop, &ec->io);
-                ev_timer_stop(loop, &ec->timer);
+                timeheap_remove(&es->deadlines, &ec->due);
                 if (work_pool_submit(es->pool, offloaded, es, ec) == 0)
                     return;
                 /* no memory to queue it: run it here, as event does */
@@ -284,7 +303,7 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
              * it: stopped and started again, it cost an epoll_ctl per
              * request (failing: libev keeps a stopped fd in epoll). Bytes
              * that come meanwhile stop it (on_io), so it never spins. */
-            ev_timer_stop(loop, &ec->timer);
+            timeheap_remove(&es->deadlines, &ec->due);
             ec->batch = loopdb_start(es->db, &ec->c, ec, &w);
             if (!ec->batch) { /* finished at once: blocking calls, or a full queue */
                 ev_now_update(loop);
@@ -338,9 +357,8 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents) {
     drive(loop, ec, (conn_want)ec->want);
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
-    ev_conn *ec = (ev_conn *)((char *)w - offsetof(ev_conn, timer));
-    (void)revents;
+/* ec's place in the deadlines came due (it has left the heap). */
+static void on_due(struct ev_loop *loop, ev_conn *ec) {
     uint64_t deadline = deadline_of(es_of(loop), ec);
     if (deadline && util_now_us() >= deadline) {
         if (!ec->t.handshook) { /* a stalled TLS handshake: nothing to answer */
@@ -353,7 +371,34 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
             drive(loop, ec, conn_timed_out(&ec->c));
         }
     } else
-        wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* timer woke early */
+        wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* due early */
+}
+
+/* The loop's earliest deadline: every connection due by now goes on. Those
+ * due are taken out first, so one set due again at once (a deadline already
+ * past) waits for the next iteration instead of going round here. */
+static void on_deadlines(struct ev_loop *loop, ev_timer *w, int revents) {
+    event_server *es = es_of(loop);
+    (void)w;
+    (void)revents;
+    es->deadline_w_at = UINT64_MAX; /* a one-shot timer: it has fired */
+    uint64_t now = util_now_us();
+    ev_conn *due = NULL;
+    timeheap_node *top;
+    while ((top = timeheap_top(&es->deadlines)) != NULL && top->at <= now) {
+        ev_conn *ec = (ev_conn *)((char *)top - offsetof(ev_conn, due));
+        timeheap_remove(&es->deadlines, top);
+        ec->done_next = due; /* free while in the loop: offload's list is for pool work */
+        due = ec;
+    }
+    while (due) {
+        ev_conn *ec = due;
+        due = ec->done_next;
+        ec->done_next = NULL;
+        if (!ec->closing)
+            on_due(loop, ec);
+    }
+    arm_deadlines(loop, es);
 }
 
 /* Starts serving fd, a new connection (tls: from the HTTPS listener). Its
@@ -362,6 +407,10 @@ static void adopt(struct ev_loop *loop, int fd, const char *peer, int tls, int a
                   int counted) {
     event_server *es = es_of(loop);
     ev_conn *ec = calloc(1, sizeof *ec);
+    if (ec && timeheap_reserve(&es->deadlines, es->open + 1) != 0) {
+        free(ec);
+        ec = NULL;
+    }
     if (!ec) { /* out of memory: this one is closed, the others go on */
         net_close(fd);
         if (counted)
@@ -379,7 +428,7 @@ static void adopt(struct ev_loop *loop, int fd, const char *peer, int tls, int a
      * wait first, and fewer wait behind a burst of answers (at 1,000
      * /db connections the p99 fell from 114-119 ms to 108-114) */
     ev_set_priority(&ec->io, 1);
-    ev_timer_init(&ec->timer, on_timer, 0.0, 0.0);
+    ec->due.pos = TIMEHEAP_OUT;
     ec->prev = NULL;
     ec->next = es->conns;
     if (es->conns)
@@ -665,6 +714,8 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     if (tls_listen_fd >= 0)
         ev_io_start(loop, &es->accept_tls_w);
     ev_timer_init(&es->resume_w, on_resume, 0.1, 0.0);
+    ev_timer_init(&es->deadline_w, on_deadlines, 0.0, 0.0);
+    es->deadline_w_at = UINT64_MAX;
     ev_io_init(&es->stop_w, on_stop, s->stop_pipe[0], EV_READ);
     ev_io_start(loop, &es->stop_w);
     ev_check_init(&es->check_w, on_check);
@@ -698,6 +749,8 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     while (es->conns)
         close_conn(loop, es->conns);
     free_closed(es);
+    ev_timer_stop(loop, &es->deadline_w);
+    timeheap_free(&es->deadlines);
     loopdb_free(es->db);
     ev_ref(loop);
     ev_check_stop(loop, &es->check_w);

@@ -103,12 +103,37 @@ static void test_top_follows_an_earlier_push(void **state) {
     timeheap_free(&h);
 }
 
+/* A loop reserves a place for each connection as it comes, so that setting
+ * a deadline later never needs memory: pushes up to the reserve keep the
+ * same array. */
+static void test_pushes_within_the_reserve_need_no_memory(void **state) {
+    (void)state;
+    enum { N = 300 };
+    timeheap h = {0};
+    static timeheap_node nodes[N];
+    assert_int_equal(timeheap_reserve(&h, N), 0);
+    assert_true(h.cap >= N);
+    timeheap_node **v = h.v;
+    assert_int_equal(timeheap_reserve(&h, 10), 0); /* less than it has: nothing changes */
+    assert_ptr_equal(h.v, v);
+    for (size_t i = 0; i < N; i++) {
+        nodes[i].at = (i * 7919) % N;
+        nodes[i].pos = TIMEHEAP_OUT;
+        assert_int_equal(timeheap_push(&h, &nodes[i]), 0);
+    }
+    assert_ptr_equal(h.v, v);
+    assert_heap(&h);
+    assert_int_equal(drain(&h), N);
+    timeheap_free(&h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_earliest_first_whatever_the_order),
         cmocka_unit_test(test_remove_from_the_middle),
         cmocka_unit_test(test_top_follows_an_earlier_push),
+        cmocka_unit_test(test_pushes_within_the_reserve_need_no_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
