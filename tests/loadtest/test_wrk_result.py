@@ -53,9 +53,10 @@ class WrkResult(unittest.TestCase):
         """One answer in 20 takes 150 ms, the others 1 ms: the real p90 is
         fast and in_time is the requests; wrk's corrected histogram has
         hundreds more samples, spread between them (its p90 is slow). Every
-        20th answer the server sends is slow, whatever connection it is on (a
-        count per connection starts afresh when wrk opens one again); the
-        server's own record of what it sent goes with any failure."""
+        20th answer the server sends is slow, whatever connection it is on;
+        the server's own record of what it sent goes with any failure (it
+        showed that a stopped server of an earlier test was answering one of
+        wrk's connections: see FakeServer.stop)."""
         answers = itertools.count()
         s = test_openloop.FakeServer(lambda i, k: 0.15 if next(answers) % 20 == 19 else 0.001)
         try:
