@@ -1,6 +1,7 @@
 /* timeheap: see timeheap.h. */
 #include "timeheap.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 static void put(timeheap *h, size_t i, timeheap_node *node) {
@@ -41,6 +42,8 @@ static void sift_down(timeheap *h, size_t i) {
 int timeheap_reserve(timeheap *h, size_t n) {
     if (n <= h->cap)
         return 0;
+    if (n > SIZE_MAX / 2 / sizeof *h->v) /* the doubling below, or its bytes, would overflow */
+        return -1;
     size_t cap = h->cap ? h->cap : 64;
     while (cap < n)
         cap *= 2;

@@ -381,15 +381,18 @@ static void on_deadlines(struct ev_loop *loop, ev_timer *w, int revents) {
     event_server *es = es_of(loop);
     (void)w;
     (void)revents;
-    es->deadline_w_at = UINT64_MAX; /* a one-shot timer: it has fired */
+    /* while they go on, a deadline they set does not re-arm the timer:
+     * it is armed once, below, for whatever is earliest then */
+    es->deadline_w_at = 0;
     uint64_t now = util_now_us();
-    ev_conn *due = NULL;
+    ev_conn *due = NULL, **tail = &due; /* earliest first, as they came due */
     timeheap_node *top;
     while ((top = timeheap_top(&es->deadlines)) != NULL && top->at <= now) {
         ev_conn *ec = (ev_conn *)((char *)top - offsetof(ev_conn, due));
         timeheap_remove(&es->deadlines, top);
-        ec->done_next = due; /* free while in the loop: offload's list is for pool work */
-        due = ec;
+        ec->done_next = NULL; /* free while in the loop: offload's list is for pool work */
+        *tail = ec;
+        tail = &ec->done_next;
     }
     while (due) {
         ev_conn *ec = due;
@@ -398,6 +401,7 @@ static void on_deadlines(struct ev_loop *loop, ev_timer *w, int revents) {
         if (!ec->closing)
             on_due(loop, ec);
     }
+    es->deadline_w_at = UINT64_MAX; /* a one-shot timer: it has fired */
     arm_deadlines(loop, es);
 }
 

@@ -105,14 +105,15 @@ static void test_top_follows_an_earlier_push(void **state) {
 
 /* A loop reserves a place for each connection as it comes, so that setting
  * a deadline later never needs memory: pushes up to the reserve keep the
- * same array. */
+ * same array, up to a heap exactly full. One more place grows it, and a
+ * reserve that cannot be had leaves the heap as it was. */
 static void test_pushes_within_the_reserve_need_no_memory(void **state) {
     (void)state;
-    enum { N = 300 };
+    enum { N = 256 };
     timeheap h = {0};
-    static timeheap_node nodes[N];
+    static timeheap_node nodes[N + 1];
     assert_int_equal(timeheap_reserve(&h, N), 0);
-    assert_true(h.cap >= N);
+    assert_int_equal(h.cap, N);
     timeheap_node **v = h.v;
     assert_int_equal(timeheap_reserve(&h, 10), 0); /* less than it has: nothing changes */
     assert_ptr_equal(h.v, v);
@@ -122,8 +123,17 @@ static void test_pushes_within_the_reserve_need_no_memory(void **state) {
         assert_int_equal(timeheap_push(&h, &nodes[i]), 0);
     }
     assert_ptr_equal(h.v, v);
+    assert_int_equal(h.n, h.cap); /* exactly full */
     assert_heap(&h);
-    assert_int_equal(drain(&h), N);
+    assert_int_equal(timeheap_reserve(&h, N + 1), 0);
+    assert_true(h.cap >= N + 1);
+    nodes[N].at = 3;
+    assert_int_equal(timeheap_push(&h, &nodes[N]), 0);
+    assert_heap(&h);
+    size_t cap = h.cap;
+    assert_int_equal(timeheap_reserve(&h, SIZE_MAX), -1);
+    assert_int_equal(h.cap, cap);
+    assert_int_equal(drain(&h), N + 1);
     timeheap_free(&h);
 }
 
