@@ -7,10 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 
+#include "looptimer.h"
 #include "pgdb.h"
-#include "timeheap.h"
 #include "util.h"
 
 /* One query of a batch. */
@@ -50,16 +49,8 @@ struct loopdb {
     ev_io efd_w;             /* watches it */
     loopdb_batch *park_head; /* parked batches, oldest ticket first */
     loopdb_batch *park_tail;
-    pgdb_loop *pg; /* with --db: the loop's PostgreSQL connections, else NULL */
-    /* the simulated queries' ends: a heap, and a timerfd set to its earliest
-     * to the microsecond. libev's timers wake from epoll_wait, whose timeout
-     * is whole milliseconds rounded up: a 100 ms query lasted 100.74 ms on
-     * average at 1,000 connections (loadtest/dbwait.lua) */
-    timeheap ends;
-    int tfd;           /* the timerfd */
-    ev_io tfd_w;       /* watches it */
-    uint64_t armed_at; /* the deadline it is set for (0: none, UINT64_MAX: unknown) */
-    uint8_t firing;    /* 1 inside on_ends: it sets the timerfd once, at its end */
+    pgdb_loop *pg;  /* with --db: the loop's PostgreSQL connections, else NULL */
+    looptimer ends; /* the simulated queries' ends, to the microsecond */
 };
 
 static void park(loopdb *ld, loopdb_batch *b) {
@@ -155,27 +146,6 @@ static void pg_run(loopdb_batch *b, lq *q, uint64_t us) {
     }
 }
 
-/* Sets the timerfd to the earliest end (or unsets it), unless it already is
- * or on_ends will. */
-static void arm(loopdb *ld) {
-    timeheap_node *top = timeheap_top(&ld->ends);
-    uint64_t at = top ? top->at : 0;
-    if (ld->firing || at == ld->armed_at)
-        return;
-    /* absolute, on CLOCK_MONOTONIC: util_now_us's clock. Setting it also
-     * clears an expiry not read, so the fd is readable only when due */
-    struct itimerspec its = {
-        .it_value = {.tv_sec = (time_t)(at / 1000000u), .tv_nsec = (long)(at % 1000000u) * 1000}};
-    if (timerfd_settime(ld->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0) {
-        /* cannot happen with a valid fd and time: said, and the wait goes on
-         * until the next query is armed */
-        fprintf(stderr, "httpmodes: timerfd_settime: %s\n", strerror(errno));
-        ld->armed_at = UINT64_MAX;
-        return;
-    }
-    ld->armed_at = at;
-}
-
 /* Query i holds its connection: runs it — a timer, or with blocking a
  * sleep right here, the loop stopped; with --db on PostgreSQL. */
 static void query_run(loopdb_batch *b, unsigned i) {
@@ -192,13 +162,10 @@ static void query_run(loopdb_batch *b, unsigned i) {
         return;
     }
     q->b = b;
-    q->end.at = q->start_us + us;
-    if (timeheap_push(&b->ld->ends, &q->end) != 0) {
+    if (looptimer_set(&b->ld->ends, &q->end, q->start_us + us) != 0) {
         fail(b, "out of memory for this request's database queries");
         query_done(b, q);
-        return;
     }
-    arm(b->ld);
 }
 
 /* Asks for connections for b's next queries, one at a time (so a batch has
@@ -225,24 +192,14 @@ static int advance(loopdb_batch *b) {
     return b->left == 0;
 }
 
-/* The timerfd: the queries due have ended, earliest first. */
-static void on_ends(struct ev_loop *loop, ev_io *w, int revents) {
-    loopdb *ld = w->data;
+/* A query's end is due: it has ended. */
+static void on_end(struct ev_loop *loop, timeheap_node *node, void *data) {
+    lq *q = (lq *)((char *)node - offsetof(lq, end));
+    loopdb_batch *b = q->b;
     (void)loop;
-    (void)revents;
-    uint64_t now = util_now_us();
-    timeheap_node *t;
-    ld->firing = 1;
-    while ((t = timeheap_top(&ld->ends)) != NULL && t->at <= now) {
-        timeheap_remove(&ld->ends, t);
-        lq *q = (lq *)((char *)t - offsetof(lq, end));
-        loopdb_batch *b = q->b;
-        query_done(b, q);
-        maybe_end(b); /* may start other batches: their ends go in the heap */
-    }
-    ld->firing = 0;
-    ld->armed_at = UINT64_MAX; /* expired: set it again (or unset), which clears it */
-    arm(ld);
+    (void)data;
+    query_done(b, q);
+    maybe_end(b); /* may start other batches: their ends go in the heap */
 }
 
 /* The eventfd: connections were handed to parked queries of this loop.
@@ -276,15 +233,11 @@ loopdb *loopdb_new(struct ev_loop *loop, dbpool *pool, loopdb_done_fn *done) {
     ld->pool = pool;
     ld->done = done;
     ld->efd = -1;
-    ld->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (ld->tfd < 0) {
+    if (looptimer_init(&ld->ends, loop, on_end, ld) != 0) {
         fprintf(stderr, "httpmodes: timerfd: %s\n", strerror(errno));
         free(ld);
         return NULL;
     }
-    ev_io_init(&ld->tfd_w, on_ends, ld->tfd, EV_READ);
-    ld->tfd_w.data = ld;
-    ev_io_start(loop, &ld->tfd_w);
     ld->pid = (int32_t)getpid();
     ld->pg = pgdb_enabled() ? pgdb_loop_new(loop) : NULL;
     if (pool && dbpool_size(pool) > 0) {
@@ -308,9 +261,7 @@ void loopdb_free(loopdb *ld) {
         ev_io_stop(ld->loop, &ld->efd_w);
         close(ld->efd);
     }
-    ev_io_stop(ld->loop, &ld->tfd_w);
-    close(ld->tfd);
-    timeheap_free(&ld->ends);
+    looptimer_free(&ld->ends, ld->loop);
     pgdb_loop_free(ld->pg);
     free(ld);
 }
@@ -342,10 +293,9 @@ loopdb_batch *loopdb_start(loopdb *ld, conn *c, void *arg, conn_want *w) {
 void loopdb_cancel(loopdb_batch *b) {
     unpark(b->ld, b);
     for (unsigned i = 0; i < b->n; i++) {
-        timeheap_remove(&b->ld->ends, &b->q[i].end);
+        looptimer_cancel(&b->ld->ends, &b->q[i].end);
         pgdb_loop_cancel(b->q[i].pq);
         dbwait_cancel(b->pool, &b->q[i].t);
     }
-    arm(b->ld); /* its query may have been the earliest */
     free(b);
 }

@@ -7,9 +7,9 @@
  * watcher and its place among the loop's deadlines embedded (libev's
  * documented pattern). An idle keep-alive connection holds no buffers: the
  * loop reads into one shared buffer and the core copies only what a request
- * needs. The deadlines are one heap per loop under one libev timer, not an
- * ev_timer per connection: a heap entry of 16 bytes instead of a 48-byte
- * watcher and libev's 16-byte heap slot (loadtest/idle-connections). */
+ * needs. The deadlines are one heap per loop under one timerfd (looptimer.c),
+ * not an ev_timer per connection: a heap entry of 16 bytes instead of a
+ * 48-byte watcher and libev's 16-byte heap slot (loadtest/idle-connections). */
 #include "server.h"
 
 #include <errno.h>
@@ -27,7 +27,7 @@
 #include <ev.h>
 
 #include "loopdb.h"
-#include "timeheap.h"
+#include "looptimer.h"
 #include "util.h"
 
 typedef struct ev_conn {
@@ -35,7 +35,7 @@ typedef struct ev_conn {
     timeheap_node due;           /* in event_server.deadlines while its wait has a deadline */
     struct ev_conn *prev, *next; /* all connections, to close idle ones at shutdown */
     transport t;                 /* the socket, plain or TLS */
-    struct ev_conn *done_next;   /* offload: next in event_server.done; on_deadlines: next due */
+    struct ev_conn *done_next;   /* offload: next in event_server.done */
     loopdb_batch *batch;         /* a database batch: its queries, timers and pool connections */
     uint8_t want;                /* the core's last conn_want */
     uint8_t db_wait;             /* 1 while a database batch runs (batch) */
@@ -69,24 +69,22 @@ typedef struct event_server {
     server *s;             /* settings and stop flag */
     const server_env *env; /* what this loop's connections see (its lane, its pages) */
     struct ev_loop *loop;
-    int listen_fd;          /* this loop's listening socket */
-    int tls_listen_fd;      /* its HTTPS one, or -1 */
-    ev_io accept_w;         /* the listening socket */
-    ev_io accept_tls_w;     /* the HTTPS one (active only with --tls-port) */
-    ev_timer resume_w;      /* re-enables accept after running out of descriptors */
-    ev_io stop_w;           /* the stop pipe: SIGTERM/SIGINT arrived */
-    ev_conn *conns;         /* list of open connections */
-    timeheap deadlines;     /* theirs (ev_conn.due): room for one per open connection */
-    ev_timer deadline_w;    /* fires for the earliest of them */
-    uint64_t deadline_w_at; /* when deadline_w is set to fire (µs), UINT64_MAX: not running */
-    ev_conn *closed;        /* closed this loop iteration, freed by on_check (linked by next) */
-    ev_check check_w;       /* frees the closed connections after each iteration's callbacks */
-    unsigned open;          /* connections in the list */
-    int capped;             /* 1: its connections count against --max-connections */
-    uint64_t grace_end; /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
-    work_pool *pool;    /* offload: where page CPU work runs; NULL: in the loop */
-    loopdb *db;         /* database batches: timers, the pool's eventfd */
-    ev_async work_w;    /* offload: the pool finished work (done holds the connections) */
+    int listen_fd;       /* this loop's listening socket */
+    int tls_listen_fd;   /* its HTTPS one, or -1 */
+    ev_io accept_w;      /* the listening socket */
+    ev_io accept_tls_w;  /* the HTTPS one (active only with --tls-port) */
+    ev_timer resume_w;   /* re-enables accept after running out of descriptors */
+    ev_io stop_w;        /* the stop pipe: SIGTERM/SIGINT arrived */
+    ev_conn *conns;      /* list of open connections */
+    looptimer deadlines; /* theirs (ev_conn.due): room for one per open connection */
+    ev_conn *closed;     /* closed this loop iteration, freed by on_check (linked by next) */
+    ev_check check_w;    /* frees the closed connections after each iteration's callbacks */
+    unsigned open;       /* connections in the list */
+    int capped;          /* 1: its connections count against --max-connections */
+    uint64_t grace_end;  /* set by on_stop (0 before): when fresh connections' grace ends (µs) */
+    work_pool *pool;     /* offload: where page CPU work runs; NULL: in the loop */
+    loopdb *db;          /* database batches: timers, the pool's eventfd */
+    ev_async work_w;     /* offload: the pool finished work (done holds the connections) */
     pthread_mutex_t done_lock; /* guards done */
     struct ev_conn *done;      /* connections whose work the pool finished */
     loop_group *group;         /* reactors: the loops it balances with, else NULL */
@@ -109,7 +107,7 @@ static void close_conn(struct ev_loop *loop, ev_conn *ec) {
         return;
     ec->closing = 1;
     ev_io_stop(loop, &ec->io);
-    timeheap_remove(&es->deadlines, &ec->due);
+    looptimer_cancel(&es->deadlines, &ec->due);
     if (ec->batch) /* closed mid-query (at the very end of a stop): give its connections back */
         loopdb_cancel(ec->batch);
     conn_destroy(&ec->c);
@@ -158,22 +156,6 @@ static uint64_t deadline_of(const event_server *es, const ev_conn *ec) {
                                          : conn_deadline(&ec->c);
 }
 
-/* Sets the loop's timer for its earliest deadline (none: stopped). */
-static void arm_deadlines(struct ev_loop *loop, event_server *es) {
-    timeheap_node *top = timeheap_top(&es->deadlines);
-    uint64_t at = top ? top->at : UINT64_MAX;
-    if (at == es->deadline_w_at)
-        return;
-    ev_timer_stop(loop, &es->deadline_w);
-    es->deadline_w_at = at;
-    if (!top)
-        return;
-    uint64_t now = util_now_us();
-    ev_now_update(loop); /* timers count from libev's cached time; a /cpu may have aged it */
-    ev_timer_set(&es->deadline_w, at > now ? (double)(at - now) / 1e6 : 0.0, 0.0);
-    ev_timer_start(loop, &es->deadline_w);
-}
-
 /* Watches fd for events (EV_READ or EV_WRITE) and sets ec's deadline.
  *
  * Its place in the heap moves only when the deadline moved earlier than the
@@ -192,13 +174,10 @@ static void wait_for(struct ev_loop *loop, ev_conn *ec, int events) {
     uint64_t deadline = deadline_of(es, ec);
     if (deadline && ec->due.pos != TIMEHEAP_OUT && ec->due.at <= deadline)
         return; /* due no later than the deadline: on_due looks again then */
-    timeheap_remove(&es->deadlines, &ec->due);
-    if (deadline) {
-        ec->due.at = deadline;
-        timeheap_push(&es->deadlines, &ec->due); /* never fails: adopt reserved its room */
-        if (deadline < es->deadline_w_at)
-            arm_deadlines(loop, es);
-    }
+    if (deadline)
+        looptimer_set(&es->deadlines, &ec->due, deadline); /* never fails: adopt reserved room */
+    else
+        looptimer_cancel(&es->deadlines, &ec->due);
 }
 
 /* Waits for what a TLS WANT asks (TRANSPORT_WANT_READ / _WANT_WRITE). */
@@ -288,7 +267,7 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
         case CONN_WANT_WORK:
             if (es->pool) { /* off the loop: nothing of ec is touched till it comes back */
                 ev_io_stop(loop, &ec->io);
-                timeheap_remove(&es->deadlines, &ec->due);
+                looptimer_cancel(&es->deadlines, &ec->due);
                 if (work_pool_submit(es->pool, offloaded, es, ec) == 0)
                     return;
                 /* no memory to queue it: run it here, as event does */
@@ -303,7 +282,7 @@ static void drive(struct ev_loop *loop, ev_conn *ec, conn_want w) {
              * it: stopped and started again, it cost an epoll_ctl per
              * request (failing: libev keeps a stopped fd in epoll). Bytes
              * that come meanwhile stop it (on_io), so it never spins. */
-            timeheap_remove(&es->deadlines, &ec->due);
+            looptimer_cancel(&es->deadlines, &ec->due);
             ec->batch = loopdb_start(es->db, &ec->c, ec, &w);
             if (!ec->batch) { /* finished at once: blocking calls, or a full queue */
                 ev_now_update(loop);
@@ -358,7 +337,9 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents) {
 }
 
 /* ec's place in the deadlines came due (it has left the heap). */
-static void on_due(struct ev_loop *loop, ev_conn *ec) {
+static void on_due(struct ev_loop *loop, timeheap_node *node, void *data) {
+    ev_conn *ec = (ev_conn *)((char *)node - offsetof(ev_conn, due));
+    (void)data;
     uint64_t deadline = deadline_of(es_of(loop), ec);
     if (deadline && util_now_us() >= deadline) {
         if (!ec->t.handshook) { /* a stalled TLS handshake: nothing to answer */
@@ -374,44 +355,13 @@ static void on_due(struct ev_loop *loop, ev_conn *ec) {
         wait_for(loop, ec, ec->io.events & (EV_READ | EV_WRITE)); /* due early */
 }
 
-/* The loop's earliest deadline: every connection due by now goes on. Those
- * due are taken out first, so one set due again at once (a deadline already
- * past) waits for the next iteration instead of going round here. */
-static void on_deadlines(struct ev_loop *loop, ev_timer *w, int revents) {
-    event_server *es = es_of(loop);
-    (void)w;
-    (void)revents;
-    /* while they go on, a deadline they set does not re-arm the timer:
-     * it is armed once, below, for whatever is earliest then */
-    es->deadline_w_at = 0;
-    uint64_t now = util_now_us();
-    ev_conn *due = NULL, **tail = &due; /* earliest first, as they came due */
-    timeheap_node *top;
-    while ((top = timeheap_top(&es->deadlines)) != NULL && top->at <= now) {
-        ev_conn *ec = (ev_conn *)((char *)top - offsetof(ev_conn, due));
-        timeheap_remove(&es->deadlines, top);
-        ec->done_next = NULL; /* free while in the loop: offload's list is for pool work */
-        *tail = ec;
-        tail = &ec->done_next;
-    }
-    while (due) {
-        ev_conn *ec = due;
-        due = ec->done_next;
-        ec->done_next = NULL;
-        if (!ec->closing)
-            on_due(loop, ec);
-    }
-    es->deadline_w_at = UINT64_MAX; /* a one-shot timer: it has fired */
-    arm_deadlines(loop, es);
-}
-
 /* Starts serving fd, a new connection (tls: from the HTTPS listener). Its
  * place in the group's load is already counted. */
 static void adopt(struct ev_loop *loop, int fd, const char *peer, int tls, int admitted,
                   int counted) {
     event_server *es = es_of(loop);
     ev_conn *ec = calloc(1, sizeof *ec);
-    if (ec && timeheap_reserve(&es->deadlines, es->open + 1) != 0) {
+    if (ec && looptimer_reserve(&es->deadlines, es->open + 1) != 0) {
         free(ec);
         ec = NULL;
     }
@@ -633,9 +583,10 @@ static void on_stop(struct ev_loop *loop, ev_io *w, int revents) {
     ev_break(loop, es->open == 0 ? EVBREAK_ALL : EVBREAK_CANCEL);
 }
 
-/* The descriptors a loop makes for itself: epoll, the timerfd of its
- * database waits, libev's eventfd for ev_async, the pool's eventfd. */
-#define LOOP_OWN_FDS 4
+/* The descriptors a loop makes for itself: epoll, the timerfds of its
+ * connections' deadlines and of its database waits, libev's eventfd for
+ * ev_async, the pool's eventfd. */
+#define LOOP_OWN_FDS 5
 
 /* Returns 1 when LOOP_OWN_FDS descriptors can be opened now, 0 when the
  * process is out of them (EMFILE, ENFILE). */
@@ -675,9 +626,13 @@ static int loop_setup(event_server *es) {
             /* libev makes its eventfd here, at the first ev_async_start */
             ev_async_init(&es->hand_w, on_handed);
             ev_async_start(es->loop, &es->hand_w);
-            es->db = loopdb_new(es->loop, es->env->dbpool, on_db_done);
-            if (es->db)
-                return 0;
+            if (looptimer_init(&es->deadlines, es->loop, on_due, es) == 0) {
+                es->db = loopdb_new(es->loop, es->env->dbpool, on_db_done);
+                if (es->db)
+                    return 0;
+                looptimer_free(&es->deadlines, es->loop);
+            } else
+                fprintf(stderr, "httpmodes: timerfd: %s\n", strerror(errno));
             ev_async_stop(es->loop, &es->hand_w);
             ev_loop_destroy(es->loop);
             es->loop = NULL;
@@ -718,8 +673,6 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     if (tls_listen_fd >= 0)
         ev_io_start(loop, &es->accept_tls_w);
     ev_timer_init(&es->resume_w, on_resume, 0.1, 0.0);
-    ev_timer_init(&es->deadline_w, on_deadlines, 0.0, 0.0);
-    es->deadline_w_at = UINT64_MAX;
     ev_io_init(&es->stop_w, on_stop, s->stop_pipe[0], EV_READ);
     ev_io_start(loop, &es->stop_w);
     ev_check_init(&es->check_w, on_check);
@@ -753,8 +706,7 @@ int loop_serve(server *s, const server_env *env, int listen_fd, int tls_listen_f
     while (es->conns)
         close_conn(loop, es->conns);
     free_closed(es);
-    ev_timer_stop(loop, &es->deadline_w);
-    timeheap_free(&es->deadlines);
+    looptimer_free(&es->deadlines, loop);
     loopdb_free(es->db);
     ev_ref(loop);
     ev_check_stop(loop, &es->check_w);
