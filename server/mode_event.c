@@ -26,6 +26,7 @@
 
 #include <ev.h>
 
+#include "evsys.h"
 #include "loopdb.h"
 #include "looptimer.h"
 #include "util.h"
@@ -606,9 +607,12 @@ static int descriptors_free(void) {
  * out and clients connect before each thread runs) waits for them, as
  * accepting does, instead of giving up: its SO_REUSEPORT listener would go
  * on queueing connections no loop takes (test_exhaustion, 3 runs in 10
- * under a busy CPU), and libev aborts when it cannot make its ev_async
- * eventfd. Returns 0, or -1 (said) when it cannot, or the stop came first. */
+ * under a busy CPU). The probe can be beaten to a descriptor by another
+ * thread's accept: libev's wake-up pipe then waits in evsys's handler
+ * (instead of libev's abort), the others fail and go round again. Returns
+ * 0, or -1 (said) when it cannot, or the stop came first. */
 static int loop_setup(event_server *es) {
+    evsys_init();
     for (int said = 0;; said = 1) {
         if (descriptors_free()) {
             /* epoll alone: out of descriptors, EVFLAG_AUTO would quietly fall
