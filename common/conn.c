@@ -15,6 +15,7 @@
 #include "accesslog.h"
 #include "dbpool.h"
 #include "metrics.h"
+#include "pages.h"
 #include "timeline.h"
 #include "util.h"
 
@@ -70,10 +71,60 @@ static conn_request request_fresh(void) {
         .match_bits = ALL_HEADERS, .host_off = NO_OFF, .accept_off = NO_OFF, .page = PAGE_OTHER};
 }
 
-/* Returns c's exchange, allocated when a request begins; NULL when there is
- * no memory for it (the driver then closes that one connection). */
+/* The exchange of the last request that left one of this thread's
+ * connections idle, with its buffers emptied, for the next request that
+ * begins on any of them (h2o's recycle bin): else each keep-alive request
+ * allocated and freed the exchange and three buffers: about 900 of the
+ * 7,469 instructions of a /hello answer (loadtest/instructions). One per thread,
+ * so an idle connection still holds nothing; a buffer grown past
+ * SPARE_BUF_MAX is freed, not kept. */
+static _Thread_local conn_exchange *spare;
+#define SPARE_BUF_MAX 16384
+/* A page's body, once copied into out, is kept while the response is being
+ * sent up to this size (a slow reader holds both) */
+#define KEEP_WHILE_SENDING 1024
+
+/* Empties b for reuse, or frees it when it is big or failed. */
+static void buf_recycle(buf *b) {
+    if (b->cap > SPARE_BUF_MAX || b->failed)
+        buf_free(b);
+    else
+        b->len = 0;
+}
+
+/* x, its buffers emptied, as it is before a request's first byte. */
+static void exchange_fresh(conn_exchange *x) {
+    buf_recycle(&x->head);
+    buf_recycle(&x->body);
+    buf_recycle(&x->out);
+    buf_recycle(&x->resp.body);
+    *x = (conn_exchange){.r = request_fresh(), .head = x->head, .body = x->body,
+                         .out = x->out, .resp.body = x->resp.body};
+}
+
+static void exchange_free(conn_exchange *x) {
+    buf_free(&x->head);
+    buf_free(&x->body);
+    buf_free(&x->out);
+    buf_free(&x->resp.body);
+    free(x);
+}
+
+void conn_thread_done(void) {
+    if (spare)
+        exchange_free(spare);
+    spare = NULL;
+    pages_thread_done();
+}
+
+/* Returns c's exchange, taken when a request begins (the thread's spare, or
+ * a new one); NULL when there is no memory for it (the driver then closes
+ * that one connection). */
 static conn_exchange *exchange(conn *c) {
-    if (!c->x) {
+    if (!c->x && spare) {
+        c->x = spare;
+        spare = NULL;
+    } else if (!c->x) {
         c->x = calloc(1, sizeof *c->x);
         if (c->x)
             c->x->r = request_fresh();
@@ -191,16 +242,18 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     conn *c = of(p);
     if (count_head(c, n, 431) != 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
+    /* a name still in the running has matched up to pos, so pos is at most
+     * its length: the NUL there differs from any byte of a name (llhttp
+     * takes none) and ends its run; once none is left the rest is skipped */
+    unsigned bits = c->x->r.match_bits, pos = c->x->r.match_pos;
+    for (size_t i = 0; i < n && bits; i++, pos++) {
         char ch = (char)tolower((unsigned char)at[i]);
         for (int k = 1; k < HDR_COUNT; k++)
-            if ((c->x->r.match_bits & (1u << k)) &&
-                (c->x->r.match_pos >= strlen(known_headers[k]) ||
-                 known_headers[k][c->x->r.match_pos] != ch))
-                c->x->r.match_bits &= (uint8_t) ~(1u << k);
-        if (c->x->r.match_pos < 255)
-            c->x->r.match_pos++;
+            if ((bits & (1u << k)) && known_headers[k][pos] != ch)
+                bits &= ~(1u << k);
     }
+    c->x->r.match_bits = (uint8_t)bits;
+    c->x->r.match_pos = (uint8_t)(c->x->r.match_pos + n < 255 ? c->x->r.match_pos + n : 255);
     return 0;
 }
 
@@ -213,7 +266,7 @@ static int on_header_field_complete(llhttp_t *p) {
     if (c->x->r.head_done) /* a chunked body's trailer: counted, never taken as a header */
         return count_head(c, 2, 431);
     for (int k = 1; k < HDR_COUNT; k++)
-        if ((c->x->r.match_bits & (1u << k)) && strlen(known_headers[k]) == c->x->r.match_pos)
+        if ((c->x->r.match_bits & (1u << k)) && known_headers[k][c->x->r.match_pos] == '\0')
             c->x->r.cur_header = (uint8_t)k;
     if (c->x->r.cur_header == HDR_HOST) {
         if (c->x->r.host_count < 255)
@@ -552,9 +605,12 @@ static conn_want send_response(conn *c) {
     buf_puts(o, "\r\n\r\n"); /* the last header's end, then the head's */
     if (!c->x->req.is_head)
         buf_append(&c->x->out, r->body.p, r->body.len);
-    /* the bytes are in out now: drop the copies while the response leaves */
+    /* the bytes are in out now: drop the copies while the response leaves
+     * (a small one's room is kept for the next, see spare) */
     c->x->body_bytes = c->x->req.is_head ? 0 : r->body.len;
-    buf_free(&r->body);
+    if (r->body.cap > KEEP_WHILE_SENDING)
+        buf_free(&r->body);
+    r->body.len = 0;
     buf_free(&c->x->body);
     body_release(c);
     c->x->req.body = NULL;
@@ -682,27 +738,24 @@ static conn_want dispatch(conn *c) {
     return next_step(c);
 }
 
-/* Clears the per-request state for the next request. With free_buffers (the
- * connection goes idle) the whole exchange is freed, so an idle keep-alive
- * connection holds only struct conn; otherwise (a pipelined request follows)
- * its buffers are kept for reuse. */
-static void reset_request(conn *c, int free_buffers) {
+/* Clears the per-request state for the next request, keeping the buffers
+ * for reuse. With idle (the connection goes idle, or is destroyed) the
+ * exchange leaves the connection, so an idle keep-alive connection holds
+ * only struct conn: it becomes the thread's spare, or is freed when there
+ * is one. */
+static void reset_request(conn *c, int idle) {
     conn_exchange *x = c->x;
     if (!x)
         return;
     body_release(c);
-    buf_free(&x->resp.body);
-    if (free_buffers) {
-        buf_free(&x->head);
-        buf_free(&x->body);
-        buf_free(&x->out);
-        free(x);
+    exchange_fresh(x);
+    if (idle) {
         c->x = NULL;
-        return;
+        if (spare)
+            exchange_free(x);
+        else
+            spare = x;
     }
-    buf head = x->head, body = x->body, out = x->out;
-    head.len = body.len = out.len = 0;
-    *x = (conn_exchange){.r = request_fresh(), .head = head, .body = body, .out = out};
 }
 
 /* ---- parsing --------------------------------------------------------------- */

@@ -121,6 +121,11 @@ conn_want conn_init(conn *c, const server_env *env, const char *peer);
 /* Releases everything c holds (c itself is the caller's). Safe in any state. */
 void conn_destroy(conn *c);
 
+/* Releases what the core keeps per thread (the spare exchange its
+ * connections reuse, and pages_thread_done's). A driver calls it before a
+ * thread that served connections or ran pages ends. */
+void conn_thread_done(void);
+
 /* Bytes arrived (n > 0; copied as needed, in is not kept). Only valid while
  * the last want was CONN_WANT_READ. */
 conn_want conn_feed(conn *c, const char *in, size_t n);

@@ -30,8 +30,8 @@ void page_scoreboard(page_call *pc);
 const server_env *pages_shown(const page_call *pc);
 
 /* Releases what the pages' libraries keep per thread (OpenSSL's error
- * queue, touched by /cpu). A driver calls it before a worker thread ends, so
- * nothing is left for a thread-exit destructor that may run after main(). */
+ * queue, touched by /cpu), through conn_thread_done, before a worker thread
+ * ends: nothing is left for a thread-exit destructor that may run after main(). */
 void pages_thread_done(void);
 
 /* Default number of widgets on /dashboard. */

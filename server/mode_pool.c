@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pages.h"
 #include "util.h"
 
 typedef struct pool_worker {
@@ -24,7 +23,7 @@ typedef struct pool_worker {
 static void *pool_thread(void *arg) {
     pool_worker *w = arg;
     blocking_worker(w->s, w->lane);
-    pages_thread_done();
+    conn_thread_done();
     return NULL;
 }
 

@@ -32,7 +32,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pages.h"
 #include "util.h"
 
 typedef struct reactor {
@@ -50,7 +49,7 @@ static void *reactor_thread(void *arg) {
     reactor *r = arg;
     server_env env = worker_env(r->s, r->lane);
     loop_serve(r->s, &env, r->serve_fd, r->serve_tls_fd, NULL, r->group);
-    pages_thread_done();
+    conn_thread_done();
     return NULL;
 }
 

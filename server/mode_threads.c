@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pages.h"
 #include "util.h"
 
 typedef struct job {
@@ -53,7 +52,7 @@ static void *connection_thread(void *arg) {
     lane_give_back(env.lane);
     net_release(j->s);
     free(j);
-    pages_thread_done();
+    conn_thread_done();
     pthread_mutex_lock(&lock);
     if (--running == 0)
         pthread_cond_signal(&all_done);

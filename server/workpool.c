@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pages.h"
 #include "util.h"
 
 typedef struct job {
@@ -44,7 +43,7 @@ static void *pool_thread(void *arg) {
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
-    pages_thread_done();
+    conn_thread_done();
     return NULL;
 }
 

@@ -1472,6 +1472,90 @@ static void test_idle_holds_no_buffers(void **state) {
     buf_free(&l.out);
 }
 
+/* An exchange left by a connection going idle is the next request's on
+ * this thread (its buffers emptied, not freed): the next starts as fresh as
+ * a new one — no status, header, body or database wait of the one before —
+ * and nothing grown past the spare's bound is kept. */
+static void test_spare_exchange_starts_fresh(void **state) {
+    tu_env *t = *state;
+    conn b = {0};
+    /* each leaves its mark on the exchange: a 405 with Allow and a body
+     * read, a HEAD, a database wait, a chunked body, a 404 */
+    const char *before[] = {
+        "POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
+        "HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /db?delay=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"};
+    for (size_t k = 0; k < sizeof before / sizeof before[0]; k++) {
+        tu_log l = {0};
+        conn_init(&t->c, &t->env, NULL);
+        assert_int_equal(tu_feeds(&t->c, before[k], &l), CONN_WANT_READ);
+        assert_idle_no_buffers(&t->c); /* its exchange went to the spare */
+        conn_destroy(&t->c);
+        /* another connection's request begins: it has the spare, whose
+         * response buffer is there before anything is answered */
+        tu_log lb = {0};
+        conn_init(&b, &t->env, NULL);
+        assert_int_equal(tu_feeds(&b, "GET /hel", &lb), CONN_WANT_READ);
+        assert_non_null(b.x);
+        assert_true(b.x->out.cap > 0);
+        assert_int_equal(b.x->out.len, 0);
+        assert_int_equal(tu_feeds(&b, "lo HTTP/1.1\r\nHost: a\r\n\r\n", &lb), CONN_WANT_READ);
+        tu_resp r;
+        assert_int_equal(tu_parse(lb.out.p, lb.out.len, 0, &r), 0);
+        assert_int_equal(r.total, lb.out.len);
+        assert_int_equal(r.status, 200);
+        TU_HDR_EQ(&r, "Content-Length", "14");
+        assert_int_equal(r.body_len, 14);
+        assert_memory_equal(r.body, "Hello, world!\n", 14);
+        assert_null(tu_hdr(&r, "Allow"));
+        assert_null(tu_hdr(&r, "X-DB-Wait-Us"));
+        assert_null(tu_hdr(&r, "Server-Timing"));
+        assert_idle_no_buffers(&b);
+        conn_destroy(&b);
+        buf_free(&l.out);
+        buf_free(&lb.out);
+    }
+    /* a 40,000-byte echo grows every buffer past the bound: none is kept */
+    size_t n = 40000;
+    char *big = malloc(n + 100);
+    assert_non_null(big);
+    int h = snprintf(big, 100, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", n);
+    memset(big + h, 'x', n);
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    assert_int_equal(tu_feed(&t->c, big, (size_t)h + n, 1000, &l), CONN_WANT_READ);
+    assert_idle_no_buffers(&t->c);
+    conn_init(&b, &t->env, NULL);
+    assert_int_equal(tu_feeds(&b, "GET /hel", &l), CONN_WANT_READ);
+    assert_non_null(b.x);
+    assert_int_equal(b.x->out.cap, 0);
+    assert_int_equal(b.x->body.cap, 0);
+    assert_int_equal(b.x->resp.body.cap, 0);
+    assert_true(b.x->head.cap <= 16384);
+    conn_destroy(&b);
+    free(big);
+    buf_free(&l.out);
+}
+
+/* While a response leaves, a page body bigger than 1 KiB is not held beside
+ * its copy in the output (a slow reader would hold both). */
+static void test_big_body_dropped_while_sending(void **state) {
+    tu_env *t = *state;
+    tu_log l = {0};
+    conn_init(&t->c, &t->env, NULL);
+    const char *req = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n";
+    assert_int_equal(tu_note(&l, conn_feed(&t->c, req, strlen(req))), CONN_WANT_READ);
+    char body[2000];
+    memset(body, 'y', sizeof body);
+    assert_int_equal(tu_note(&l, conn_feed(&t->c, body, sizeof body)), CONN_WANT_WRITE);
+    assert_int_equal(t->c.x->resp.body.cap, 0);
+    assert_int_equal(t->c.x->body.cap, 0);
+    assert_int_equal(tu_pump(&t->c, CONN_WANT_WRITE, 100, &l), CONN_WANT_READ);
+    buf_free(&l.out);
+}
+
 static void test_feed_outside_read_is_close(void **state) {
     tu_env *t = *state;
     conn_init(&t->c, &t->env, NULL);
@@ -1542,6 +1626,8 @@ int main(void) {
         T(test_metrics_counters),
         T(test_metrics_destroy_mid_response),
         T(test_idle_holds_no_buffers),
+        T(test_spare_exchange_starts_fresh),
+        T(test_big_body_dropped_while_sending),
         T(test_feed_outside_read_is_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
