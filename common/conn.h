@@ -72,10 +72,10 @@ typedef struct conn_request {
 } conn_request;
 
 /* Everything one request needs, from its first byte until its response has
- * left: allocated when a request begins (or an error is answered), kept
- * across pipelined requests, freed when the connection goes idle — so an
- * idle keep-alive connection holds only struct conn (the idle-memory goal:
- * loadtest/idle-connections). */
+ * left: taken when a request begins (or an error is answered), kept across
+ * pipelined requests, given back when the connection goes idle (to the
+ * thread's spare, conn.c) — so an idle keep-alive connection holds only
+ * struct conn (the idle-memory goal: loadtest/idle-connections). */
 typedef struct conn_exchange {
     conn_request r;    /* the request being read or dispatched */
     buf head;          /* target, NUL, then the Host and Accept values, NUL-ended */

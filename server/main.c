@@ -186,6 +186,7 @@ int main(int argc, char **argv) {
             workers, cfg->keep_alive ? "on" : "off", cfg->db_delay_ms, db,
             (unsigned long long)cfg->cpu_iterations, (int)getpid(), live);
     int rc = drivers[cfg->mode].run(&s);
+    conn_thread_done(); /* what this thread's connections left (iterative, event, offload) */
     status_join(&s);
     fprintf(stderr, "httpmodes: stopped\n");
     close(s.listen_fd);

@@ -79,6 +79,7 @@ static pid_t spawn_worker(server *s, unsigned slot) {
     if (s->status_fd >= 0) /* the master's status thread serves it, not us */
         close(s->status_fd);
     blocking_worker(s, slot - 1);
+    conn_thread_done();
     pgdb_shutdown(); /* its idle PostgreSQL connections: closed and counted out of the slot */
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_do_leak_check(); /* _exit skips the sanitizer's own check at exit */

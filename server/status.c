@@ -29,6 +29,7 @@
 static void *status_thread(void *arg) {
     server *s = arg;
     loop_serve(s, &s->status_env, s->status_fd, -1, NULL, NULL);
+    conn_thread_done();
     return NULL;
 }
 
@@ -68,6 +69,7 @@ static pid_t status_fork(server *s) {
     signal(SIGHUP, SIG_IGN);
     sigprocmask(SIG_SETMASK, &old, NULL);
     loop_serve(s, &s->status_env, s->status_fd, -1, NULL, NULL);
+    conn_thread_done();
     metrics_destroy(s->status_env.metrics);
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_do_leak_check(); /* _exit skips the sanitizer's own check at exit */

@@ -1483,8 +1483,7 @@ static void test_spare_exchange_starts_fresh(void **state) {
      * read, a HEAD, a database wait, a chunked body, a 404 */
     const char *before[] = {
         "POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
-        "HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n",
-        "GET /db?delay=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+        "HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n", "GET /db?delay=1 HTTP/1.1\r\nHost: a\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"};
     for (size_t k = 0; k < sizeof before / sizeof before[0]; k++) {
