@@ -75,6 +75,44 @@ class QuickRun(unittest.TestCase):
             self.assertEqual(int(m.group(2)), 300, name)  # every connection answered and held
 
 
+class PinnedRun(unittest.TestCase):
+    """peers --pin: the 1-worker servers' threads on the first CPU, wrk on the others."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.missing = nginx_missing()
+        cls.result = None
+        if not cls.missing and len(os.sched_getaffinity(0)) >= 2:
+            cls.result = peers("--quick", "--bin", BIN, "--rounds", "1", "--warmup", "0.2",
+                               "--idle", "0", "--pin")
+
+    def setUp(self):
+        if self.missing:
+            self.fail(self.missing)
+        if self.result is None:
+            self.skipTest("--pin needs 2 CPUs")
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+        self.out = self.result.stdout
+
+    def test_each_one_worker_pair_is_pinned_and_read_back(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        for mode in ("event", "offload"):
+            # pin() reads each thread's CPUs back: a thread left off fails the run
+            self.assertRegex(self.out, r"\npeers: --pin: %s \((\d+) threads\) and nginx 1 worker "
+                                       r"\((\d+)\) on CPU %d, wrk on CPU [\d,-]+\n" % (mode, cpus[0]))
+        self.assertRegex(self.out, r"\n  event vs nginx 1 worker \(pinned\) +%s +%s +%s +\d+ +%s\n" % (
+            NUM, NUM, RATIO, LOAD))
+        self.assertRegex(self.out, r"\n  reactors vs nginx auto +%s" % NUM)  # every CPU: not pinned
+        self.assertNotIn("reactors vs nginx auto (pinned)", self.out)
+        self.assertNotIn("idle keep-alive", self.out)  # --idle 0
+
+    def test_one_cpu_is_refused(self):
+        r = subprocess.run(["taskset", "-c", "0", sys.executable, PEERS, "--pin", "--bin", BIN],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--pin needs at least 2 CPUs", r.stderr)
+
+
 class Errors(unittest.TestCase):
     def test_a_missing_nginx_says_what_to_install(self):
         r = peers("--quick", "--bin", BIN, "--nginx", "/nonexistent/nginx", timeout=60)
@@ -94,7 +132,7 @@ class Errors(unittest.TestCase):
     def test_help(self):
         r = peers("--help", timeout=60)
         self.assertEqual(r.returncode, 0)
-        for opt in ("--quick", "--duration", "--rounds", "--idle", "--bin", "--nginx"):
+        for opt in ("--quick", "--duration", "--rounds", "--idle", "--bin", "--nginx", "--pin"):
             self.assertIn(opt, r.stdout)
 
 
