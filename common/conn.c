@@ -79,17 +79,17 @@ static conn_request request_fresh(void) {
  * thread: a loop's idle connections still hold nothing, but where a thread
  * serves one connection (threads, pool) its spare waits with it (about
  * 1.9 KB after a /hello, which malloc's per-thread cache held before as
- * well: 15,573 B per idle connection in threads, before and after). A buffer grown past
- * SPARE_BUF_MAX is freed, not kept. */
+ * well: 15,573 B per idle connection in threads, before and after). A
+ * buffer grown past SPARE_BUF_MAX is freed, not kept. */
 static _Thread_local conn_exchange *spare;
 #define SPARE_BUF_MAX 16384
 /* A page's body, once copied into out, is kept while the response is being
  * sent up to this size (a slow reader holds both) */
 #define KEEP_WHILE_SENDING 1024
 
-/* Empties b for reuse, or frees it when it is big or failed. */
-static void buf_recycle(buf *b) {
-    if (b->cap > SPARE_BUF_MAX || b->failed)
+/* Empties b for reuse, or frees it when it is bigger than max or failed. */
+static void buf_recycle(buf *b, size_t max) {
+    if (b->cap > max || b->failed)
         buf_free(b);
     else
         b->len = 0;
@@ -97,10 +97,10 @@ static void buf_recycle(buf *b) {
 
 /* x, its buffers emptied, as it is before a request's first byte. */
 static void exchange_fresh(conn_exchange *x) {
-    buf_recycle(&x->head);
-    buf_recycle(&x->body);
-    buf_recycle(&x->out);
-    buf_recycle(&x->resp.body);
+    buf_recycle(&x->head, SPARE_BUF_MAX);
+    buf_recycle(&x->body, SPARE_BUF_MAX);
+    buf_recycle(&x->out, SPARE_BUF_MAX);
+    buf_recycle(&x->resp.body, SPARE_BUF_MAX);
     *x = (conn_exchange){.r = request_fresh(),
                          .head = x->head,
                          .body = x->body,
@@ -127,13 +127,13 @@ void conn_thread_done(void) {
  * a new one); NULL when there is no memory for it (the driver then closes
  * that one connection). */
 static conn_exchange *exchange(conn *c) {
-    if (!c->x && spare) {
+    if (c->x)
+        return c->x;
+    if (spare) {
         c->x = spare;
         spare = NULL;
-    } else if (!c->x) {
-        c->x = calloc(1, sizeof *c->x);
-        if (c->x)
-            c->x->r = request_fresh();
+    } else if ((c->x = calloc(1, sizeof *c->x)) != NULL) {
+        c->x->r = request_fresh();
     }
     return c->x;
 }
@@ -614,9 +614,7 @@ static conn_want send_response(conn *c) {
     /* the bytes are in out now: drop the copies while the response leaves
      * (a small one's room is kept for the next, see spare) */
     c->x->body_bytes = c->x->req.is_head ? 0 : r->body.len;
-    if (r->body.cap > KEEP_WHILE_SENDING)
-        buf_free(&r->body);
-    r->body.len = 0;
+    buf_recycle(&r->body, KEEP_WHILE_SENDING);
     buf_free(&c->x->body);
     body_release(c);
     c->x->req.body = NULL;
