@@ -552,8 +552,27 @@ static void put_header_u64(buf *b, const char *start, unsigned long long value) 
     buf_put_u64(b, value);
 }
 
-/* Serialises resp into out and moves to CS_WRITING (CONN_CLOSE when not
- * even a short answer fits in memory). */
+static void reset_request(conn *c, int idle);
+
+/* Not even a short answer fits in memory: sends the static 503, then
+ * closes. A response already begun ends here: it is out of the in-flight
+ * count, and its exchange is given back (conn_destroy must not count it). */
+static conn_want static_503(conn *c) {
+    if (c->x) {
+        if (c->state == CS_WRITING)
+            metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, -1);
+        reset_request(c, 1);
+    }
+    c->state = CS_WRITING;
+    c->close_after = 1;
+    c->no_memory = 1;
+    c->static_off = 0;
+    c->phase_us = now(c);
+    return CONN_WANT_WRITE;
+}
+
+/* Serialises resp into out and moves to CS_WRITING (the static 503 when
+ * not even a short answer fits in memory). */
 static conn_want send_response(conn *c) {
     http_resp *r = &c->x->resp;
     const config *cfg = c->env->cfg;
@@ -620,8 +639,8 @@ static conn_want send_response(conn *c) {
     c->x->req.body = NULL;
     c->x->req.body_len = 0;
     c->state = CS_WRITING;
-    if (c->x->out.failed) /* not even the head fits: nothing can be said */
-        return CONN_CLOSE;
+    if (c->x->out.failed) /* not even the head fits */
+        return static_503(c);
     c->phase_us = end;  /* the response must leave within the header timeout */
     c->phase_bytes = 0; /* and reach the client at --min-send-rate (conn_unsent) */
     board(c, BOARD_WRITING, (int)c->x->r.page);
@@ -649,14 +668,8 @@ static const char NO_MEMORY_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
 
 /* Answers an error and closes the connection after it. */
 static conn_want send_error(conn *c, int status, const char *msg) {
-    if (!exchange(c)) { /* no memory even for the request: the static 503 */
-        c->state = CS_WRITING;
-        c->close_after = 1;
-        c->no_memory = 1;
-        c->static_off = 0;
-        c->phase_us = now(c);
-        return CONN_WANT_WRITE;
-    }
+    if (!exchange(c)) /* no memory even for the request */
+        return static_503(c);
     if (c->state == CS_READING)
         begin_response(c, PAGE_OTHER);
     c->close_after = 1;

@@ -1390,6 +1390,63 @@ static void test_body_out_of_memory(void **state) {
     buf_free(&l.out);
 }
 
+/* Linked with --wrap=realloc (tests/unit/CMakeLists.txt): while no_realloc
+ * is set every buffer's growth fails, as when the address space is spent. */
+static int no_realloc;
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n) {
+    return no_realloc ? NULL : __real_realloc(p, n);
+}
+
+/* Feeds the end of a /hello head on a new connection while no buffer can
+ * grow. Returns what the core wants then. */
+static conn_want hello_without_memory(tu_env *t) {
+    conn_thread_done(); /* no spare: every buffer of the request must grow */
+    conn_init(&t->c, &t->env, NULL);
+    const char *head = "GET /hello HTTP/1.1\r\nHost: a\r\n";
+    assert_int_equal(conn_feed(&t->c, head, strlen(head)), CONN_WANT_READ);
+    no_realloc = 1;
+    conn_want w = conn_feed(&t->c, "\r\n", 2);
+    no_realloc = 0;
+    return w;
+}
+
+static void test_no_memory_for_the_answer(void **state) {
+    tu_env *t = *state;
+    /* the request has its exchange, but neither the page nor the error page
+     * nor the response head can be built: the client is still told (the
+     * static 503), not dropped with no word (a close, before) */
+    tu_log l = {0};
+    tu_resp r;
+    conn_want w = hello_without_memory(t);
+    assert_int_equal(w, CONN_WANT_WRITE);
+    assert_int_equal(tu_pump(&t->c, w, 7, &l), CONN_CLOSE);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    TU_HDR_EQ(&r, "Connection", "close");
+    TU_HDR_EQ(&r, "Retry-After", "1");
+    assert_true(tu_contains(r.body, r.body_len, "out of memory"));
+    assert_int_equal(atomic_load(&t->m->in_flight), 0);
+    conn_destroy(&t->c);
+    assert_int_equal(atomic_load(&t->m->in_flight), 0);
+    assert_int_equal(atomic_load(&t->m->open), 0);
+    buf_free(&l.out);
+    /* the client leaves in the middle of it: the response is counted out once */
+    w = hello_without_memory(t);
+    assert_int_equal(w, CONN_WANT_WRITE);
+    assert_int_equal(conn_wrote(&t->c, 5), CONN_WANT_WRITE);
+    conn_destroy(&t->c);
+    assert_int_equal(atomic_load(&t->m->in_flight), 0);
+    assert_int_equal(atomic_load(&t->m->open), 0);
+    /* and the next request, with memory, is served */
+    l = (tu_log){0};
+    assert_int_equal(feed_new(t, &t->c, HELLO, &l), CONN_WANT_READ);
+    assert_int_equal(tu_parse(l.out.p, l.out.len, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    buf_free(&l.out);
+}
+
 static void test_refuse_says_retry_after(void **state) {
     tu_env *t = *state;
     tu_log l = {0};
@@ -1622,6 +1679,7 @@ int main(void) {
         T(test_buf_printf_fits_and_grows),
         T(test_buf_put_numbers),
         T(test_body_out_of_memory),
+        T(test_no_memory_for_the_answer),
         T(test_metrics_counters),
         T(test_metrics_destroy_mid_response),
         T(test_idle_holds_no_buffers),
