@@ -7,6 +7,7 @@ import http.client
 import json
 import math
 import os
+import random
 import re
 import resource
 import signal
@@ -36,8 +37,32 @@ def is_loopback(host):
             and all(p.isdigit() and int(p) < 256 for p in parts))
 
 
+def ephemeral_low():
+    """The first port the kernel hands to clients (32768 unless changed)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (for --tls-port)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a server that
+    cannot be started on --port 0 and tell its port (nginx, Apache, the
+    database, --tls-port). Taken below the kernel's ephemeral range when
+    there is room: a port from that range can become some client's own
+    (wrk's, a test's running beside) before the server binds it, and then
+    the server cannot start."""
+    low = ephemeral_low()
+    if low > 11024:
+        for _ in range(100):
+            port = random.randrange(10000, low)
+            with socket.socket() as s:  # no SO_REUSEADDR: not even in TIME_WAIT
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -41,6 +42,9 @@ import unittest
 
 import harness
 from harness import Server, concurrent, max_overlap, wait_until
+
+sys.path.insert(0, os.path.join(harness.ROOT, "loadtest"))
+import labrun  # noqa: E402  (free_port)
 
 REPRESENTATIVE = ["event", "reactors", "threads", "prefork"]
 MODES = [m for m in harness.MODES if m in REPRESENTATIVE]
@@ -114,12 +118,6 @@ def metric(s, line_start):
     return None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def built_with_libpq():
     """False when the binary says it has no PostgreSQL support."""
     p = subprocess.Popen([harness.BIN, "--mode", "iterative", "--port", "0", "--status-port", "off",
@@ -146,7 +144,7 @@ def setUpModule():
     PG["bin"] = bindir
     PG["dir"] = tempfile.mkdtemp(prefix="httpmodes-pg-")
     PG["data"] = os.path.join(PG["dir"], "data")
-    PG["port"] = free_port()
+    PG["port"] = labrun.free_port()  # not a port a client may hold
     PG["user"] = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
     if os.geteuid() == 0:
         os.chmod(PG["dir"], 0o755)

@@ -104,6 +104,21 @@ class ModeTable(unittest.TestCase):
         self.assertIn("--list-modes gave no mode table", r.stderr)
 
 
+class Ports(unittest.TestCase):
+    def test_free_port_is_below_the_clients_ports(self):
+        """A port for nginx, Apache or --tls-port is taken below the kernel's
+        ephemeral range: from inside it, a client socket of a test running
+        beside could take it first, and the server would not start."""
+        low = labrun.ephemeral_low()
+        if low <= 11024:
+            self.skipTest("no room below the ephemeral range %d" % low)
+        for _ in range(20):
+            port = labrun.free_port()
+            self.assertTrue(10000 <= port < low, port)
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))  # and it is free
+
+
 class TlsRun(unittest.TestCase):
     """compare --tls: every run goes over HTTPS, and the server's TLS view is
     recorded (handshakes: one per connection with keep-alive off, a handful
