@@ -219,11 +219,9 @@ class CliTest(unittest.TestCase):
                 p = run(["--probe", "http://127.0.0.1:%d/hello" % s.tls_port])  # plain to TLS
                 self.assertEqual(p.returncode, 1)
                 self.assertIn("400", p.stderr)
-        free = socket.socket()
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
-        free.close()
-        p = run(["--probe", "http://127.0.0.1:%d/" % port])
+        with socket.socket() as bound:  # bound, not listening: refused, and no one else's
+            bound.bind(("127.0.0.1", 0))
+            p = run(["--probe", "http://127.0.0.1:%d/" % bound.getsockname()[1]])
         self.assertEqual(p.returncode, 1)
         self.assertIn("refused", p.stderr)
         for bad in ["ftp://127.0.0.1/", "http://127.0.0.1:99999999/", "http://[::1/",

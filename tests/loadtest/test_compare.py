@@ -885,13 +885,13 @@ class BadOptions(unittest.TestCase):
                    "is also a mode this run starts")
 
     def test_target_nobody_listens_on(self):
-        with socket.socket() as sock:  # a port that was free a moment ago, and is closed now
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
         tmp = tempfile.mkdtemp(prefix="httpmodes-lab-")
         self.addCleanup(shutil.rmtree, tmp, True)
-        r = compare("--quick", "--modes", "", "--target", "mine=http://127.0.0.1:%d" % port,
-                    "--out", os.path.join(tmp, "r"), timeout=60)
+        with socket.socket() as sock:  # bound, not listening: refused, and no one else's
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            r = compare("--quick", "--modes", "", "--target", "mine=http://127.0.0.1:%d" % port,
+                        "--out", os.path.join(tmp, "r"), timeout=60)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("--target mine: nothing answers at http://127.0.0.1:%d" % port, r.stderr)
         self.assertLess(len(r.stderr.strip().splitlines()), 3, r.stderr)

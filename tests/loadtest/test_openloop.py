@@ -202,12 +202,10 @@ class Accounting(unittest.TestCase):
         self.assertEqual(r["errors"]["status"], 20)
 
     def test_nothing_listening_is_a_connect_error(self):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()  # bound, then freed: nobody listens there
-        r = run("--url", "http://127.0.0.1:%d/" % port, "--rate", 20, "--duration", 0.25,
-                "--connections", 2, "--timeout", 1)
+        with socket.socket() as s:  # bound, not listening: refused, and no one else's
+            s.bind(("127.0.0.1", 0))
+            r = run("--url", "http://127.0.0.1:%d/" % s.getsockname()[1], "--rate", 20,
+                    "--duration", 0.25, "--connections", 2, "--timeout", 1)
         self.assertEqual(r["completed"], 0)
         self.assertEqual(r["errors"]["connect"], 5)
 
