@@ -6,6 +6,8 @@ Instructions, unlike time, do not depend on how busy the machine is: in
 took 11,315 and 55,586 — the ceilings catch that coming back.
 
 Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
+import importlib.machinery
+import importlib.util
 import json
 import os
 import shutil
@@ -29,6 +31,63 @@ def sanitized(binary):
 def instructions(*args):
     return subprocess.run([sys.executable, TOOL, "--binary", BIN] + list(args),
                           capture_output=True, text=True, timeout=300)
+
+
+def tool_module():
+    """loadtest/instructions as a module."""
+    loader = importlib.machinery.SourceFileLoader("instructions", TOOL)
+    spec = importlib.util.spec_from_loader("instructions", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+# A process that, like nginx without its master when the signal lands between
+# its check and its wait, acts on the second SIGTERM only.
+DEAF_ONCE = """
+import signal, sys, time
+seen = []
+def on_term(*_):
+    seen.append(1)
+    if len(seen) == 2:
+        sys.stderr.write("stopped after %d signals\\n" % len(seen))
+        sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+class Terminate(unittest.TestCase):
+    def test_a_lost_sigterm_is_sent_again(self):
+        tool = tool_module()
+        proc = subprocess.Popen([sys.executable, "-c", DEAF_ONCE], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(proc.stdout.readline(), "ready\n")
+            err = tool.terminate(proc, every=0.3, limit=10)
+            self.assertEqual(proc.returncode, 0)
+            self.assertIn("stopped after 2 signals", err)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def test_gives_up_with_a_clear_error(self):
+        tool = tool_module()
+        proc = subprocess.Popen([sys.executable, "-c",
+                                 "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+                                 " print('ready', flush=True); time.sleep(60)"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(proc.stdout.readline(), "ready\n")
+            with self.assertRaises(SystemExit) as cm:
+                tool.terminate(proc, every=0.2, limit=1)
+            self.assertIn("did not stop within 1 s of SIGTERM", str(cm.exception))
+        finally:
+            proc.kill()
+            proc.wait()
 
 
 @unittest.skipIf(sanitized(BIN), "AddressSanitizer does not run under valgrind")
