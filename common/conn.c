@@ -658,8 +658,9 @@ static void begin_response(conn *c, page_id page) {
     metrics_gauge_add(c->env->metrics, GAUGE_IN_FLIGHT, 1);
 }
 
-/* The answer when not even a request's exchange can be allocated: static,
- * so that a client is still told (and retries) instead of seeing a close. */
+/* The answer when not even a request's exchange or its response head can
+ * be allocated (static_503): static, so that a client is still told (and
+ * retries) instead of seeing a close. */
 static const char NO_MEMORY_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                     "Content-Type: text/plain; charset=utf-8\r\n"
                                     "Content-Length: 31\r\nConnection: close\r\n"

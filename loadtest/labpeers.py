@@ -16,8 +16,6 @@ report as they were written.
 The peers serve /hello and /db only: /dashboard and /cpu are httpmodes' own
 pages, which neither has, so those cells are not run for them."""
 import grp
-import importlib.machinery
-import importlib.util
 import os
 import pwd
 import re
@@ -26,8 +24,6 @@ import socket
 import subprocess
 import tempfile
 import time
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 PEERS = ("nginx", "apache")
 WORKLOADS = ("hello", "db")  # what a peer can serve like httpmodes does
@@ -42,13 +38,9 @@ class PeerError(Exception):
 
 
 def _peers_script():
-    """loadtest/peers as a module (no .py), for its nginx."""
-    path = os.path.join(HERE, "peers")
-    loader = importlib.machinery.SourceFileLoader("peers_script", path)
-    spec = importlib.util.spec_from_loader("peers_script", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    """loadtest/peers as a module, for its nginx."""
+    import labrun  # a module beside this one
+    return labrun.load_script("peers")
 
 
 def names(peers):

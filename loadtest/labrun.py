@@ -4,6 +4,8 @@ httpmodes on a free loopback port, run wrk with result.lua, read the server's
 
 Everything here talks to loopback addresses only."""
 import http.client
+import importlib.machinery
+import importlib.util
 import json
 import math
 import os
@@ -35,6 +37,15 @@ def is_loopback(host):
     parts = host.split(".")
     return (len(parts) == 4 and parts[0] == "127"
             and all(p.isdigit() and int(p) < 256 for p in parts))
+
+
+def load_script(name):
+    """loadtest/NAME, a script with no .py (and maybe a dash), as a module."""
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), os.path.join(HERE, name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
 
 
 def ephemeral_low():

@@ -5,8 +5,6 @@ Nothing here asserts a speed.
 
 Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
 import csv
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -41,12 +39,8 @@ def compare(*args, env=None, timeout=300):
 
 
 def compare_module():
-    """loadtest/compare imported (it has no .py), to call its functions."""
-    loader = importlib.machinery.SourceFileLoader("compare", COMPARE)
-    spec = importlib.util.spec_from_loader("compare", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    """loadtest/compare imported, to call its functions."""
+    return labrun.load_script("compare")
 
 
 _TABLE = []

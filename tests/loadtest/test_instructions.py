@@ -6,8 +6,6 @@ Instructions, unlike time, do not depend on how busy the machine is: in
 took 11,315 and 55,586 — the ceilings catch that coming back.
 
 Environment: HTTPMODES_BIN, the binary (default build/server/httpmodes)."""
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -17,6 +15,10 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "loadtest", "instructions")
+sys.path.insert(0, os.path.join(ROOT, "loadtest"))
+
+import labrun  # noqa: E402  (load_script)
+
 BIN = os.environ.get("HTTPMODES_BIN", os.path.join(ROOT, "build", "server", "httpmodes"))
 N = 300
 CEILING = {"/hello": 10000, "/db?delay=1": 35000}
@@ -35,11 +37,7 @@ def instructions(*args):
 
 def tool_module():
     """loadtest/instructions as a module."""
-    loader = importlib.machinery.SourceFileLoader("instructions", TOOL)
-    spec = importlib.util.spec_from_loader("instructions", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    return labrun.load_script("instructions")
 
 
 # A process that, like nginx without its master when the signal lands between
