@@ -25,6 +25,8 @@ import subprocess
 import tempfile
 import time
 
+import labrun  # a module beside this one: load_script, free_port
+
 PEERS = ("nginx", "apache")
 WORKLOADS = ("hello", "db")  # what a peer can serve like httpmodes does
 APACHE_BIN = "/usr/sbin/apache2"
@@ -39,7 +41,6 @@ class PeerError(Exception):
 
 def _peers_script():
     """loadtest/peers as a module, for its nginx."""
-    import labrun  # a module beside this one
     return labrun.load_script("peers")
 
 
@@ -209,7 +210,6 @@ class Apache:
             user = "User nobody\nGroup %s\n" % ("nogroup" if _group("nogroup") else "nobody")
         else:
             user = "User #%d\nGroup #%d\n" % (os.geteuid(), os.getegid())
-        import labrun  # the lab's free-port helper (a module beside this one)
         self.port = labrun.free_port()
         self.config = APACHE_CONF.format(prefix=self.prefix, port=self.port, user=user, mpm=self.mpm,
                                          modules=APACHE_MODULES, mpm_conf=MPM_CONF[self.mpm])
